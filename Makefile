@@ -1,0 +1,82 @@
+# The SFU node: `make` builds build/sfu; `make run` starts it; `make test` runs every suite.
+VERSION   := 0.1.0
+SANITIZE  ?= 0
+PKGS      := libuv libwebsockets openssl libsrtp2 nice jansson sqlite3
+
+ifeq ($(SANITIZE),1)
+BUILD     ?= build-asan
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT       := -O1
+else
+BUILD     ?= build
+SAN_FLAGS :=
+OPT       := -O2
+endif
+
+CC        ?= cc
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS    += -std=gnu11 -Wall -Wextra -g $(OPT) $(SAN_FLAGS) -I. $(PKG_CFLAGS) \
+             -DSFU_VERSION=\"$(VERSION)\" -DSFU_WWW_DIR=\"$(CURDIR)/signaling/www\" -MMD -MP
+LDLIBS    += $(SAN_FLAGS) $(PKG_LIBS) -lpthread -lm
+
+LIB_DIRS  := common rtp ice dtls store signaling sfu
+LIB_SRCS  := $(filter-out sfu/main.c,$(wildcard $(addsuffix /*.c,$(LIB_DIRS))))
+LIB_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: node-deps all run test test-unit test-integration e2e bench deps lint format clean
+
+all: $(BUILD)/sfu
+
+deps:
+	@tools/deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libsfu.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/sfu: $(BUILD)/obj/sfu/main.o $(BUILD)/libsfu.a
+	$(CC) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libsfu.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDLIBS) -lcmocka
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/sfu $(ARGS)
+
+# The test suites' npm packages, pinned by tests/package-lock.json.
+tests/node_modules/.package-lock.json: tests/package-lock.json
+	cd tests && npm ci --no-audit --no-fund --loglevel=error
+
+node-deps: $(if $(wildcard tests/package-lock.json),tests/node_modules/.package-lock.json)
+
+# Unit suites (cmocka) and integration suites (a real build/sfu over loopback),
+# then one summary line over all of them.
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) node-deps
+	@BUILD=$(BUILD) tests/run.sh
+
+test-unit: $(UNIT_BINS)
+	@BUILD=$(BUILD) SUITES=unit tests/run.sh
+
+test-integration: all node-deps
+	@BUILD=$(BUILD) SUITES=integration tests/run.sh
+
+lint:
+	clang-format --dry-run --Werror $(LIB_SRCS) sfu/main.c $(UNIT_SRCS) $(wildcard */*.h)
+
+format:
+	clang-format -i $(LIB_SRCS) sfu/main.c $(UNIT_SRCS) $(wildcard */*.h)
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,276 @@
+#include "sfu/config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef SFU_VERSION
+#define SFU_VERSION "0.0.0"
+#endif
+#ifndef SFU_WWW_DIR
+#define SFU_WWW_DIR "signaling/www"
+#endif
+
+typedef enum {
+    OPT_LISTEN,
+    OPT_RTC_PORT,
+    OPT_WORKERS,
+    OPT_RTC_BIND,
+    OPT_ANNOUNCE_IP,
+    OPT_DATA,
+    OPT_WWW,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_LOG_LEVEL,
+    OPT_LIMIT_AUTH,
+    OPT_LIMIT_API,
+    OPT_LIMIT_WS,
+    OPT_LIMIT_UPLOAD,
+    OPT_COUNT
+} opt_id_t;
+
+typedef struct opt_spec {
+    const char *flag;
+    const char *env;
+    const char *arg;
+    const char *help;
+} opt_spec_t;
+
+static const opt_spec_t opts[OPT_COUNT] = {
+    [OPT_LISTEN] = {"--listen", "SFU_LISTEN", "HOST:PORT",
+                    "HTTP + WebSocket address (default 127.0.0.1:8080)"},
+    [OPT_RTC_PORT] = {"--rtc-port", "SFU_RTC_PORT", "PORT",
+                      "UDP port of the first media worker; worker i uses PORT+i (default 40000)"},
+    [OPT_WORKERS] = {"--workers", "SFU_WORKERS", "N",
+                     "media worker threads (default: cores - 1, at least 1)"},
+    [OPT_RTC_BIND] = {"--rtc-bind", "SFU_RTC_BIND", "IP",
+                      "address the media workers bind (default 127.0.0.1)"},
+    [OPT_ANNOUNCE_IP] = {"--announce-ip", "SFU_ANNOUNCE_IP", "IP",
+                         "address given to clients in ICE candidates (default: --rtc-bind)"},
+    [OPT_DATA] = {"--data", "SFU_DATA", "DIR", "data directory: sfu.db, jwt.secret (default ./data)"},
+    [OPT_WWW] = {"--www", "SFU_WWW", "DIR", "web client directory served at /"},
+    [OPT_TLS_CERT] = {"--tls-cert", "SFU_TLS_CERT", "FILE",
+                      "PEM certificate: serve HTTPS and WSS (needs --tls-key)"},
+    [OPT_TLS_KEY] = {"--tls-key", "SFU_TLS_KEY", "FILE", "PEM private key for --tls-cert"},
+    [OPT_LOG_LEVEL] = {"--log-level", "SFU_LOG_LEVEL", "LEVEL",
+                       "debug, info, warn or error (default info)"},
+    [OPT_LIMIT_AUTH] = {"--limit-auth", "SFU_LIMIT_AUTH", "N",
+                        "register/login/refresh attempts per minute per IP (default 20; 0 = off)"},
+    [OPT_LIMIT_API] = {"--limit-api", "SFU_LIMIT_API", "N",
+                       "REST requests per second per user (default 50; 0 = off)"},
+    [OPT_LIMIT_WS] = {"--limit-ws", "SFU_LIMIT_WS", "N",
+                      "WebSocket messages per second per user (default 20; 0 = off)"},
+    [OPT_LIMIT_UPLOAD] = {"--limit-upload", "SFU_LIMIT_UPLOAD", "N",
+                          "uploads per minute per user (default 10; 0 = off)"},
+};
+
+static void print_usage(FILE *out)
+{
+    fprintf(out, "Usage: sfu [options]\n\nA self-hosted WebRTC selective forwarding unit.\n\n"
+                 "Options (each also read from its environment variable; flags win):\n");
+    for (int i = 0; i < OPT_COUNT; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "%s %s", opts[i].flag, opts[i].arg);
+        fprintf(out, "  %-24s %s [%s]\n", left, opts[i].help, opts[i].env);
+    }
+    fprintf(out, "  %-24s %s\n  %-24s %s\n", "--help", "show this help and exit", "--version",
+            "show the version and exit");
+}
+
+static int parse_int(const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int is_ip_literal(const char *s)
+{
+    unsigned char buf[16];
+    return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static int copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap)
+        return -1;
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
+/* "127.0.0.1:8080", "[::1]:8080" or ":8080" (all IPv4 interfaces). */
+static int parse_listen(sfu_config_t *cfg, const char *v)
+{
+    const char *colon;
+    char host[64];
+    if (v[0] == '[') {
+        const char *close = strchr(v, ']');
+        if (!close || close[1] != ':' || (size_t)(close - v - 1) >= sizeof host)
+            return -1;
+        memcpy(host, v + 1, (size_t)(close - v - 1));
+        host[close - v - 1] = '\0';
+        colon = close + 1;
+    } else {
+        colon = strrchr(v, ':');
+        if (!colon || (size_t)(colon - v) >= sizeof host)
+            return -1;
+        memcpy(host, v, (size_t)(colon - v));
+        host[colon - v] = '\0';
+        if (!host[0])
+            strcpy(host, "0.0.0.0");
+    }
+    long port;
+    if (!is_ip_literal(host) || parse_int(colon + 1, 1, 65535, &port))
+        return -1;
+    strcpy(cfg->listen_host, host);
+    cfg->listen_port = (int)port;
+    return 0;
+}
+
+static int apply(sfu_config_t *cfg, opt_id_t id, const char *v, char *err, size_t err_cap,
+                 const char *source)
+{
+    long n;
+    switch (id) {
+    case OPT_LISTEN:
+        if (parse_listen(cfg, v) == 0)
+            return 0;
+        snprintf(err, err_cap, "%s: '%s' is not HOST:PORT with a numeric address", source, v);
+        return -1;
+    case OPT_RTC_PORT:
+        if (parse_int(v, 1, 65535, &n) == 0) {
+            cfg->rtc_port = (int)n;
+            return 0;
+        }
+        snprintf(err, err_cap, "%s: '%s' is not a port (1-65535)", source, v);
+        return -1;
+    case OPT_WORKERS:
+        if (parse_int(v, 1, 64, &n) == 0) {
+            cfg->workers = (int)n;
+            return 0;
+        }
+        snprintf(err, err_cap, "%s: '%s' is not a worker count (1-64)", source, v);
+        return -1;
+    case OPT_RTC_BIND:
+    case OPT_ANNOUNCE_IP: {
+        char *dst = id == OPT_RTC_BIND ? cfg->rtc_bind : cfg->announce_ip;
+        if (is_ip_literal(v) && copy_str(dst, 64, v) == 0)
+            return 0;
+        snprintf(err, err_cap, "%s: '%s' is not an IP address", source, v);
+        return -1;
+    }
+    case OPT_LOG_LEVEL:
+        if (log_level_parse(v, &cfg->log_level) == 0 && cfg->log_level != LOG_OFF)
+            return 0;
+        snprintf(err, err_cap, "%s: '%s' is not one of debug, info, warn, error", source, v);
+        return -1;
+    case OPT_DATA:
+    case OPT_WWW:
+    case OPT_TLS_CERT:
+    case OPT_TLS_KEY: {
+        char *dst = id == OPT_DATA  ? cfg->data_dir
+                    : id == OPT_WWW ? cfg->www_dir
+                    : id == OPT_TLS_CERT ? cfg->tls_cert
+                                         : cfg->tls_key;
+        if (*v && copy_str(dst, PATH_MAX, v) == 0)
+            return 0;
+        snprintf(err, err_cap, "%s: '%s' is not a usable path", source, v);
+        return -1;
+    }
+    case OPT_LIMIT_AUTH:
+    case OPT_LIMIT_API:
+    case OPT_LIMIT_WS:
+    case OPT_LIMIT_UPLOAD: {
+        double *dst = id == OPT_LIMIT_AUTH  ? &cfg->limit_auth_per_min
+                      : id == OPT_LIMIT_API ? &cfg->limit_api_per_s
+                      : id == OPT_LIMIT_WS  ? &cfg->limit_ws_per_s
+                                            : &cfg->limit_upload_per_min;
+        if (parse_int(v, 0, 1000000, &n) == 0) {
+            *dst = (double)n;
+            return 0;
+        }
+        snprintf(err, err_cap, "%s: '%s' is not a rate (0-1000000)", source, v);
+        return -1;
+    }
+    case OPT_COUNT:
+        break;
+    }
+    return -1;
+}
+
+static void set_defaults(sfu_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    strcpy(cfg->listen_host, "127.0.0.1");
+    cfg->listen_port = 8080;
+    cfg->rtc_port = 40000;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->workers = cores > 1 ? (int)(cores - 1) : 1;
+    strcpy(cfg->rtc_bind, "127.0.0.1");
+    strcpy(cfg->data_dir, "./data");
+    snprintf(cfg->www_dir, sizeof cfg->www_dir, "%s", SFU_WWW_DIR);
+    cfg->log_level = LOG_INFO;
+    cfg->limit_auth_per_min = 20;
+    cfg->limit_api_per_s = 50;
+    cfg->limit_ws_per_s = 20;
+    cfg->limit_upload_per_min = 10;
+}
+
+config_result_t config_parse(sfu_config_t *cfg, int argc, char **argv, char *err, size_t err_cap)
+{
+    set_defaults(cfg);
+    for (int i = 0; i < OPT_COUNT; i++) {
+        const char *v = getenv(opts[i].env);
+        if (v && *v && apply(cfg, (opt_id_t)i, v, err, err_cap, opts[i].env))
+            return CONFIG_ERROR;
+    }
+    for (int a = 1; a < argc; a++) {
+        const char *arg = argv[a];
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+            print_usage(stdout);
+            return CONFIG_EXIT_OK;
+        }
+        if (!strcmp(arg, "--version")) {
+            printf("sfu %s\n", SFU_VERSION);
+            return CONFIG_EXIT_OK;
+        }
+        const char *eq = strchr(arg, '=');
+        size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
+        int found = -1;
+        for (int i = 0; i < OPT_COUNT; i++) {
+            if (strlen(opts[i].flag) == name_len && !strncmp(arg, opts[i].flag, name_len))
+                found = i;
+        }
+        if (found < 0) {
+            snprintf(err, err_cap, "unknown option '%.*s' (see --help)", (int)name_len, arg);
+            return CONFIG_ERROR;
+        }
+        const char *v = eq ? eq + 1 : (a + 1 < argc ? argv[++a] : NULL);
+        if (!v) {
+            snprintf(err, err_cap, "%s needs a value (%s)", opts[found].flag, opts[found].arg);
+            return CONFIG_ERROR;
+        }
+        if (apply(cfg, (opt_id_t)found, v, err, err_cap, opts[found].flag))
+            return CONFIG_ERROR;
+    }
+    if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {
+        snprintf(err, err_cap, "--tls-cert and --tls-key must be given together");
+        return CONFIG_ERROR;
+    }
+    if (cfg->rtc_port + cfg->workers - 1 > 65535) {
+        snprintf(err, err_cap, "--rtc-port %d with %d workers runs past port 65535", cfg->rtc_port,
+                 cfg->workers);
+        return CONFIG_ERROR;
+    }
+    if (!cfg->announce_ip[0])
+        strcpy(cfg->announce_ip, cfg->rtc_bind);
+    return CONFIG_RUN;
+}

@@ -1,0 +1,38 @@
+/* sfu/config.h: command-line flags and their environment variables. */
+#ifndef SFU_CONFIG_H
+#define SFU_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "common/log.h"
+
+typedef struct sfu_config {
+    char listen_host[64]; /* numeric address; IPv6 without brackets */
+    int listen_port;
+    int rtc_port; /* worker i binds rtc_port + i */
+    int workers;
+    char rtc_bind[64];    /* address the media workers bind */
+    char announce_ip[64]; /* address put in ICE candidates; "" = rtc_bind */
+    char data_dir[PATH_MAX];
+    char www_dir[PATH_MAX];
+    char tls_cert[PATH_MAX];
+    char tls_key[PATH_MAX];
+    log_level_t log_level;
+    /* Abuse limits (token buckets); 0 disables one. */
+    double limit_auth_per_min;   /* register/login/refresh per IP */
+    double limit_api_per_s;      /* REST requests per user (per IP before sign-in) */
+    double limit_ws_per_s;       /* WebSocket messages per user */
+    double limit_upload_per_min; /* uploads per user */
+} sfu_config_t;
+
+typedef enum {
+    CONFIG_RUN = 0,     /* start the node */
+    CONFIG_EXIT_OK = 1, /* --help or --version was printed */
+    CONFIG_ERROR = -1,  /* err holds one line naming the problem */
+} config_result_t;
+
+/* Fills cfg from defaults, then the SFU_* environment, then argv. */
+config_result_t config_parse(sfu_config_t *cfg, int argc, char **argv, char *err, size_t err_cap);
+
+#endif

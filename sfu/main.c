@@ -1,0 +1,176 @@
+/* sfu/main.c: process start-up and shutdown. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "common/log.h"
+#include "sfu/config.h"
+#include "sfu/worker.h"
+#include "signaling/signaling.h"
+#include "store/auth.h"
+#include "store/store.h"
+
+#define MAX_WORKERS 64
+
+typedef struct sfu_node {
+    sfu_config_t cfg;
+    uv_loop_t loop;
+    uv_signal_t sigint, sigterm;
+    signaling_t *sig;
+    store_t *store;
+    sfu_worker_t *workers[MAX_WORKERS];
+    int worker_count;
+    bool stopping;
+} sfu_node_t;
+
+static void startup_failed(const char *reason)
+{
+    fprintf(stderr, "sfu: %s\n", reason);
+    exit(2);
+}
+
+static void raise_nofile_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* Creates dir (and parents) when missing; checks it is a writable directory. */
+static int prepare_data_dir(const char *dir, char *err, size_t err_cap)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0700) && errno != EEXIST) {
+            snprintf(err, err_cap, "cannot create data directory '%s': %s", path,
+                     strerror(errno));
+            return -1;
+        }
+        *p = '/';
+    }
+    if (mkdir(path, 0700) && errno != EEXIST) {
+        snprintf(err, err_cap, "cannot create data directory '%s': %s", dir, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+        snprintf(err, err_cap, "data directory '%s' is not a directory", dir);
+        return -1;
+    }
+    if (access(dir, W_OK | X_OK)) {
+        snprintf(err, err_cap, "data directory '%s' is not writable: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void node_stop(sfu_node_t *node, int signum)
+{
+    if (node->stopping)
+        return;
+    node->stopping = true;
+    log_info("sfu", "%s: stopping", strsignal(signum));
+    signaling_stop(node->sig);
+    for (int i = 0; i < node->worker_count; i++)
+        sfu_worker_stop(node->workers[i]);
+    node->worker_count = 0;
+    uv_close((uv_handle_t *)&node->sigint, on_handle_closed);
+    uv_close((uv_handle_t *)&node->sigterm, on_handle_closed);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    node_stop(h->data, signum);
+}
+
+int main(int argc, char **argv)
+{
+    static sfu_node_t node;
+    char err[2 * PATH_MAX];
+    switch (config_parse(&node.cfg, argc, argv, err, sizeof err)) {
+    case CONFIG_EXIT_OK:
+        return 0;
+    case CONFIG_ERROR:
+        startup_failed(err);
+        break;
+    case CONFIG_RUN:
+        break;
+    }
+    const sfu_config_t *cfg = &node.cfg;
+    log_set_level(cfg->log_level);
+    signal(SIGPIPE, SIG_IGN);
+    raise_nofile_limit();
+    if (uv_loop_init(&node.loop))
+        startup_failed("cannot create the event loop");
+
+    /* Everything that can be refused is claimed before anything is written. */
+    signaling_opts_t sopts = {.listen_host = cfg->listen_host,
+                              .listen_port = cfg->listen_port,
+                              .www_dir = cfg->www_dir,
+                              .tls_cert = cfg->tls_cert,
+                              .tls_key = cfg->tls_key,
+                              .data_dir = cfg->data_dir,
+                              .limit_auth_per_min = cfg->limit_auth_per_min,
+                              .limit_api_per_s = cfg->limit_api_per_s,
+                              .limit_ws_per_s = cfg->limit_ws_per_s,
+                              .limit_upload_per_min = cfg->limit_upload_per_min};
+    if (signaling_start(&node.loop, &sopts, &node.sig, err, sizeof err))
+        startup_failed(err);
+    for (int i = 0; i < cfg->workers; i++) {
+        if (sfu_worker_start(i, cfg->rtc_bind, cfg->rtc_port + i, &node.workers[i], err,
+                             sizeof err))
+            startup_failed(err);
+        node.worker_count++;
+    }
+    if (prepare_data_dir(cfg->data_dir, err, sizeof err))
+        startup_failed(err);
+
+    uint8_t secret[AUTH_SECRET_LEN];
+    if (auth_secret_load_or_create(cfg->data_dir, secret, err, sizeof err))
+        startup_failed(err);
+    char db_path[PATH_MAX + 16];
+    snprintf(db_path, sizeof db_path, "%s/sfu.db", cfg->data_dir);
+    if (store_open(db_path, &node.store, err, sizeof err))
+        startup_failed(err);
+    signaling_attach_store(node.sig, node.store, secret, sizeof secret);
+    memset(secret, 0, sizeof secret);
+
+    uv_signal_init(&node.loop, &node.sigint);
+    uv_signal_init(&node.loop, &node.sigterm);
+    node.sigint.data = node.sigterm.data = &node;
+    uv_signal_start(&node.sigint, on_signal, SIGINT);
+    uv_signal_start(&node.sigterm, on_signal, SIGTERM);
+
+    log_info("sfu", "sfu %s ready: %s://%s:%d/ data=%s workers=%d rtc=%s:%d-%d", SFU_VERSION,
+             cfg->tls_cert[0] ? "https" : "http", cfg->listen_host, cfg->listen_port,
+             cfg->data_dir, cfg->workers, cfg->rtc_bind, cfg->rtc_port,
+             cfg->rtc_port + cfg->workers - 1);
+
+    uv_run(&node.loop, UV_RUN_DEFAULT);
+
+    /* Every connection is closed and pending work has finished: flush the store. */
+    store_close(node.store);
+    signaling_free(node.sig);
+    int rc = uv_loop_close(&node.loop);
+    if (rc)
+        log_warn("sfu", "event loop closed with handles open: %s", uv_strerror(rc));
+    log_info("sfu", "stopped");
+    return 0;
+}

@@ -1,0 +1,70 @@
+/* signaling/api.h: REST handlers, one per route (see router.c for the table). */
+#ifndef SFU_SIGNALING_API_H
+#define SFU_SIGNALING_API_H
+
+#include "signaling/http.h"
+#include "store/auth.h"
+#include "store/store_social.h"
+
+/* api_auth.c */
+void api_auth_register(http_req_t *req);
+void api_auth_login(http_req_t *req);
+void api_auth_refresh(http_req_t *req);
+void api_auth_logout(http_req_t *req);
+void api_auth_me(http_req_t *req);
+/* Validates the Bearer token; on failure replies 401 and returns false. */
+bool api_authenticate(http_req_t *req);
+/* Checks an access token (signature, expiry, revocation, user exists). 0 with
+ * user and claims filled, or negative with *code and *message for the client. */
+int api_verify_token(signaling_t *sig, const char *token, store_user_t *user,
+                     jwt_claims_t *claims, const char **code, const char **message);
+json_t *api_user_json(const store_user_t *u);
+
+/* api_rooms.c */
+json_t *api_room_json(const store_room_t *r);
+json_t *api_message_json(const store_message_t *m);
+void api_rooms_list(http_req_t *req);
+void api_rooms_create(http_req_t *req);
+void api_room_get(http_req_t *req);
+void api_room_join(http_req_t *req);
+void api_room_leave(http_req_t *req);
+void api_room_members(http_req_t *req);
+void api_room_end(http_req_t *req);
+void api_room_messages(http_req_t *req);
+void api_room_post_message(http_req_t *req);
+
+/* api_social.c */
+void api_dm_unread(http_req_t *req);
+void api_dm_history(http_req_t *req);
+void api_dm_read(http_req_t *req);
+void api_contacts_list(http_req_t *req);
+void api_contacts_add(http_req_t *req);
+void api_contacts_remove(http_req_t *req);
+void api_users_search(http_req_t *req);
+void api_user_block(http_req_t *req);
+void api_user_unblock(http_req_t *req);
+void api_user_report(http_req_t *req);
+/* A direct message as clients see it. */
+json_t *api_dm_json(const store_dm_t *d);
+/* A positive decimal id of at most 18 digits; 0 when s is not one. */
+int64_t api_parse_id(const char *s);
+
+/* api_files.c */
+void api_upload(http_req_t *req);
+void api_file_get(http_req_t *req);
+
+/* api_misc.c */
+void api_health(http_req_t *req);
+void api_metrics(http_req_t *req);
+
+/* Helpers shared by the handlers (api_util.c). */
+/* ISO 8601 string, or JSON null for 0. */
+json_t *api_time_json(int64_t unix_ms);
+/* Reads a string field; on a missing (when required) or non-string value replies
+ * 400 invalid_field and returns false. *out is NULL when absent and optional. */
+bool api_field_string(http_req_t *req, json_t *obj, const char *name, bool required,
+                      const char **out);
+/* Replies 500 for a store failure (logged by the store) or the mapped status. */
+void api_reply_store_error(http_req_t *req, int rc);
+
+#endif

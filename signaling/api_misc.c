@@ -1,0 +1,100 @@
+/* signaling/api_misc.c: health check and Prometheus metrics. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "signaling/api.h"
+#include "signaling/signaling_internal.h"
+
+#ifndef SFU_VERSION
+#define SFU_VERSION "0.0.0"
+#endif
+
+static double uptime_s(signaling_t *sig)
+{
+    return (double)(uv_now(sig->loop) - sig->started_ms) / 1000.0;
+}
+
+void api_health(http_req_t *req)
+{
+    bool ok = store_ping(req->sig->store) == 0;
+    http_reply_json(req, ok ? 200 : 503,
+                    json_pack("{s:s,s:s,s:f,s:s}", "status", ok ? "ok" : "degraded", "store",
+                              ok ? "ok" : "unreachable", "uptimeSeconds", uptime_s(req->sig),
+                              "version", SFU_VERSION));
+}
+
+typedef struct text_buf {
+    char *data;
+    size_t len, cap;
+    bool failed;
+} text_buf_t;
+
+static void tb_printf(text_buf_t *tb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tb_printf(text_buf_t *tb, const char *fmt, ...)
+{
+    if (tb->failed)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(tb->data + tb->len, tb->cap - tb->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            tb->failed = true;
+            return;
+        }
+        if ((size_t)n < tb->cap - tb->len) {
+            tb->len += (size_t)n;
+            return;
+        }
+        size_t cap = (tb->cap + (size_t)n + 1) * 2;
+        char *grown = realloc(tb->data, cap);
+        if (!grown) {
+            tb->failed = true;
+            return;
+        }
+        tb->data = grown;
+        tb->cap = cap;
+    }
+}
+
+void api_metrics(http_req_t *req)
+{
+    signaling_t *sig = req->sig;
+    text_buf_t tb = {.data = malloc(4096), .cap = 4096};
+    if (!tb.data) {
+        http_reply_error(req, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    tb.data[0] = '\0';
+    /* Count this request before rendering so the scrape sees itself. */
+    tb_printf(&tb, "# HELP sfu_http_requests_total HTTP requests answered, by route and status.\n"
+                   "# TYPE sfu_http_requests_total counter\n");
+    router_count(sig, req->route, req->method, 200);
+    req->counted = true;
+    for (int i = 0; i < sig->series_count; i++) {
+        const metric_series_t *s = &sig->series[i];
+        tb_printf(&tb, "sfu_http_requests_total{method=\"%s\",route=\"%s\",status=\"%u\"} %llu\n",
+                  http_method_name((http_method_t)s->method), router_route_pattern(s->route),
+                  s->status, (unsigned long long)s->count);
+    }
+    int64_t users = 0, rooms = 0;
+    bool store_ok = store_user_count(sig->store, &users) == 0 &&
+                    store_room_count(sig->store, &rooms) == 0;
+    tb_printf(&tb,
+              "# HELP sfu_users Registered users.\n# TYPE sfu_users gauge\nsfu_users %lld\n"
+              "# HELP sfu_rooms Live (not ended) rooms.\n# TYPE sfu_rooms gauge\nsfu_rooms %lld\n"
+              "# HELP sfu_store_up 1 when the store answered this scrape.\n"
+              "# TYPE sfu_store_up gauge\nsfu_store_up %d\n"
+              "# HELP sfu_uptime_seconds Seconds since the node started.\n"
+              "# TYPE sfu_uptime_seconds gauge\nsfu_uptime_seconds %.3f\n",
+              (long long)users, (long long)rooms, store_ok ? 1 : 0, uptime_s(sig));
+    if (tb.failed) {
+        free(tb.data);
+        http_reply_error(req, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    http_reply_text_take(req, 200, "text/plain; version=0.0.4", tb.data, tb.len);
+}

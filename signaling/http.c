@@ -1,0 +1,559 @@
+/* signaling/http.c: libwebsockets glue: the listener, request intake and
+ * response writing for the REST API. Handlers live in api_*.c. */
+#include "signaling/signaling_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "signaling/ws.h"
+#include "signaling/ws_internal.h"
+
+#define WRITE_CHUNK    16384
+#define HTTP_DRAIN_MAX (16u * 1024 * 1024) /* larger bodies: answer 413 at once and close */
+
+struct http_pss {
+    http_req_t *req;
+};
+
+static const char *const method_names[HTTP_METHOD_COUNT] = {
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "OTHER"};
+
+const char *http_method_name(http_method_t m)
+{
+    return m < HTTP_METHOD_COUNT ? method_names[m] : "OTHER";
+}
+
+static void req_free(http_req_t *req)
+{
+    if (!req)
+        return;
+    free(req->body);
+    free(req->resp);
+    free(req);
+}
+
+static void req_set_response(http_req_t *req, int status, const char *type, char *body, size_t len)
+{
+    if (req->responded) { /* a handler bug: keep the first answer */
+        free(body);
+        return;
+    }
+    req->status = status;
+    req->content_type = type;
+    req->resp = body;
+    req->resp_len = len;
+    req->responded = true;
+    if (!req->counted)
+        router_count(req->sig, req->route, req->method, status);
+    req->counted = true;
+}
+
+void http_reply_text_take(http_req_t *req, int status, const char *content_type, char *text,
+                          size_t len)
+{
+    req_set_response(req, status, content_type, text, len);
+}
+
+void http_reply_json(http_req_t *req, int status, json_t *body)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (body) {
+        text = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+        if (!text) {
+            req_set_response(req, 500, "application/json",
+                             strdup("{\"error\":{\"code\":\"internal\",\"message\":\"out of "
+                                    "memory\"}}"),
+                             0);
+            req->resp_len = req->resp ? strlen(req->resp) : 0;
+            return;
+        }
+        len = strlen(text);
+    }
+    req_set_response(req, status, "application/json", text, len);
+}
+
+void http_reply_error(http_req_t *req, int status, const char *code, const char *field,
+                      const char *fmt, ...)
+{
+    char message[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    json_t *err = json_pack("{s:s,s:s}", "code", code, "message", message);
+    if (field)
+        json_object_set_new(err, "field", json_string(field));
+    http_reply_json(req, status, json_pack("{s:o}", "error", err));
+}
+
+void http_req_defer(http_req_t *req)
+{
+    req->deferred = true;
+}
+
+bool http_req_orphaned(const http_req_t *req)
+{
+    return req->wsi == NULL;
+}
+
+bool http_req_resume(http_req_t *req)
+{
+    req->deferred = false;
+    if (!req->wsi) {
+        req_free(req);
+        return false;
+    }
+    lws_callback_on_writable(req->wsi);
+    return true;
+}
+
+json_t *http_req_json(http_req_t *req)
+{
+    json_error_t jerr;
+    json_t *root = NULL;
+    if (req->body_len)
+        root = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        http_reply_error(req, 400, "invalid_json", NULL, "request body is not valid JSON%s%s",
+                         req->body_len ? ": " : "", req->body_len ? jerr.text : "");
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        http_reply_error(req, 400, "invalid_json", NULL, "request body must be a JSON object");
+        return NULL;
+    }
+    return root;
+}
+
+bool http_req_query(http_req_t *req, const char *name, char *out, size_t out_cap)
+{
+    if (!req->wsi)
+        return false;
+    char key[64];
+    snprintf(key, sizeof key, "%s=", name);
+    return lws_get_urlarg_by_name(req->wsi, key, out, (int)out_cap) != NULL;
+}
+
+/* The method, and the full request path (lws hands callbacks a path relative
+ * to the mount for some methods, so read it from the request line). */
+static http_method_t req_method(struct lws *wsi, char *path, size_t path_cap)
+{
+    static const struct {
+        enum lws_token_indexes tok;
+        http_method_t m;
+    } map[] = {
+        {WSI_TOKEN_GET_URI, HTTP_GET},         {WSI_TOKEN_POST_URI, HTTP_POST},
+        {WSI_TOKEN_PUT_URI, HTTP_PUT},         {WSI_TOKEN_PATCH_URI, HTTP_PATCH},
+        {WSI_TOKEN_DELETE_URI, HTTP_DELETE},   {WSI_TOKEN_HEAD_URI, HTTP_HEAD},
+        {WSI_TOKEN_OPTIONS_URI, HTTP_OPTIONS},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        if (lws_hdr_total_length(wsi, map[i].tok) > 0) {
+            if (lws_hdr_copy(wsi, path, (int)path_cap, map[i].tok) < 0)
+                path[0] = '\0';
+            return map[i].m;
+        }
+    }
+#if defined(LWS_WITH_HTTP2)
+    char m[16];
+    if (lws_hdr_copy(wsi, path, (int)path_cap, WSI_TOKEN_HTTP_COLON_PATH) < 0)
+        path[0] = '\0';
+    path[strcspn(path, "?")] = '\0';
+    if (lws_hdr_copy(wsi, m, sizeof m, WSI_TOKEN_HTTP_COLON_METHOD) > 0) {
+        for (int i = 0; i < HTTP_OTHER; i++) {
+            if (!strcmp(m, method_names[i]))
+                return (http_method_t)i;
+        }
+    }
+#endif
+    return HTTP_OTHER;
+}
+
+/* Reads the request line and headers; decides whether a body follows. */
+static http_req_t *req_begin(signaling_t *sig, struct lws *wsi, const char *path, size_t path_len)
+{
+    http_req_t *req = calloc(1, sizeof *req);
+    if (!req)
+        return NULL;
+    req->sig = sig;
+    req->wsi = wsi;
+    req->route = -1;
+    req->method = req_method(wsi, req->path, sizeof req->path);
+    if (!req->path[0])
+        snprintf(req->path, sizeof req->path, "%.*s", (int)path_len, path);
+    if (lws_hdr_copy(wsi, req->authorization, sizeof req->authorization,
+                     WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
+        req->authorization[0] = '\0';
+    lws_get_peer_simple(wsi, req->peer_ip, sizeof req->peer_ip);
+    if (lws_hdr_copy(wsi, req->req_content_type, sizeof req->req_content_type,
+                     WSI_TOKEN_HTTP_CONTENT_TYPE) < 0)
+        req->req_content_type[0] = '\0';
+    /* Uploads may be larger than JSON bodies. */
+    req->body_max = strcmp(req->path, HTTP_UPLOAD_PATH) ? HTTP_MAX_BODY : HTTP_MAX_UPLOAD + 16384;
+
+    char clen[32];
+    if (lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(clen, &end, 10);
+        if (errno || *end || end == clen) {
+            http_reply_error(req, 400, "bad_request", NULL, "Content-Length is not a number");
+            req->close_after = true;
+        } else if (n > req->body_max && n <= HTTP_DRAIN_MAX) {
+            /* Read and drop the body so the client is sending no more when the 413 comes. */
+            req->body_discard = true;
+            req->body_expected = true;
+        } else if (n > req->body_max) {
+            http_reply_error(req, 413, "payload_too_large", NULL,
+                             "request body is %llu bytes; the limit is %zu", n, req->body_max);
+            req->close_after = true;
+        } else if (n > 0) {
+            req->body_expected = true;
+        }
+    } else if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+        http_reply_error(req, 411, "length_required", NULL,
+                         "send the request body with a Content-Length");
+        req->close_after = true;
+    }
+    return req;
+}
+
+static int req_body_append(http_req_t *req, const void *in, size_t len)
+{
+    if (req->responded || req->body_discard)
+        return 0;
+    if (req->body_len + len > req->body_max) {
+        http_reply_error(req, 413, "payload_too_large", NULL, "request body over %zu bytes",
+                         req->body_max);
+        req->close_after = true;
+        return 0;
+    }
+    uint8_t *grown = realloc(req->body, req->body_len + len + 1);
+    if (!grown)
+        return -1;
+    req->body = grown;
+    memcpy(req->body + req->body_len, in, len);
+    req->body_len += len;
+    req->body[req->body_len] = '\0';
+    return 0;
+}
+
+/* Ends the transaction; returns the lws callback's return value. */
+static int req_finish(struct http_pss *pss, struct lws *wsi)
+{
+    bool close_after = pss->req->close_after;
+    req_free(pss->req);
+    pss->req = NULL;
+    if (close_after)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int req_write(struct http_pss *pss, struct lws *wsi)
+{
+    http_req_t *req = pss->req;
+    if (!req || !req->responded || req->deferred)
+        return 0;
+    uint8_t buf[LWS_PRE + WRITE_CHUNK];
+    uint8_t *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+    if (!req->headers_sent) {
+        if (lws_add_http_common_headers(wsi, (unsigned int)req->status,
+                                        req->resp_len ? req->content_type : NULL, req->resp_len,
+                                        &p, end) ||
+            lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                        (const unsigned char *)"no-store", 8, &p, end) ||
+            (req->extra_header[0] && lws_add_http_header_by_name(
+                                         wsi, (const unsigned char *)"retry-after:",
+                                         (const unsigned char *)req->extra_header,
+                                         (int)strlen(req->extra_header), &p, end)) ||
+            (req->close_after &&
+             lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
+                                          (const unsigned char *)"close", 5, &p, end)) ||
+            lws_finalize_write_http_header(wsi, start, &p, end))
+            return -1;
+        req->headers_sent = true;
+        if (!req->resp_len || req->method == HTTP_HEAD)
+            return req_finish(pss, wsi);
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    size_t n = req->resp_len - req->resp_off;
+    if (n > WRITE_CHUNK)
+        n = WRITE_CHUNK;
+    bool final = req->resp_off + n == req->resp_len;
+    memcpy(start, req->resp + req->resp_off, n);
+    if (lws_write(wsi, start, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+        return -1;
+    req->resp_off += n;
+    if (!final) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    return req_finish(pss, wsi);
+}
+
+static void req_dispatch(http_req_t *req)
+{
+    if (!req->responded)
+        router_dispatch(req);
+    if (req->responded && !req->deferred)
+        lws_callback_on_writable(req->wsi);
+}
+
+static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                         size_t len)
+{
+    struct http_pss *pss = user;
+    signaling_t *sig = lws_context_user(lws_get_context(wsi));
+
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        req_free(pss->req);
+        pss->req = req_begin(sig, wsi, in, strlen(in));
+        if (!pss->req)
+            return -1;
+        if (!pss->req->body_expected)
+            req_dispatch(pss->req);
+        return 0;
+    case LWS_CALLBACK_HTTP_BODY:
+        if (!pss->req)
+            return -1;
+        return req_body_append(pss->req, in, len);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (!pss->req)
+            return -1;
+        if (pss->req->body_discard && !pss->req->responded) {
+            http_reply_error(pss->req, 413, "payload_too_large", NULL,
+                             "request body over %zu bytes", pss->req->body_max);
+            pss->req->close_after = true;
+        }
+        req_dispatch(pss->req);
+        return 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return req_write(pss, wsi);
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (pss && pss->req) {
+            if (pss->req->deferred)
+                pss->req->wsi = NULL; /* the pending work frees it */
+            else
+                req_free(pss->req);
+            pss->req = NULL;
+        }
+        break;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+    {"http-api", callback_http, sizeof(struct http_pss), 0, 0, NULL, 0},
+    {"sfu", ws_callback, sizeof(ws_conn_t), 4096, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* Browsers open `new WebSocket(url)` without a subprotocol: make "sfu" the
+ * vhost's default instead of protocols[0]. */
+static const struct lws_protocol_vhost_options ws_default_opt = {NULL, NULL, "default", "1"};
+static const struct lws_protocol_vhost_options ws_pvo = {NULL, &ws_default_opt, "sfu", ""};
+
+/* WebSocket heartbeat: ping after 20 s of silence, drop after 30 s. */
+static const lws_retry_bo_t ws_idle_policy = {.secs_since_valid_ping = 20,
+                                              .secs_since_valid_hangup = 30};
+
+static void lws_log_emit(int level, const char *line)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", line);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_write(level == LLL_ERR ? LOG_WARN : LOG_DEBUG, "lws", "%s", msg);
+}
+
+/* lws only logs a failed bind; probe the address first to name the reason. */
+static int probe_tcp_listen(const char *host, int port, char *err, size_t err_cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        sl = sizeof *v4;
+    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        sl = sizeof *v6;
+    } else {
+        snprintf(err, err_cap, "cannot listen on %s:%d: not an IP address", host, port);
+        return -EINVAL;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    if (fd < 0) {
+        snprintf(err, err_cap, "cannot listen on %s:%d: %s", host, port, strerror(errno));
+        return -errno;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int rc = bind(fd, (struct sockaddr *)&ss, sl) == 0 ? listen(fd, 1) : -1;
+    int e = errno;
+    close(fd);
+    if (rc) {
+        snprintf(err, err_cap, "cannot listen on %s:%d: %s", host, port,
+                 e == EADDRINUSE ? "port already in use" : strerror(e));
+        return -e;
+    }
+    return 0;
+}
+
+static int check_readable(const char *what, const char *path, char *err, size_t err_cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, err_cap, "cannot read TLS %s '%s': %s", what, path, strerror(errno));
+        return -EINVAL;
+    }
+    fclose(f);
+    return 0;
+}
+
+int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t **out, char *err,
+                    size_t err_cap)
+{
+    bool tls = opts->tls_cert && opts->tls_cert[0];
+    if (tls && (check_readable("certificate", opts->tls_cert, err, err_cap) ||
+                check_readable("key", opts->tls_key, err, err_cap)))
+        return -EINVAL;
+    int rc = probe_tcp_listen(opts->listen_host, opts->listen_port, err, err_cap);
+    if (rc)
+        return rc;
+
+    signaling_t *sig = calloc(1, sizeof *sig);
+    if (!sig) {
+        snprintf(err, err_cap, "out of memory");
+        return -ENOMEM;
+    }
+    sig->loop = loop;
+    sig->started_ms = uv_now(loop);
+    snprintf(sig->www_dir, sizeof sig->www_dir, "%s", opts->www_dir);
+
+    /* Startup failures are reported once, by us; lws stays quiet until then. */
+    lws_set_log_level(0, lws_log_emit);
+
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    void *foreign_loops[1] = {loop};
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+                   LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+    if (tls)
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.foreign_loops = foreign_loops;
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.user = sig;
+    info.retry_and_idle_policy = &ws_idle_policy;
+    snprintf(sig->files_dir, sizeof sig->files_dir, "%s/files", opts->data_dir ? opts->data_dir : ".");
+    ratelimit_init(&sig->limit_auth, opts->limit_auth_per_min / 60.0, opts->limit_auth_per_min);
+    ratelimit_init(&sig->limit_api, opts->limit_api_per_s, opts->limit_api_per_s * 2);
+    ratelimit_init(&sig->limit_ws, opts->limit_ws_per_s, opts->limit_ws_per_s * 2);
+    ratelimit_init(&sig->limit_upload, opts->limit_upload_per_min / 60.0,
+                   opts->limit_upload_per_min);
+    if (ws_hub_init(sig)) {
+        snprintf(err, err_cap, "out of memory");
+        free(sig);
+        return -ENOMEM;
+    }
+    sig->lws = lws_create_context(&info);
+    if (!sig->lws) {
+        snprintf(err, err_cap, "cannot start the HTTP server (libwebsockets context)");
+        free(sig);
+        return -EIO;
+    }
+
+    struct lws_http_mount *m = sig->mounts;
+    m[0] = (struct lws_http_mount){.mountpoint = "/api",
+                                   .mountpoint_len = 4,
+                                   .origin = "http-api",
+                                   .origin_protocol = LWSMPRO_CALLBACK,
+                                   .mount_next = &m[1]};
+    m[1] = (struct lws_http_mount){.mountpoint = "/metrics",
+                                   .mountpoint_len = 8,
+                                   .origin = "http-api",
+                                   .origin_protocol = LWSMPRO_CALLBACK,
+                                   .mount_next = &m[2]};
+    m[2] = (struct lws_http_mount){.mountpoint = "/",
+                                   .mountpoint_len = 1,
+                                   .origin = sig->www_dir,
+                                   .def = "index.html",
+                                   .origin_protocol = LWSMPRO_FILE};
+
+    struct lws_context_creation_info vinfo;
+    memset(&vinfo, 0, sizeof vinfo);
+    vinfo.port = opts->listen_port;
+    vinfo.iface = opts->listen_host;
+    vinfo.protocols = protocols;
+    vinfo.mounts = m;
+    vinfo.vhost_name = "sfu";
+    vinfo.pvo = &ws_pvo;
+    vinfo.retry_and_idle_policy = &ws_idle_policy;
+    vinfo.options = LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+    if (!strchr(opts->listen_host, ':'))
+        vinfo.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (tls) {
+        vinfo.ssl_cert_filepath = opts->tls_cert;
+        vinfo.ssl_private_key_filepath = opts->tls_key;
+    }
+    sig->vhost = lws_create_vhost(sig->lws, &vinfo);
+    if (!sig->vhost) {
+        snprintf(err, err_cap, "cannot listen on %s:%d%s", opts->listen_host, opts->listen_port,
+                 tls ? ": the TLS certificate or key was refused" : "");
+        lws_context_destroy(sig->lws);
+        free(sig);
+        return -EIO;
+    }
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+    *out = sig;
+    return 0;
+}
+
+void signaling_attach_store(signaling_t *sig, store_t *store, const uint8_t *secret,
+                            size_t secret_len)
+{
+    sig->store = store;
+    memcpy(sig->secret, secret, secret_len < sizeof sig->secret ? secret_len : sizeof sig->secret);
+}
+
+void signaling_stop(signaling_t *sig)
+{
+    if (!sig || !sig->lws)
+        return;
+    lws_context_destroy(sig->lws);
+    sig->lws = NULL;
+    ws_hub_stop(sig);
+}
+
+void signaling_free(signaling_t *sig)
+{
+    if (!sig)
+        return;
+    signaling_stop(sig);
+    ws_hub_free(sig);
+    ratelimit_free(&sig->limit_auth);
+    ratelimit_free(&sig->limit_api);
+    ratelimit_free(&sig->limit_ws);
+    ratelimit_free(&sig->limit_upload);
+    free(sig);
+}

@@ -1,0 +1,39 @@
+/* signaling/signaling.h: the HTTP + WebSocket front of the node, on the main loop. */
+#ifndef SFU_SIGNALING_H
+#define SFU_SIGNALING_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "store/store.h"
+
+typedef struct signaling signaling_t;
+
+typedef struct signaling_opts {
+    const char *listen_host;
+    int listen_port;
+    const char *www_dir;
+    const char *tls_cert; /* NULL or "" for plain HTTP */
+    const char *tls_key;
+    const char *data_dir; /* uploads go to DATA/files */
+    /* Token-bucket limits; 0 disables one. */
+    double limit_auth_per_min;
+    double limit_api_per_s;
+    double limit_ws_per_s;
+    double limit_upload_per_min;
+} signaling_opts_t;
+
+/* Creates the lws context on loop and binds the listening socket. On failure
+ * writes one line naming the problem into err and returns a negative code. */
+int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t **out, char *err,
+                    size_t err_cap);
+/* Gives the API its store and token secret; requests are answered 503 before. */
+void signaling_attach_store(signaling_t *sig, store_t *store, const uint8_t *secret,
+                            size_t secret_len);
+/* Stops accepting and closes every connection; the loop must then run until
+ * its handles are closed before signaling_free. NULL is a no-op. */
+void signaling_stop(signaling_t *sig);
+void signaling_free(signaling_t *sig);
+
+#endif

@@ -1,0 +1,45 @@
+/* signaling/signaling_internal.h: state shared by the signaling files. */
+#ifndef SFU_SIGNALING_INTERNAL_H
+#define SFU_SIGNALING_INTERNAL_H
+
+#include <libwebsockets.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "common/ratelimit.h"
+#include "signaling/http.h"
+#include "signaling/signaling.h"
+#include "store/auth.h"
+
+#define METRICS_MAX_SERIES 256
+
+typedef struct metric_series {
+    int16_t route; /* -1: no route matched */
+    uint8_t method;
+    uint16_t status;
+    uint64_t count;
+} metric_series_t;
+
+struct signaling {
+    uv_loop_t *loop;
+    struct lws_context *lws;
+    struct lws_vhost *vhost;
+    struct lws_http_mount mounts[3];
+    char www_dir[4096];
+    store_t *store;
+    struct ws_hub *hub;
+    char files_dir[4096];
+    ratelimit_t limit_auth, limit_api, limit_ws, limit_upload;
+    uint8_t secret[AUTH_SECRET_LEN];
+    uint64_t started_ms; /* uv_now at start */
+    metric_series_t series[METRICS_MAX_SERIES];
+    int series_count;
+    uint64_t series_dropped;
+};
+
+/* router.c */
+void router_dispatch(http_req_t *req);
+const char *router_route_pattern(int route);
+void router_count(signaling_t *sig, int route, http_method_t method, int status);
+
+#endif

@@ -1,0 +1,22 @@
+/* signaling/ws.h: the WebSocket protocol as the rest of signaling sees it. */
+#ifndef SFU_SIGNALING_WS_H
+#define SFU_SIGNALING_WS_H
+
+#include <libwebsockets.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct signaling signaling_t;
+
+/* The lws protocol callback for /ws. */
+int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                size_t len);
+int ws_hub_init(signaling_t *sig);
+/* Stops the hub's timer (after lws closed every socket); the loop then runs
+ * until the handle is closed, and ws_hub_free releases the rest. */
+void ws_hub_stop(signaling_t *sig);
+void ws_hub_free(signaling_t *sig);
+/* true while the user has at least one authenticated socket. */
+bool ws_user_online(signaling_t *sig, int64_t user_id);
+
+#endif
