@@ -12,6 +12,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "common/log.h"
 #include "signaling/ws.h"
 #include "signaling/ws_internal.h"
@@ -142,7 +146,12 @@ bool http_req_query(http_req_t *req, const char *name, char *out, size_t out_cap
         return false;
     char key[64];
     snprintf(key, sizeof key, "%s=", name);
-    return lws_get_urlarg_by_name(req->wsi, key, out, (int)out_cap) != NULL;
+    /* lws fills out with "name=value" and returns a pointer to the value. */
+    const char *v = lws_get_urlarg_by_name(req->wsi, key, out, (int)out_cap);
+    if (!v)
+        return false;
+    memmove(out, v, strlen(v) + 1);
+    return true;
 }
 
 /* The method, and the full request path (lws hands callbacks a path relative
@@ -420,23 +429,48 @@ static int probe_tcp_listen(const char *host, int port, char *err, size_t err_ca
     return 0;
 }
 
-static int check_readable(const char *what, const char *path, char *err, size_t err_cap)
+/* lws accepts files it cannot use; load them here to name the problem. */
+static int check_tls_files(const char *cert_path, const char *key_path, char *err, size_t err_cap)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, err_cap, "cannot read TLS %s '%s': %s", what, path, strerror(errno));
+    FILE *cf = fopen(cert_path, "r");
+    if (!cf) {
+        snprintf(err, err_cap, "cannot read TLS certificate '%s': %s", cert_path, strerror(errno));
         return -EINVAL;
     }
-    fclose(f);
-    return 0;
+    X509 *cert = PEM_read_X509(cf, NULL, NULL, NULL);
+    fclose(cf);
+    if (!cert) {
+        snprintf(err, err_cap, "TLS certificate '%s' is not a PEM certificate", cert_path);
+        return -EINVAL;
+    }
+    FILE *kf = fopen(key_path, "r");
+    if (!kf) {
+        snprintf(err, err_cap, "cannot read TLS key '%s': %s", key_path, strerror(errno));
+        X509_free(cert);
+        return -EINVAL;
+    }
+    EVP_PKEY *key = PEM_read_PrivateKey(kf, NULL, NULL, NULL);
+    fclose(kf);
+    int rc = 0;
+    if (!key) {
+        snprintf(err, err_cap, "TLS key '%s' is not an unencrypted PEM private key", key_path);
+        rc = -EINVAL;
+    } else if (X509_check_private_key(cert, key) != 1) {
+        snprintf(err, err_cap, "TLS key '%s' does not match certificate '%s'", key_path,
+                 cert_path);
+        rc = -EINVAL;
+    }
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    ERR_clear_error();
+    return rc;
 }
 
 int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t **out, char *err,
                     size_t err_cap)
 {
     bool tls = opts->tls_cert && opts->tls_cert[0];
-    if (tls && (check_readable("certificate", opts->tls_cert, err, err_cap) ||
-                check_readable("key", opts->tls_key, err, err_cap)))
+    if (tls && check_tls_files(opts->tls_cert, opts->tls_key, err, err_cap))
         return -EINVAL;
     int rc = probe_tcp_listen(opts->listen_host, opts->listen_port, err, err_cap);
     if (rc)

@@ -154,6 +154,9 @@ export async function startServer({ dataDir, env = {}, args = [], port, rtcPort 
     '--rtc-port', String(udp),
     '--workers', '1',
     '--data', dir,
+    // Generous abuse limits unless a test sets its own (later flags win).
+    '--limit-auth', '100000', '--limit-api', '100000',
+    '--limit-ws', '100000', '--limit-upload', '100000',
     ...args,
   ];
   const proc = spawn(SFU_BIN, argv, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
