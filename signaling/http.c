@@ -572,10 +572,10 @@ void signaling_attach_store(signaling_t *sig, store_t *store, const uint8_t *sec
 
 void signaling_stop(signaling_t *sig)
 {
-    if (!sig || !sig->lws)
+    if (!sig || !sig->lws || sig->lws_stopping)
         return;
+    sig->lws_stopping = true;
     lws_context_destroy(sig->lws);
-    sig->lws = NULL;
     ws_hub_stop(sig);
 }
 
@@ -584,6 +584,11 @@ void signaling_free(signaling_t *sig)
     if (!sig)
         return;
     signaling_stop(sig);
+    /* With a foreign loop the first destroy only starts closing; once the loop
+     * has run the handles down, this call frees what remains. */
+    if (sig->lws)
+        lws_context_destroy(sig->lws);
+    sig->lws = NULL;
     ws_hub_free(sig);
     ratelimit_free(&sig->limit_auth);
     ratelimit_free(&sig->limit_api);

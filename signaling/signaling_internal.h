@@ -23,6 +23,7 @@ typedef struct metric_series {
 struct signaling {
     uv_loop_t *loop;
     struct lws_context *lws;
+    bool lws_stopping;
     struct lws_vhost *vhost;
     struct lws_http_mount mounts[3];
     char www_dir[4096];
