@@ -190,7 +190,6 @@ static const char *const migrations[] = {
     "  file_id TEXT REFERENCES files(id),"
     "  created_at INTEGER NOT NULL,"
     "  read_at INTEGER);"
-    "CREATE INDEX dm_conversation ON direct_messages(sender_id, recipient_id, id);"
     "CREATE INDEX dm_inbox ON direct_messages(recipient_id, sender_id, id);"
     "CREATE INDEX dm_unread ON direct_messages(recipient_id, id) WHERE read_at IS NULL;"
     "CREATE INDEX dm_file ON direct_messages(file_id) WHERE file_id IS NOT NULL;"

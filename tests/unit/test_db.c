@@ -1,0 +1,298 @@
+/* Unit tests: the SQLite store on a real file. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <errno.h>
+
+#include "common/log.h"
+#include "store/db_internal.h"
+#include "store/store_social.h"
+
+typedef struct fixture {
+    char dir[64];
+    char path[128];
+    store_t *st;
+} fixture_t;
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/sfu-db-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof f->path, "%s/sfu.db", f->dir);
+    char err[256];
+    log_set_level(LOG_ERROR);
+    if (store_open(f->path, &f->st, err, sizeof err))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    char cmd[160];
+    store_close(f->st);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(f);
+    return 0;
+}
+
+static int64_t add_user(store_t *st, const char *name)
+{
+    char email[80];
+    store_user_t u;
+    snprintf(email, sizeof email, "%s@example.com", name);
+    assert_int_equal(store_user_create(st, email, name, "scrypt$x", 1000, &u, NULL), 0);
+    return u.id;
+}
+
+static void test_migrates_empty_file(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
+    static const char *const tables[] = {"users", "refresh_tokens", "rooms", "room_members",
+                                         "messages", "direct_messages", "files", "calls",
+                                         "call_participants", "contacts", "blocks"};
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", tables[i]);
+        assert_int_equal(sqlite3_exec(f->st->db, sql, NULL, NULL, NULL), SQLITE_OK);
+    }
+}
+
+static void test_reopen_keeps_data(void **state)
+{
+    fixture_t *f = *state;
+    int64_t id = add_user(f->st, "keeper");
+    store_close(f->st);
+    char err[256];
+    assert_int_equal(store_open(f->path, &f->st, err, sizeof err), 0);
+    assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
+    store_user_t u;
+    assert_int_equal(store_user_by_id(f->st, id, &u), 0);
+    assert_string_equal(u.username, "keeper");
+}
+
+static void test_newer_schema_refused(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(sqlite3_exec(f->st->db, "PRAGMA user_version = 99", NULL, NULL, NULL),
+                     SQLITE_OK);
+    store_close(f->st);
+    f->st = NULL;
+    char err[256] = "";
+    assert_int_not_equal(store_open(f->path, &f->st, err, sizeof err), 0);
+    assert_non_null(strstr(err, "newer"));
+    assert_int_equal(store_open(f->path, &f->st, err, sizeof err) != 0, 1);
+    /* Leave a usable store for teardown. */
+    unlink(f->path);
+    assert_int_equal(store_open(f->path, &f->st, err, sizeof err), 0);
+}
+
+static void test_user_conflicts_ignore_case(void **state)
+{
+    fixture_t *f = *state;
+    add_user(f->st, "alice");
+    const char *field = NULL;
+    assert_int_equal(
+        store_user_create(f->st, "ALICE@example.com", "other", "h", 1, NULL, &field), -EEXIST);
+    assert_string_equal(field, "email");
+    assert_int_equal(store_user_create(f->st, "new@example.com", "ALICE", "h", 1, NULL, &field),
+                     -EEXIST);
+    assert_string_equal(field, "username");
+    store_user_t u;
+    assert_int_equal(store_user_by_email(f->st, "Alice@Example.com", &u), 0);
+    assert_int_equal(store_user_by_email(f->st, "nobody@example.com", &u), -ENOENT);
+}
+
+static void test_refresh_rotation_and_reuse(void **state)
+{
+    fixture_t *f = *state;
+    int64_t uid = add_user(f->st, "rot");
+    uint8_t a[32] = {1}, b[32] = {2}, c[32] = {3}, d[32] = {4};
+    int64_t who = 0;
+    assert_int_equal(store_refresh_insert(f->st, uid, a, "fam", 10, 100000), 0);
+    assert_int_equal(store_refresh_rotate(f->st, a, b, 20, 100000, &who), 0);
+    assert_int_equal(who, uid);
+    /* a was rotated: presenting it again revokes the family, b included. */
+    assert_int_equal(store_refresh_rotate(f->st, a, c, 30, 100000, &who), -EKEYREVOKED);
+    assert_int_equal(store_refresh_rotate(f->st, b, c, 40, 100000, &who), -ETIMEDOUT);
+    assert_int_equal(store_refresh_rotate(f->st, d, c, 40, 100000, &who), -ENOENT);
+    /* Expiry. */
+    assert_int_equal(store_refresh_insert(f->st, uid, d, "fam2", 10, 50), 0);
+    assert_int_equal(store_refresh_rotate(f->st, d, c, 60, 100000, &who), -ETIMEDOUT);
+}
+
+static void test_access_revocation(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(store_access_is_revoked(f->st, "abc", 1), 0);
+    assert_int_equal(store_access_revoke(f->st, "abc", 5000), 0);
+    assert_int_equal(store_access_is_revoked(f->st, "abc", 1), 1);
+}
+
+static int count_room(void *ctx, const store_room_t *r)
+{
+    (void)r;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_room_visibility_and_host_handover(void **state)
+{
+    fixture_t *f = *state;
+    int64_t host = add_user(f->st, "host"), m1 = add_user(f->st, "m1"),
+            out = add_user(f->st, "outsider");
+    store_room_t pub, priv;
+    assert_int_equal(store_room_create(f->st, "pub", false, host, "aaaa-bbbb-cccc", 1, &pub), 0);
+    assert_int_equal(store_room_create(f->st, "priv", true, host, "dddd-eeee-ffff", 2, &priv), 0);
+    assert_int_equal(store_room_create(f->st, "dup", false, host, "aaaa-bbbb-cccc", 3, NULL),
+                     -EEXIST);
+    int n = 0;
+    assert_int_equal(store_rooms_visible(f->st, out, count_room, &n), 0);
+    assert_int_equal(n, 1);
+    n = 0;
+    assert_int_equal(store_rooms_visible(f->st, host, count_room, &n), 0);
+    assert_int_equal(n, 2);
+
+    assert_int_equal(store_member_add(f->st, pub.id, m1, "member", 5), 0);
+    assert_int_equal(store_member_add(f->st, pub.id, out, "member", 6), 0);
+    assert_int_equal(store_member_add(f->st, pub.id, m1, "member", 7), -EEXIST);
+    int64_t new_host = 0;
+    assert_int_equal(store_member_remove(f->st, pub.id, host, &new_host), 0);
+    assert_int_equal(new_host, m1); /* the longest present */
+    char role[8];
+    assert_int_equal(store_member_role(f->st, pub.id, m1, role), 0);
+    assert_string_equal(role, "host");
+    assert_int_equal(store_room_get(f->st, pub.id, &pub), 0);
+    assert_int_equal(pub.host_id, m1);
+    assert_int_equal(pub.member_count, 2);
+    assert_int_equal(store_member_remove(f->st, pub.id, host, &new_host), -ENOENT);
+
+    assert_int_equal(store_room_end(f->st, pub.id, 9), 0);
+    n = 0;
+    assert_int_equal(store_rooms_visible(f->st, m1, count_room, &n), 0);
+    assert_int_equal(n, 0);
+}
+
+typedef struct ids {
+    int64_t v[16];
+    int n;
+} ids_t;
+
+static int collect_id(void *ctx, const store_message_t *m)
+{
+    ids_t *ids = ctx;
+    ids->v[ids->n++] = m->id;
+    return 0;
+}
+
+static void test_message_pages_newest_first(void **state)
+{
+    fixture_t *f = *state;
+    int64_t u = add_user(f->st, "talker");
+    store_room_t r;
+    assert_int_equal(store_room_create(f->st, "chat", false, u, "gggg-hhhh-iiii", 1, &r), 0);
+    int64_t ids[7];
+    for (int i = 0; i < 7; i++) {
+        store_message_t m;
+        assert_int_equal(store_message_add(f->st, r.id, u, "hi", NULL, 10 + i, &m), 0);
+        assert_string_equal(m.sender_name, "talker");
+        ids[i] = m.id;
+    }
+    ids_t page = {0};
+    assert_int_equal(store_messages_page(f->st, r.id, 0, 3, collect_id, &page), 0);
+    assert_int_equal(page.n, 3);
+    assert_int_equal(page.v[0], ids[6]);
+    assert_int_equal(page.v[2], ids[4]);
+    ids_t next = {0};
+    assert_int_equal(store_messages_page(f->st, r.id, page.v[2], 10, collect_id, &next), 0);
+    assert_int_equal(next.n, 4);
+    assert_int_equal(next.v[0], ids[3]);
+    assert_int_equal(next.v[3], ids[0]);
+}
+
+static int count_unread(void *ctx, const store_unread_t *u)
+{
+    *(int *)ctx += u->count;
+    return 0;
+}
+
+static void test_dms_unread_and_blocks(void **state)
+{
+    fixture_t *f = *state;
+    int64_t a = add_user(f->st, "dma"), b = add_user(f->st, "dmb");
+    store_dm_t d;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(store_dm_add(f->st, a, b, "yo", NULL, 100 + i, &d), 0);
+    int unread = 0;
+    assert_int_equal(store_dm_unread_counts(f->st, b, count_unread, &unread), 0);
+    assert_int_equal(unread, 3);
+    int marked = 0;
+    int64_t last = 0;
+    assert_int_equal(store_dm_mark_read(f->st, b, a, 0, 200, &marked, &last), 0);
+    assert_int_equal(marked, 3);
+    assert_int_equal(last, d.id);
+    unread = 0;
+    assert_int_equal(store_dm_unread_counts(f->st, b, count_unread, &unread), 0);
+    assert_int_equal(unread, 0);
+    assert_int_equal(store_is_blocked(f->st, b, a), 0);
+    assert_int_equal(store_block_add(f->st, b, a, 1), 0);
+    assert_int_equal(store_block_add(f->st, b, a, 2), 0); /* idempotent */
+    assert_int_equal(store_is_blocked(f->st, b, a), 1);
+    assert_int_equal(store_is_blocked(f->st, a, b), 0);
+}
+
+/* Every hot query is answered from an index, never by scanning a table. */
+static void test_hot_queries_use_indexes(void **state)
+{
+    fixture_t *f = *state;
+    static const db_query_t hot[] = {
+        Q_USER_BY_EMAIL,  Q_USER_BY_ID,       Q_USER_SEARCH,      Q_REFRESH_BY_HASH,
+        Q_REFRESH_REVOKE_FAMILY, Q_ACCESS_IS_REVOKED, Q_ROOM_BY_CODE, Q_ROOMS_VISIBLE,
+        Q_MEMBER_ROLE,    Q_MEMBERS_LIST,     Q_MEMBER_OLDEST,    Q_USER_ROOM_IDS,
+        Q_MESSAGES_PAGE,  Q_DM_HISTORY,       Q_DM_MARK_READ,     Q_DM_UNREAD_COUNTS,
+        Q_DM_UNREAD_LIST, Q_CONTACTS_LIST,    Q_BLOCK_EXISTS,     Q_FILE_CAN_READ,
+    };
+    for (size_t i = 0; i < sizeof hot / sizeof hot[0]; i++) {
+        char sql[2048];
+        snprintf(sql, sizeof sql, "EXPLAIN QUERY PLAN %s", db_queries[hot[i]].sql);
+        sqlite3_stmt *s;
+        assert_int_equal(sqlite3_prepare_v2(f->st->db, sql, -1, &s, NULL), SQLITE_OK);
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            const char *detail = (const char *)sqlite3_column_text(s, 3);
+            printf("# %s: %s\n", db_queries[hot[i]].name, detail);
+            /* "SCAN x" without an index reads the whole table. */
+            if (!strncmp(detail, "SCAN ", 5) && !strstr(detail, "USING"))
+                fail_msg("%s scans a table: %s", db_queries[hot[i]].name, detail);
+        }
+        sqlite3_finalize(s);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_migrates_empty_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_conflicts_ignore_case, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_rotation_and_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_access_revocation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_room_visibility_and_host_handover, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_message_pages_newest_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dms_unread_and_blocks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hot_queries_use_indexes, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
