@@ -50,7 +50,8 @@ static const opt_spec_t opts[OPT_COUNT] = {
                       "address the media workers bind (default 127.0.0.1)"},
     [OPT_ANNOUNCE_IP] = {"--announce-ip", "SFU_ANNOUNCE_IP", "IP",
                          "address given to clients in ICE candidates (default: --rtc-bind)"},
-    [OPT_DATA] = {"--data", "SFU_DATA", "DIR", "data directory: sfu.db, jwt.secret (default ./data)"},
+    [OPT_DATA] = {"--data", "SFU_DATA", "DIR",
+                  "data directory: sfu.db, jwt.secret (default ./data)"},
     [OPT_WWW] = {"--www", "SFU_WWW", "DIR", "web client directory served at /"},
     [OPT_TLS_CERT] = {"--tls-cert", "SFU_TLS_CERT", "FILE",
                       "PEM certificate: serve HTTPS and WSS (needs --tls-key)"},
@@ -176,8 +177,8 @@ static int apply(sfu_config_t *cfg, opt_id_t id, const char *v, char *err, size_
     case OPT_WWW:
     case OPT_TLS_CERT:
     case OPT_TLS_KEY: {
-        char *dst = id == OPT_DATA  ? cfg->data_dir
-                    : id == OPT_WWW ? cfg->www_dir
+        char *dst = id == OPT_DATA       ? cfg->data_dir
+                    : id == OPT_WWW      ? cfg->www_dir
                     : id == OPT_TLS_CERT ? cfg->tls_cert
                                          : cfg->tls_key;
         if (*v && copy_str(dst, PATH_MAX, v) == 0)

@@ -54,8 +54,7 @@ static int prepare_data_dir(const char *dir, char *err, size_t err_cap)
             continue;
         *p = '\0';
         if (mkdir(path, 0700) && errno != EEXIST) {
-            snprintf(err, err_cap, "cannot create data directory '%s': %s", path,
-                     strerror(errno));
+            snprintf(err, err_cap, "cannot create data directory '%s': %s", path, strerror(errno));
             return -1;
         }
         *p = '/';
@@ -159,9 +158,8 @@ int main(int argc, char **argv)
     uv_signal_start(&node.sigterm, on_signal, SIGTERM);
 
     log_info("sfu", "sfu %s ready: %s://%s:%d/ data=%s workers=%d rtc=%s:%d-%d", SFU_VERSION,
-             cfg->tls_cert[0] ? "https" : "http", cfg->listen_host, cfg->listen_port,
-             cfg->data_dir, cfg->workers, cfg->rtc_bind, cfg->rtc_port,
-             cfg->rtc_port + cfg->workers - 1);
+             cfg->tls_cert[0] ? "https" : "http", cfg->listen_host, cfg->listen_port, cfg->data_dir,
+             cfg->workers, cfg->rtc_bind, cfg->rtc_port, cfg->rtc_port + cfg->workers - 1);
 
     uv_run(&node.loop, UV_RUN_DEFAULT);
 

@@ -29,8 +29,8 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init((char *)w->recv_buf, sizeof w->recv_buf);
 }
 
-static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf,
-                    const struct sockaddr *addr, unsigned flags)
+static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+                    unsigned flags)
 {
     sfu_worker_t *w = udp->data;
     (void)buf;
@@ -92,8 +92,8 @@ int sfu_worker_start(int index, const char *bind_ip, int port, sfu_worker_t **ou
     if (rc == 0)
         rc = uv_thread_create(&w->thread, worker_main, w);
     if (rc) {
-        snprintf(err, err_cap, "cannot bind media port %s:%d (worker %d): %s", bind_ip, port,
-                 index, rc == UV_EADDRINUSE ? "port already in use" : uv_strerror(rc));
+        snprintf(err, err_cap, "cannot bind media port %s:%d (worker %d): %s", bind_ip, port, index,
+                 rc == UV_EADDRINUSE ? "port already in use" : uv_strerror(rc));
         uv_close((uv_handle_t *)&w->udp, on_close);
         uv_close((uv_handle_t *)&w->wake, on_close);
         uv_run(&w->loop, UV_RUN_DEFAULT);

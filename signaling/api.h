@@ -16,8 +16,8 @@ void api_auth_me(http_req_t *req);
 bool api_authenticate(http_req_t *req);
 /* Checks an access token (signature, expiry, revocation, user exists). 0 with
  * user and claims filled, or negative with *code and *message for the client. */
-int api_verify_token(signaling_t *sig, const char *token, store_user_t *user,
-                     jwt_claims_t *claims, const char **code, const char **message);
+int api_verify_token(signaling_t *sig, const char *token, store_user_t *user, jwt_claims_t *claims,
+                     const char **code, const char **message);
 json_t *api_user_json(const store_user_t *u);
 
 /* api_rooms.c */

@@ -282,8 +282,8 @@ void api_auth_me(http_req_t *req)
     http_reply_json(req, 200, json_pack("{s:o}", "user", api_user_json(&req->user)));
 }
 
-int api_verify_token(signaling_t *sig, const char *token, store_user_t *user,
-                     jwt_claims_t *claims, const char **code, const char **message)
+int api_verify_token(signaling_t *sig, const char *token, store_user_t *user, jwt_claims_t *claims,
+                     const char **code, const char **message)
 {
     int64_t now_ms = now_unix_ms();
     int rc = jwt_verify(sig->secret, sizeof sig->secret, token, now_ms / 1000, claims);

@@ -52,8 +52,8 @@ static const uint8_t *find(const uint8_t *hay, size_t hay_len, const char *needl
 }
 
 /* Copies the value of `key="..."` from a Content-Disposition line. */
-static void disposition_param(const char *line, size_t len, const char *key, char *out,
-                              size_t cap, bool *present)
+static void disposition_param(const char *line, size_t len, const char *key, char *out, size_t cap,
+                              bool *present)
 {
     char pat[32];
     snprintf(pat, sizeof pat, "%s=\"", key);
@@ -234,8 +234,8 @@ void api_upload(http_req_t *req)
     }
     if (file->declared_type[0] && type_allowed(file->declared_type) &&
         strcasecmp(file->declared_type, type)) {
-        http_reply_error(req, 415, "unsupported_type", "file",
-                         "the file is %s but was declared %s", type, file->declared_type);
+        http_reply_error(req, 415, "unsupported_type", "file", "the file is %s but was declared %s",
+                         type, file->declared_type);
         return;
     }
     uint8_t raw[16];
@@ -251,8 +251,7 @@ void api_upload(http_req_t *req)
         http_reply_error(req, 500, "internal", NULL, "the file could not be stored");
         return;
     }
-    rc = store_file_add(req->sig->store, id, req->user.id, type, (int64_t)file->len,
-                        now_unix_ms());
+    rc = store_file_add(req->sig->store, id, req->user.id, type, (int64_t)file->len, now_unix_ms());
     if (rc) {
         char path[4200];
         snprintf(path, sizeof path, "%s/%s", req->sig->files_dir, id);

@@ -81,8 +81,8 @@ void api_metrics(http_req_t *req)
                   s->status, (unsigned long long)s->count);
     }
     int64_t users = 0, rooms = 0;
-    bool store_ok = store_user_count(sig->store, &users) == 0 &&
-                    store_room_count(sig->store, &rooms) == 0;
+    bool store_ok =
+        store_user_count(sig->store, &users) == 0 && store_room_count(sig->store, &rooms) == 0;
     tb_printf(&tb,
               "# HELP sfu_users Registered users.\n# TYPE sfu_users gauge\nsfu_users %lld\n"
               "# HELP sfu_rooms Live (not ended) rooms.\n# TYPE sfu_rooms gauge\nsfu_rooms %lld\n"

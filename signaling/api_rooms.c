@@ -26,8 +26,8 @@ json_t *api_message_json(const store_message_t *m)
 {
     json_t *o = json_pack("{s:I,s:I,s:I,s:s,s:s,s:o}", "id", (json_int_t)m->id, "roomId",
                           (json_int_t)m->room_id, "senderId", (json_int_t)m->sender_id,
-                          "senderName", m->sender_name ? m->sender_name : "", "content",
-                          m->content, "createdAt", api_time_json(m->created_at_ms));
+                          "senderName", m->sender_name ? m->sender_name : "", "content", m->content,
+                          "createdAt", api_time_json(m->created_at_ms));
     if (o && m->file_id)
         json_object_set_new(o, "fileId", json_string(m->file_id));
     return o;
@@ -227,12 +227,12 @@ typedef struct members_ctx {
 static int collect_member(void *ctx, const store_member_t *m)
 {
     members_ctx_t *mc = ctx;
-    return json_array_append_new(
-        mc->list, json_pack("{s:I,s:s,s:s,s:b,s:o,s:o}", "userId", (json_int_t)m->user_id,
-                            "username", m->username, "role", m->role, "online",
-                            ws_user_online(mc->sig, m->user_id), "joinedAt",
-                            api_time_json(m->joined_at_ms), "lastSeen",
-                            api_time_json(m->last_seen_ms)));
+    return json_array_append_new(mc->list,
+                                 json_pack("{s:I,s:s,s:s,s:b,s:o,s:o}", "userId",
+                                           (json_int_t)m->user_id, "username", m->username, "role",
+                                           m->role, "online", ws_user_online(mc->sig, m->user_id),
+                                           "joinedAt", api_time_json(m->joined_at_ms), "lastSeen",
+                                           api_time_json(m->last_seen_ms)));
 }
 
 void api_room_members(http_req_t *req)
@@ -315,15 +315,14 @@ void api_room_messages(http_req_t *req)
         limit = MESSAGES_MAX_LIMIT;
     page_ctx_t pc = {.list = json_array(), .limit = (int)limit};
     /* One row beyond the page tells whether there is more. */
-    int rc = store_messages_page(req->sig->store, room.id, before, (int)limit + 1, collect_message,
-                                 &pc);
+    int rc =
+        store_messages_page(req->sig->store, room.id, before, (int)limit + 1, collect_message, &pc);
     if (rc) {
         json_decref(pc.list);
         api_reply_store_error(req, rc);
         return;
     }
-    http_reply_json(req, 200,
-                    json_pack("{s:o,s:b}", "messages", pc.list, "hasMore", pc.has_more));
+    http_reply_json(req, 200, json_pack("{s:o,s:b}", "messages", pc.list, "hasMore", pc.has_more));
 }
 
 void api_room_post_message(http_req_t *req)
@@ -343,8 +342,8 @@ void api_room_post_message(http_req_t *req)
         goto out;
     }
     store_message_t msg;
-    int rc = store_message_add(req->sig->store, room.id, req->user.id, content, NULL,
-                               now_unix_ms(), &msg);
+    int rc = store_message_add(req->sig->store, room.id, req->user.id, content, NULL, now_unix_ms(),
+                               &msg);
     if (rc) {
         api_reply_store_error(req, rc);
         goto out;

@@ -12,17 +12,17 @@
 #include "signaling/ws_internal.h"
 #include "store/store_social.h"
 
-#define DM_DEFAULT_LIMIT   50
-#define DM_MAX_LIMIT       100
-#define SEARCH_LIMIT       20
-#define REPORT_MAX_CHARS   1000
+#define DM_DEFAULT_LIMIT 50
+#define DM_MAX_LIMIT     100
+#define SEARCH_LIMIT     20
+#define REPORT_MAX_CHARS 1000
 
 json_t *api_dm_json(const store_dm_t *d)
 {
     json_t *o = json_pack("{s:I,s:I,s:I,s:s,s:s,s:o,s:o}", "id", (json_int_t)d->id, "senderId",
                           (json_int_t)d->sender_id, "recipientId", (json_int_t)d->recipient_id,
-                          "senderName", d->sender_name ? d->sender_name : "", "content",
-                          d->content, "createdAt", api_time_json(d->created_at_ms), "readAt",
+                          "senderName", d->sender_name ? d->sender_name : "", "content", d->content,
+                          "createdAt", api_time_json(d->created_at_ms), "readAt",
                           api_time_json(d->read_at_ms));
     if (o && d->file_id)
         json_object_set_new(o, "fileId", json_string(d->file_id));
@@ -66,10 +66,9 @@ static bool query_positive(http_req_t *req, const char *name, int64_t *out)
 
 static int collect_unread(void *ctx, const store_unread_t *u)
 {
-    return json_array_append_new(ctx, json_pack("{s:I,s:s,s:i,s:I}", "senderId",
-                                                (json_int_t)u->sender_id, "senderName",
-                                                u->sender_name, "count", u->count, "lastId",
-                                                (json_int_t)u->last_id));
+    return json_array_append_new(
+        ctx, json_pack("{s:I,s:s,s:i,s:I}", "senderId", (json_int_t)u->sender_id, "senderName",
+                       u->sender_name, "count", u->count, "lastId", (json_int_t)u->last_id));
 }
 
 void api_dm_unread(http_req_t *req)
@@ -122,8 +121,7 @@ void api_dm_history(http_req_t *req)
         api_reply_store_error(req, rc);
         return;
     }
-    http_reply_json(req, 200,
-                    json_pack("{s:o,s:b}", "messages", pg.list, "hasMore", pg.has_more));
+    http_reply_json(req, 200, json_pack("{s:o,s:b}", "messages", pg.list, "hasMore", pg.has_more));
 }
 
 void api_dm_read(http_req_t *req)
@@ -150,8 +148,8 @@ void api_dm_read(http_req_t *req)
     }
     int marked = 0;
     int64_t now = now_unix_ms();
-    int rc = store_dm_mark_read(req->sig->store, req->user.id, other.id, up_to, now, &marked,
-                                &last_id);
+    int rc =
+        store_dm_mark_read(req->sig->store, req->user.id, other.id, up_to, now, &marked, &last_id);
     if (rc) {
         api_reply_store_error(req, rc);
         return;

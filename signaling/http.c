@@ -27,8 +27,8 @@ struct http_pss {
     http_req_t *req;
 };
 
-static const char *const method_names[HTTP_METHOD_COUNT] = {
-    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "OTHER"};
+static const char *const method_names[HTTP_METHOD_COUNT] = {"GET",    "POST", "PUT",     "PATCH",
+                                                            "DELETE", "HEAD", "OPTIONS", "OTHER"};
 
 const char *http_method_name(http_method_t m)
 {
@@ -278,17 +278,17 @@ static int req_write(struct http_pss *pss, struct lws *wsi)
     uint8_t *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
     if (!req->headers_sent) {
         if (lws_add_http_common_headers(wsi, (unsigned int)req->status,
-                                        req->resp_len ? req->content_type : NULL, req->resp_len,
-                                        &p, end) ||
+                                        req->resp_len ? req->content_type : NULL, req->resp_len, &p,
+                                        end) ||
             lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                         (const unsigned char *)"no-store", 8, &p, end) ||
-            (req->extra_header[0] && lws_add_http_header_by_name(
-                                         wsi, (const unsigned char *)"retry-after:",
+            (req->extra_header[0] &&
+             lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
                                          (const unsigned char *)req->extra_header,
                                          (int)strlen(req->extra_header), &p, end)) ||
             (req->close_after &&
-             lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
-                                          (const unsigned char *)"close", 5, &p, end)) ||
+             lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
+                                          5, &p, end)) ||
             lws_finalize_write_http_header(wsi, start, &p, end))
             return -1;
         req->headers_sent = true;
@@ -456,8 +456,7 @@ static int check_tls_files(const char *cert_path, const char *key_path, char *er
         snprintf(err, err_cap, "TLS key '%s' is not an unencrypted PEM private key", key_path);
         rc = -EINVAL;
     } else if (X509_check_private_key(cert, key) != 1) {
-        snprintf(err, err_cap, "TLS key '%s' does not match certificate '%s'", key_path,
-                 cert_path);
+        snprintf(err, err_cap, "TLS key '%s' does not match certificate '%s'", key_path, cert_path);
         rc = -EINVAL;
     }
     EVP_PKEY_free(key);
@@ -499,7 +498,8 @@ int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t *
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.user = sig;
     info.retry_and_idle_policy = &ws_idle_policy;
-    snprintf(sig->files_dir, sizeof sig->files_dir, "%s/files", opts->data_dir ? opts->data_dir : ".");
+    snprintf(sig->files_dir, sizeof sig->files_dir, "%s/files",
+             opts->data_dir ? opts->data_dir : ".");
     ratelimit_init(&sig->limit_auth, opts->limit_auth_per_min / 60.0, opts->limit_auth_per_min);
     ratelimit_init(&sig->limit_api, opts->limit_api_per_s, opts->limit_api_per_s * 2);
     ratelimit_init(&sig->limit_ws, opts->limit_ws_per_s, opts->limit_ws_per_s * 2);

@@ -9,8 +9,8 @@
 
 #include "store/store.h"
 
-#define HTTP_MAX_BODY   (64 * 1024)
-#define HTTP_MAX_UPLOAD (5 * 1024 * 1024) /* the file itself; multipart framing adds a little */
+#define HTTP_MAX_BODY    (64 * 1024)
+#define HTTP_MAX_UPLOAD  (5 * 1024 * 1024) /* the file itself; multipart framing adds a little */
 #define HTTP_UPLOAD_PATH "/api/upload"
 
 typedef enum {
@@ -43,9 +43,9 @@ typedef struct http_req {
     bool body_discard; /* over the limit: read and dropped, then 413 */
 
     /* Set by the router. */
-    int route;             /* index in the route table, -1 when none matched */
-    char param[2][64];     /* path parameters in order */
-    store_user_t user;     /* the authenticated user, when the route needs one */
+    int route;         /* index in the route table, -1 when none matched */
+    char param[2][64]; /* path parameters in order */
+    store_user_t user; /* the authenticated user, when the route needs one */
     char token_jti[40];
     int64_t token_exp;
 
@@ -55,7 +55,7 @@ typedef struct http_req {
     char *resp;
     size_t resp_len, resp_off;
     bool responded, headers_sent, deferred, close_after;
-    bool counted; /* already in the request metrics */
+    bool counted;          /* already in the request metrics */
     char extra_header[96]; /* e.g. "retry-after: 3" */
     bool body_is_file;     /* resp is raw file bytes (for the content type) */
 } http_req_t;

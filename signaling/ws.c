@@ -222,14 +222,10 @@ typedef struct ws_handler {
 } ws_handler_t;
 
 static const ws_handler_t handlers[] = {
-    {"authenticate", handle_authenticate},
-    {"ping", handle_ping},
-    {"join_room", ws_chat_join_room},
-    {"leave_room", ws_chat_leave_room},
-    {"send_message", ws_chat_send_message},
-    {"typing_start", handle_typing_start},
-    {"typing_stop", handle_typing_stop},
-    {"send_dm", ws_chat_send_dm},
+    {"authenticate", handle_authenticate},  {"ping", handle_ping},
+    {"join_room", ws_chat_join_room},       {"leave_room", ws_chat_leave_room},
+    {"send_message", ws_chat_send_message}, {"typing_start", handle_typing_start},
+    {"typing_stop", handle_typing_stop},    {"send_dm", ws_chat_send_dm},
     {"mark_read", ws_chat_mark_read},
 };
 
@@ -249,9 +245,9 @@ static void conn_message(ws_conn_t *c)
     hub->frames_in++;
     uint64_t retry_ms;
     if (!conn_take_token(c, &retry_ms)) {
-        json_t *e = json_pack("{s:s,s:s,s:s,s:I}", "type", "error", "code", "rate_limited",
-                              "message", "too many messages; slow down", "retryAfter",
-                              (json_int_t)retry_ms);
+        json_t *e =
+            json_pack("{s:s,s:s,s:s,s:I}", "type", "error", "code", "rate_limited", "message",
+                      "too many messages; slow down", "retryAfter", (json_int_t)retry_ms);
         ws_send(c, e);
         json_decref(e);
         return;
@@ -284,9 +280,8 @@ static void conn_message(ws_conn_t *c)
         snprintf(why, sizeof why, "unknown message type '%.64s'", t);
         conn_reject(c, id, "unknown_type", why);
     } else if (!c->authed && h->fn != handle_authenticate) {
-        json_t *err = json_pack("{s:s,s:s,s:s}", "type", "auth_error", "code",
-                                "not_authenticated", "message",
-                                "the first message must be authenticate");
+        json_t *err = json_pack("{s:s,s:s,s:s}", "type", "auth_error", "code", "not_authenticated",
+                                "message", "the first message must be authenticate");
         ws_send(c, err);
         json_decref(err);
         ws_close(c, WS_CLOSE_AUTH_FAILED, "not authenticated");

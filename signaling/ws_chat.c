@@ -60,8 +60,8 @@ static bool field_file(ws_conn_t *c, json_t *msg, json_t *id, const char **out)
 static bool field_content(ws_conn_t *c, json_t *msg, json_t *id, const char **out)
 {
     json_t *v = json_object_get(msg, "content");
-    const char *why = json_is_string(v) ? validate_message_content(json_string_value(v))
-                                        : "must be a string";
+    const char *why =
+        json_is_string(v) ? validate_message_content(json_string_value(v)) : "must be a string";
     if (why) {
         ws_send_error(c, id, "invalid_field", "content %s", why);
         return false;
@@ -118,12 +118,12 @@ typedef struct members_ctx {
 static int collect_member(void *ctx, const store_member_t *m)
 {
     members_ctx_t *mc = ctx;
-    return json_array_append_new(
-        mc->list,
-        json_pack("{s:I,s:s,s:s,s:b,s:o,s:o}", "userId", (json_int_t)m->user_id, "username",
-                  m->username, "role", m->role, "online", ws_user_online(mc->sig, m->user_id),
-                  "joinedAt", api_time_json(m->joined_at_ms), "lastSeen",
-                  api_time_json(m->last_seen_ms)));
+    return json_array_append_new(mc->list,
+                                 json_pack("{s:I,s:s,s:s,s:b,s:o,s:o}", "userId",
+                                           (json_int_t)m->user_id, "username", m->username, "role",
+                                           m->role, "online", ws_user_online(mc->sig, m->user_id),
+                                           "joinedAt", api_time_json(m->joined_at_ms), "lastSeen",
+                                           api_time_json(m->last_seen_ms)));
 }
 
 typedef struct history_ctx {
@@ -156,8 +156,7 @@ void ws_chat_join_room(ws_conn_t *c, json_t *msg, json_t *id)
         return;
     }
     if (!ws_conn_in_room(c, room.id) && c->room_count == WS_MAX_ROOMS) {
-        ws_send_error(c, id, "too_many_rooms", "a socket can be in at most %d rooms",
-                      WS_MAX_ROOMS);
+        ws_send_error(c, id, "too_many_rooms", "a socket can be in at most %d rooms", WS_MAX_ROOMS);
         return;
     }
     if (!member) {
@@ -226,8 +225,8 @@ void ws_chat_unsubscribe(ws_conn_t *c, int64_t room_id)
     typing_remove(hub, room_id, c->user_id, true);
     ws_broadcast_room(hub, room_id,
                       json_pack("{s:s,s:I,s:I,s:s}", "type", "user_left", "roomId",
-                                (json_int_t)room_id, "userId", (json_int_t)c->user_id,
-                                "username", c->username),
+                                (json_int_t)room_id, "userId", (json_int_t)c->user_id, "username",
+                                c->username),
                       NULL);
 }
 
@@ -309,8 +308,8 @@ void ws_chat_typing(ws_conn_t *c, json_t *msg, json_t *id, bool typing)
     snprintf(t->username, sizeof t->username, "%s", c->username);
     ws_broadcast_room(hub, room_id,
                       json_pack("{s:s,s:I,s:I,s:s,s:b}", "type", "typing", "roomId",
-                                (json_int_t)room_id, "userId", (json_int_t)c->user_id,
-                                "username", c->username, "typing", 1),
+                                (json_int_t)room_id, "userId", (json_int_t)c->user_id, "username",
+                                c->username, "typing", 1),
                       c);
 }
 
@@ -379,8 +378,8 @@ void ws_chat_mark_read(ws_conn_t *c, json_t *msg, json_t *id)
     if (marked > 0)
         ws_broadcast_user(c->sig->hub, sender,
                           json_pack("{s:s,s:I,s:I,s:o}", "type", "read_receipt", "readerId",
-                                    (json_int_t)c->user_id, "upToId", (json_int_t)last_id,
-                                    "readAt", api_time_json(now)),
+                                    (json_int_t)c->user_id, "upToId", (json_int_t)last_id, "readAt",
+                                    api_time_json(now)),
                           NULL);
     reply(c,
           json_pack("{s:s,s:I,s:i,s:I}", "type", "marked_read", "senderId", (json_int_t)sender,
@@ -390,10 +389,9 @@ void ws_chat_mark_read(ws_conn_t *c, json_t *msg, json_t *id)
 
 static int collect_unread_count(void *ctx, const store_unread_t *u)
 {
-    return json_array_append_new(ctx, json_pack("{s:I,s:s,s:i,s:I}", "senderId",
-                                                (json_int_t)u->sender_id, "senderName",
-                                                u->sender_name, "count", u->count, "lastId",
-                                                (json_int_t)u->last_id));
+    return json_array_append_new(
+        ctx, json_pack("{s:I,s:s,s:i,s:I}", "senderId", (json_int_t)u->sender_id, "senderName",
+                       u->sender_name, "count", u->count, "lastId", (json_int_t)u->last_id));
 }
 
 static int collect_dm(void *ctx, const store_dm_t *d)
@@ -405,16 +403,14 @@ void ws_chat_send_unread(ws_conn_t *c)
 {
     json_t *counts = json_array(), *messages = json_array();
     if (store_dm_unread_counts(c->sig->store, c->user_id, collect_unread_count, counts) ||
-        store_dm_unread_list(c->sig->store, c->user_id, UNREAD_ON_CONNECT, collect_dm,
-                             messages)) {
+        store_dm_unread_list(c->sig->store, c->user_id, UNREAD_ON_CONNECT, collect_dm, messages)) {
         json_decref(counts);
         json_decref(messages);
         ws_send_error(c, NULL, "internal", "could not load unread messages");
         return;
     }
     reply(c,
-          json_pack("{s:s,s:o,s:o}", "type", "unread_dms", "counts", counts, "messages",
-                    messages),
+          json_pack("{s:s,s:o,s:o}", "type", "unread_dms", "counts", counts, "messages", messages),
           NULL);
 }
 
@@ -445,9 +441,9 @@ void ws_chat_presence(ws_hub_t *hub, int64_t user_id, const char *username, bool
     if (!online && store_user_by_id(hub->sig->store, user_id, &u) == 0)
         last_seen = u.last_seen_ms;
     presence_ctx_t pc = {.hub = hub, .mark = ++hub->mark};
-    pc.event = json_pack("{s:s,s:I,s:s,s:s,s:o}", "type", "presence", "userId",
-                         (json_int_t)user_id, "username", username, "status",
-                         online ? "online" : "offline", "lastSeen", api_time_json(last_seen));
+    pc.event = json_pack("{s:s,s:I,s:s,s:s,s:o}", "type", "presence", "userId", (json_int_t)user_id,
+                         "username", username, "status", online ? "online" : "offline", "lastSeen",
+                         api_time_json(last_seen));
     /* Everyone who shares a room with the user and has it open hears of it. */
     store_user_room_ids(hub->sig->store, user_id, presence_room, &pc);
     json_decref(pc.event);

@@ -11,13 +11,13 @@
 #include "common/idmap.h"
 #include "signaling/signaling_internal.h"
 
-#define WS_MAX_FRAME       (64 * 1024)
-#define WS_MAX_ROOMS       32  /* rooms one socket can be in at once */
-#define WS_AUTH_TIMEOUT_S  5
-#define WS_MAX_BAD_FRAMES  10  /* invalid messages in a row before the socket is closed */
-#define WS_MAX_QUEUED      (4 * 1024 * 1024)
+#define WS_MAX_FRAME        (64 * 1024)
+#define WS_MAX_ROOMS        32 /* rooms one socket can be in at once */
+#define WS_AUTH_TIMEOUT_S   5
+#define WS_MAX_BAD_FRAMES   10 /* invalid messages in a row before the socket is closed */
+#define WS_MAX_QUEUED       (4 * 1024 * 1024)
 #define WS_TYPING_EXPIRE_MS 5000
-#define WS_HISTORY_ON_JOIN 50
+#define WS_HISTORY_ON_JOIN  50
 
 /* Close codes (RFC 6455 7.4: 4000-4999 are ours). */
 #define WS_CLOSE_AUTH_FAILED   4001

@@ -6,11 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AUTH_SECRET_LEN       32
-#define AUTH_ACCESS_TTL_S     (15 * 60)
-#define AUTH_REFRESH_TTL_S    (30 * 24 * 3600)
+#define AUTH_SECRET_LEN        32
+#define AUTH_ACCESS_TTL_S      (15 * 60)
+#define AUTH_REFRESH_TTL_S     (30 * 24 * 3600)
 #define AUTH_REFRESH_TOKEN_LEN 44 /* 256 bits, base64url, plus NUL */
-#define AUTH_JTI_LEN          33  /* 128 bits, hex, plus NUL */
+#define AUTH_JTI_LEN           33 /* 128 bits, hex, plus NUL */
 
 /* scrypt through OpenSSL EVP_KDF with a fresh 16-byte salt, written as
  * "scrypt$N$r$p$salt_b64url$hash_b64url". Returns 0 or -EIO. */

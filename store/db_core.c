@@ -23,7 +23,8 @@ const db_query_def_t db_queries[Q_COUNT] = {
                             "SELECT " USER_COLS " FROM users WHERE username = ?1"},
     [Q_USER_BY_ID] = {"user_by_id", "SELECT " USER_COLS " FROM users WHERE id = ?1"},
     [Q_USER_COUNT] = {"user_count", "SELECT count(*) FROM users"},
-    [Q_USER_SET_LAST_SEEN] = {"user_set_last_seen", "UPDATE users SET last_seen = ?2 WHERE id = ?1"},
+    [Q_USER_SET_LAST_SEEN] = {"user_set_last_seen",
+                              "UPDATE users SET last_seen = ?2 WHERE id = ?1"},
     [Q_USER_SEARCH] = {"user_search", "SELECT " USER_COLS " FROM users WHERE username >= ?1 AND "
                                       "username < ?2 ORDER BY username LIMIT ?3"},
     [Q_REFRESH_INSERT] = {"refresh_insert",
@@ -41,8 +42,7 @@ const db_query_def_t db_queries[Q_COUNT] = {
                                           "expires_at) VALUES (?1, ?2)"},
     [Q_ACCESS_IS_REVOKED] = {"access_is_revoked",
                              "SELECT 1 FROM revoked_access_tokens WHERE jti = ?1"},
-    [Q_ACCESS_PURGE] = {"access_purge",
-                        "DELETE FROM revoked_access_tokens WHERE expires_at < ?1"},
+    [Q_ACCESS_PURGE] = {"access_purge", "DELETE FROM revoked_access_tokens WHERE expires_at < ?1"},
     [Q_ROOM_INSERT] = {"room_insert", "INSERT INTO rooms (code, name, is_private, host_id, "
                                       "created_at) VALUES (?1, ?2, ?3, ?4, ?5)"},
     [Q_ROOM_BY_ID] = {"room_by_id", "SELECT " ROOM_COLS " FROM rooms r WHERE r.id = ?1"},
@@ -358,8 +358,8 @@ int store_open(const char *path, store_t **out, char *err, size_t err_cap)
     }
     sqlite3_busy_timeout(st->db, 5000);
     sqlite3_extended_result_codes(st->db, 1);
-    if (exec_sql(st, "PRAGMA journal_mode = WAL") ||
-        exec_sql(st, "PRAGMA foreign_keys = ON") || exec_sql(st, "PRAGMA synchronous = NORMAL")) {
+    if (exec_sql(st, "PRAGMA journal_mode = WAL") || exec_sql(st, "PRAGMA foreign_keys = ON") ||
+        exec_sql(st, "PRAGMA synchronous = NORMAL")) {
         snprintf(err, err_cap, "cannot configure database %s: %s", path, sqlite3_errmsg(st->db));
         store_close(st);
         return -EIO;
@@ -459,8 +459,8 @@ int store_user_create(store_t *st, const char *email, const char *username,
     int rc = db_exec_stmt(st, Q_USER_INSERT, s);
     if (rc == -EEXIST) {
         if (conflict_field)
-            *conflict_field = user_lookup(st, Q_USER_BY_EMAIL, email, 0, NULL) == 0 ? "email"
-                                                                                      : "username";
+            *conflict_field =
+                user_lookup(st, Q_USER_BY_EMAIL, email, 0, NULL) == 0 ? "email" : "username";
         return rc;
     }
     if (rc)
@@ -568,8 +568,7 @@ int store_refresh_rotate(store_t *st, const uint8_t old_hash[32], const uint8_t 
     sqlite3_bind_int64(s, 1, r.id);
     sqlite3_bind_int64(s, 2, now_ms);
     if ((rc = db_exec_stmt(st, Q_REFRESH_MARK_USED, s)) ||
-        (rc = store_refresh_insert(st, r.user_id, new_hash, r.family, now_ms,
-                                   new_expires_at_ms)) ||
+        (rc = store_refresh_insert(st, r.user_id, new_hash, r.family, now_ms, new_expires_at_ms)) ||
         (rc = db_commit(st)))
         goto fail;
     return 0;

@@ -67,8 +67,8 @@ extern const db_query_def_t db_queries[Q_COUNT];
 struct store {
     sqlite3 *db;
     sqlite3_stmt *stmts[Q_COUNT];
-    uint64_t calls;         /* for occasional housekeeping */
-    char sender_name[64];   /* backs store_message_t/store_dm_t.sender_name of an insert */
+    uint64_t calls;       /* for occasional housekeeping */
+    char sender_name[64]; /* backs store_message_t/store_dm_t.sender_name of an insert */
 };
 
 /* The prepared statement for q, reset and unbound; NULL on failure (logged). */

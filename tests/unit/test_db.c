@@ -60,9 +60,10 @@ static void test_migrates_empty_file(void **state)
 {
     fixture_t *f = *state;
     assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
-    static const char *const tables[] = {"users", "refresh_tokens", "rooms", "room_members",
-                                         "messages", "direct_messages", "files", "calls",
-                                         "call_participants", "contacts", "blocks"};
+    static const char *const tables[] = {"users",        "refresh_tokens", "rooms",
+                                         "room_members", "messages",       "direct_messages",
+                                         "files",        "calls",          "call_participants",
+                                         "contacts",     "blocks"};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         char sql[128];
         snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", tables[i]);
@@ -104,8 +105,8 @@ static void test_user_conflicts_ignore_case(void **state)
     fixture_t *f = *state;
     add_user(f->st, "alice");
     const char *field = NULL;
-    assert_int_equal(
-        store_user_create(f->st, "ALICE@example.com", "other", "h", 1, NULL, &field), -EEXIST);
+    assert_int_equal(store_user_create(f->st, "ALICE@example.com", "other", "h", 1, NULL, &field),
+                     -EEXIST);
     assert_string_equal(field, "email");
     assert_int_equal(store_user_create(f->st, "new@example.com", "ALICE", "h", 1, NULL, &field),
                      -EEXIST);
@@ -258,11 +259,11 @@ static void test_hot_queries_use_indexes(void **state)
 {
     fixture_t *f = *state;
     static const db_query_t hot[] = {
-        Q_USER_BY_EMAIL,  Q_USER_BY_ID,       Q_USER_SEARCH,      Q_REFRESH_BY_HASH,
-        Q_REFRESH_REVOKE_FAMILY, Q_ACCESS_IS_REVOKED, Q_ROOM_BY_CODE, Q_ROOMS_VISIBLE,
-        Q_MEMBER_ROLE,    Q_MEMBERS_LIST,     Q_MEMBER_OLDEST,    Q_USER_ROOM_IDS,
-        Q_MESSAGES_PAGE,  Q_DM_HISTORY,       Q_DM_MARK_READ,     Q_DM_UNREAD_COUNTS,
-        Q_DM_UNREAD_LIST, Q_CONTACTS_LIST,    Q_BLOCK_EXISTS,     Q_FILE_CAN_READ,
+        Q_USER_BY_EMAIL,         Q_USER_BY_ID,        Q_USER_SEARCH,   Q_REFRESH_BY_HASH,
+        Q_REFRESH_REVOKE_FAMILY, Q_ACCESS_IS_REVOKED, Q_ROOM_BY_CODE,  Q_ROOMS_VISIBLE,
+        Q_MEMBER_ROLE,           Q_MEMBERS_LIST,      Q_MEMBER_OLDEST, Q_USER_ROOM_IDS,
+        Q_MESSAGES_PAGE,         Q_DM_HISTORY,        Q_DM_MARK_READ,  Q_DM_UNREAD_COUNTS,
+        Q_DM_UNREAD_LIST,        Q_CONTACTS_LIST,     Q_BLOCK_EXISTS,  Q_FILE_CAN_READ,
     };
     for (size_t i = 0; i < sizeof hot / sizeof hot[0]; i++) {
         char sql[2048];
