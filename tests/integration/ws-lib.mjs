@@ -49,8 +49,8 @@ export async function withChatServer(opts, fn) {
   }
 }
 
-export function wsUrl(server) {
-  return `ws://${HOST}:${server.port}/ws`;
+export function wsUrl(server, path = '/ws') {
+  return `ws://${HOST}:${server.port}${path}`;
 }
 
 // A predicate from a function, a type name ('pong') or a partial object
@@ -76,7 +76,8 @@ function describe(pred) {
 let requestSeq = 0;
 
 /**
- * Opens a WebSocket to the node. With a token, authenticates and waits for
+ * Opens a WebSocket to the node (options: timeoutMs, path = '/ws',
+ * autoPong = true: answer the server's pings). With a token, authenticates and waits for
  * `authenticated` and `unread_dms` (kept as client.authenticated and
  * client.unread); an auth_error rejects. Without one, the socket is left
  * unauthenticated for the test to drive.
@@ -97,13 +98,10 @@ let requestSeq = 0;
  *   closed(timeoutMs)          resolves {code, reason} once the socket closed;
  *                              rejects if it stays open longer than timeoutMs
  */
-export function connect(server, token, { timeoutMs = DEFAULT_WAIT_MS, origin } = {}) {
+export function connect(server, token, { timeoutMs = DEFAULT_WAIT_MS, path = '/ws', autoPong = true } = {}) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(wsUrl(server), {
-      perMessageDeflate: false,
-      handshakeTimeout: timeoutMs,
-      headers: origin ? { origin } : {},
-    });
+    const url = wsUrl(server, path);
+    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: timeoutMs, autoPong });
     const client = makeClient(ws);
     let settled = false;
     const fail = (err) => {
@@ -113,7 +111,7 @@ export function connect(server, token, { timeoutMs = DEFAULT_WAIT_MS, origin } =
       ws.terminate();
       reject(err);
     };
-    const timer = setTimeout(() => fail(new Error(`WebSocket to ${wsUrl(server)} did not open within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => fail(new Error(`WebSocket to ${url} did not open within ${timeoutMs} ms`)), timeoutMs);
     ws.once('unexpected-response', (_req, res) => fail(new Error(`WebSocket upgrade refused: HTTP ${res.statusCode}`)));
     ws.once('open', async () => {
       clearTimeout(timer);
@@ -137,8 +135,9 @@ export function connect(server, token, { timeoutMs = DEFAULT_WAIT_MS, origin } =
       }
     });
     ws.once('close', (code) => {
-      if (!settled) fail(new Error(`WebSocket closed (code ${code}) before it was ready`));
+      if (!settled) fail(new Error(`WebSocket to ${url} closed (code ${code}) before it was ready`));
     });
+    ws.once('error', (e) => fail(new Error(`WebSocket to ${url} failed: ${e.message}`)));
   });
 }
 
@@ -151,6 +150,9 @@ function makeClient(ws) {
 
   ws.on('error', () => {
     /* surfaced through close; an unhandled 'error' would crash the runner */
+  });
+  ws.on('ping', () => {
+    client.pings += 1;
   });
   ws.on('message', (data, isBinary) => {
     let msg;
@@ -185,6 +187,7 @@ function makeClient(ws) {
     authenticated: null,
     unread: null,
     userId: null,
+    pings: 0, // WebSocket ping frames received from the server
     get isOpen() {
       return ws.readyState === WebSocket.OPEN;
     },
