@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "common/log.h"
+#include "dtls/dtls_cert.h"
 #include "sfu/config.h"
 #include "sfu/worker.h"
 #include "signaling/signaling.h"
@@ -24,6 +25,7 @@ typedef struct sfu_node {
     uv_signal_t sigint, sigterm;
     signaling_t *sig;
     store_t *store;
+    dtls_cert_t *cert; /* the node's DTLS identity, shared by every worker */
     sfu_worker_t *workers[MAX_WORKERS];
     int worker_count;
     bool stopping;
@@ -132,8 +134,10 @@ int main(int argc, char **argv)
                               .limit_upload_per_min = cfg->limit_upload_per_min};
     if (signaling_start(&node.loop, &sopts, &node.sig, err, sizeof err))
         startup_failed(err);
+    if (!(node.cert = dtls_cert_new()))
+        startup_failed("cannot create the DTLS certificate");
     for (int i = 0; i < cfg->workers; i++) {
-        if (sfu_worker_start(i, cfg->rtc_bind, cfg->rtc_port + i, &node.workers[i], err,
+        if (sfu_worker_start(i, cfg->rtc_bind, cfg->rtc_port + i, node.cert, &node.workers[i], err,
                              sizeof err))
             startup_failed(err);
         node.worker_count++;
@@ -166,6 +170,7 @@ int main(int argc, char **argv)
     /* Every connection is closed and pending work has finished: flush the store. */
     store_close(node.store);
     signaling_free(node.sig);
+    dtls_cert_free(node.cert);
     int rc = uv_loop_close(&node.loop);
     if (rc)
         log_warn("sfu", "event loop closed with handles open: %s", uv_strerror(rc));

@@ -1,45 +1,222 @@
+/* sfu/worker.c: a media worker: its thread, loop and UDP socket, the demux of
+ * every datagram (RFC 7983) and the transports that live on it. */
 #include "sfu/worker.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uv.h>
 
+#include "common/idmap.h"
 #include "common/log.h"
+#include "ice/demux.h"
+#include "ice/stun_server.h"
+#include "sfu/rtc_transport.h"
 
-#define WORKER_RECV_BUF 2048
+#define WORKER_RECV_BUF  (1500 + SRTP_SESSION_TRAILER_LEN)
+#define CONSENT_CHECK_MS 1000
+
+typedef struct worker_call {
+    sfu_worker_fn fn;
+    void *arg;
+    struct worker_call *next;
+} worker_call_t;
 
 struct sfu_worker {
     int index;
     int port;
+    const dtls_cert_t *cert;
     uv_loop_t loop;
     uv_udp_t udp;
-    uv_async_t wake; /* stop requests (later: the command queue) */
+    uv_async_t wake;
+    uv_timer_t consent_timer;
     uv_thread_t thread;
+    pthread_mutex_t calls_lock; /* the call queue only; never on the packet path */
+    worker_call_t *calls_head, *calls_tail;
     volatile int stopping;
+    ice_lite_t ice;
+    rtc_transport_t **transports;
+    size_t transport_count, transport_cap;
+    idmap_t tuples; /* hash of the remote address -> transports */
     uint8_t recv_buf[WORKER_RECV_BUF];
-    volatile uint64_t rx_packets, rx_dropped;
+    uint8_t stun_resp[ICE_STUN_MAX_LEN];
+    volatile uint64_t rx_packets, rx_dropped, stun_rejected, tx_packets, tx_failed;
 };
+
+static int64_t tuple_key(const struct sockaddr *sa)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    const uint8_t *p;
+    size_t n;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const void *)sa;
+        p = (const uint8_t *)&in->sin_addr;
+        n = 4;
+        h = (h ^ in->sin_port) * 0x100000001b3ull;
+    } else {
+        const struct sockaddr_in6 *in6 = (const void *)sa;
+        p = (const uint8_t *)&in6->sin6_addr;
+        n = 16;
+        h = (h ^ in6->sin6_port) * 0x100000001b3ull;
+    }
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return (int64_t)(h & INT64_MAX) | 1; /* positive, never 0 */
+}
+
+static rtc_transport_t *by_tuple(sfu_worker_t *w, const struct sockaddr *from)
+{
+    const idmap_set_t *set = idmap_get(&w->tuples, tuple_key(from));
+    for (size_t i = 0; set && i < set->len; i++) {
+        if (rtc_transport__matches(set->items[i], from))
+            return set->items[i];
+    }
+    return NULL;
+}
+
+static const char *lookup_ufrag(void *ctx, const char *ufrag, void **transport)
+{
+    sfu_worker_t *w = ctx;
+    for (size_t i = 0; i < w->transport_count; i++) {
+        if (!strcmp(rtc_transport_ufrag(w->transports[i]), ufrag)) {
+            *transport = w->transports[i];
+            return rtc_transport__password(w->transports[i]);
+        }
+    }
+    return NULL;
+}
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     sfu_worker_t *w = h->data;
     (void)suggested;
-    *buf = uv_buf_init((char *)w->recv_buf, sizeof w->recv_buf);
+    *buf = uv_buf_init((char *)w->recv_buf, sizeof w->recv_buf - SRTP_SESSION_TRAILER_LEN);
+}
+
+static void handle_stun(sfu_worker_t *w, const uint8_t *p, size_t n, const struct sockaddr *from)
+{
+    ice_lite_result_t res;
+    size_t resp_len = sizeof w->stun_resp;
+    socklen_t from_len =
+        from->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+    int rc = ice_lite_handle(&w->ice, p, n, from, from_len, lookup_ufrag, w, w->stun_resp,
+                             &resp_len, &res);
+    if (resp_len > 0)
+        sfu_worker__send(w, from, from_len, w->stun_resp, resp_len);
+    if (rc == 0 && res.binding_ok && res.transport)
+        rtc_transport__ice_checked(res.transport, from, from_len, res.use_candidate);
+    else if (rc)
+        w->stun_rejected++;
 }
 
 static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
                     unsigned flags)
 {
     sfu_worker_t *w = udp->data;
-    (void)buf;
     (void)flags;
     if (nread <= 0 || !addr)
         return;
     w->rx_packets++;
-    /* No transports exist yet: every datagram is from an unknown 5-tuple. */
+    uint8_t *p = (uint8_t *)buf->base;
+    size_t n = (size_t)nread;
+    rtc_transport_t *t;
+    switch (ice_demux_kind(p, n)) {
+    case ICE_DEMUX_STUN:
+        handle_stun(w, p, n, addr);
+        return;
+    case ICE_DEMUX_DTLS:
+        if ((t = by_tuple(w, addr))) {
+            rtc_transport__on_dtls(t, p, n);
+            return;
+        }
+        break;
+    case ICE_DEMUX_RTP:
+        if ((t = by_tuple(w, addr))) {
+            rtc_transport__on_srtp(t, p, n, ice_demux_is_rtcp(p, n));
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    /* Garbage, or a 5-tuple that never passed a connectivity check. */
     w->rx_dropped++;
+}
+
+int sfu_worker__send(sfu_worker_t *w, const struct sockaddr *to, socklen_t to_len,
+                     const uint8_t *data, size_t len)
+{
+    (void)to_len;
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+    int rc = uv_udp_try_send(&w->udp, &b, 1, to);
+    if (rc < 0) {
+        w->tx_failed++;
+        return rc;
+    }
+    w->tx_packets++;
+    return 0;
+}
+
+uv_loop_t *sfu_worker__loop(sfu_worker_t *w)
+{
+    return &w->loop;
+}
+
+const dtls_cert_t *sfu_worker__cert(sfu_worker_t *w)
+{
+    return w->cert;
+}
+
+int sfu_worker__register(sfu_worker_t *w, rtc_transport_t *t)
+{
+    if (w->transport_count == w->transport_cap) {
+        size_t cap = w->transport_cap ? w->transport_cap * 2 : 16;
+        rtc_transport_t **grown = realloc(w->transports, cap * sizeof *grown);
+        if (!grown)
+            return -ENOMEM;
+        w->transports = grown;
+        w->transport_cap = cap;
+    }
+    w->transports[w->transport_count++] = t;
+    return 0;
+}
+
+void sfu_worker__unregister(sfu_worker_t *w, rtc_transport_t *t)
+{
+    for (size_t i = 0; i < w->transport_count; i++) {
+        if (w->transports[i] == t) {
+            w->transports[i] = w->transports[--w->transport_count];
+            break;
+        }
+    }
+    /* Its learned 5-tuple goes too (at most one is learned at a time). */
+    for (size_t i = 0; i < w->tuples.cap; i++) {
+        idmap_set_t *s = &w->tuples.slots[i];
+        for (size_t j = 0; j < s->len; j++) {
+            if (s->items[j] == t)
+                s->items[j--] = s->items[--s->len];
+        }
+    }
+}
+
+void sfu_worker__tuple_learn(sfu_worker_t *w, rtc_transport_t *t, const struct sockaddr *from)
+{
+    idmap_add(&w->tuples, tuple_key(from), t);
+}
+
+void sfu_worker__tuple_forget(sfu_worker_t *w, rtc_transport_t *t, const struct sockaddr *from)
+{
+    idmap_remove(&w->tuples, tuple_key(from), t);
+}
+
+static void on_consent_tick(uv_timer_t *timer)
+{
+    sfu_worker_t *w = timer->data;
+    uint64_t now = uv_now(&w->loop);
+    for (size_t i = 0; i < w->transport_count; i++)
+        rtc_transport__check_consent(w->transports[i], now);
 }
 
 static void on_close(uv_handle_t *h)
@@ -47,13 +224,47 @@ static void on_close(uv_handle_t *h)
     (void)h;
 }
 
+static void run_calls(sfu_worker_t *w)
+{
+    pthread_mutex_lock(&w->calls_lock);
+    worker_call_t *c = w->calls_head;
+    w->calls_head = w->calls_tail = NULL;
+    pthread_mutex_unlock(&w->calls_lock);
+    while (c) {
+        worker_call_t *next = c->next;
+        c->fn(w, c->arg);
+        free(c);
+        c = next;
+    }
+}
+
 static void on_wake(uv_async_t *a)
 {
     sfu_worker_t *w = a->data;
+    run_calls(w);
     if (!w->stopping)
         return;
     uv_close((uv_handle_t *)&w->udp, on_close);
     uv_close((uv_handle_t *)&w->wake, on_close);
+    uv_close((uv_handle_t *)&w->consent_timer, on_close);
+}
+
+int sfu_worker_call(sfu_worker_t *w, sfu_worker_fn fn, void *arg)
+{
+    worker_call_t *c = malloc(sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    c->fn = fn;
+    c->arg = arg;
+    c->next = NULL;
+    pthread_mutex_lock(&w->calls_lock);
+    if (w->calls_tail)
+        w->calls_tail->next = c;
+    else
+        w->calls_head = c;
+    w->calls_tail = c;
+    pthread_mutex_unlock(&w->calls_lock);
+    return uv_async_send(&w->wake);
 }
 
 static void worker_main(void *arg)
@@ -62,8 +273,8 @@ static void worker_main(void *arg)
     uv_run(&w->loop, UV_RUN_DEFAULT);
 }
 
-int sfu_worker_start(int index, const char *bind_ip, int port, sfu_worker_t **out, char *err,
-                     size_t err_cap)
+int sfu_worker_start(int index, const char *bind_ip, int port, const dtls_cert_t *cert,
+                     sfu_worker_t **out, char *err, size_t err_cap)
 {
     sfu_worker_t *w = calloc(1, sizeof *w);
     if (!w) {
@@ -72,6 +283,10 @@ int sfu_worker_start(int index, const char *bind_ip, int port, sfu_worker_t **ou
     }
     w->index = index;
     w->port = port;
+    w->cert = cert;
+    ice_lite_init(&w->ice);
+    idmap_init(&w->tuples);
+    pthread_mutex_init(&w->calls_lock, NULL);
     struct sockaddr_storage ss;
     int rc = strchr(bind_ip, ':') ? uv_ip6_addr(bind_ip, port, (struct sockaddr_in6 *)&ss)
                                   : uv_ip4_addr(bind_ip, port, (struct sockaddr_in *)&ss);
@@ -84,11 +299,13 @@ int sfu_worker_start(int index, const char *bind_ip, int port, sfu_worker_t **ou
     }
     uv_udp_init(&w->loop, &w->udp);
     uv_async_init(&w->loop, &w->wake, on_wake);
-    w->udp.data = w;
-    w->wake.data = w;
+    uv_timer_init(&w->loop, &w->consent_timer);
+    w->udp.data = w->wake.data = w->consent_timer.data = w;
     rc = uv_udp_bind(&w->udp, (const struct sockaddr *)&ss, 0);
     if (rc == 0)
         rc = uv_udp_recv_start(&w->udp, on_alloc, on_recv);
+    if (rc == 0)
+        rc = uv_timer_start(&w->consent_timer, on_consent_tick, CONSENT_CHECK_MS, CONSENT_CHECK_MS);
     if (rc == 0)
         rc = uv_thread_create(&w->thread, worker_main, w);
     if (rc) {
@@ -96,8 +313,10 @@ int sfu_worker_start(int index, const char *bind_ip, int port, sfu_worker_t **ou
                  rc == UV_EADDRINUSE ? "port already in use" : uv_strerror(rc));
         uv_close((uv_handle_t *)&w->udp, on_close);
         uv_close((uv_handle_t *)&w->wake, on_close);
+        uv_close((uv_handle_t *)&w->consent_timer, on_close);
         uv_run(&w->loop, UV_RUN_DEFAULT);
         uv_loop_close(&w->loop);
+        idmap_free(&w->tuples);
         free(w);
         return rc;
     }
@@ -113,7 +332,14 @@ void sfu_worker_stop(sfu_worker_t *w)
     w->stopping = 1;
     uv_async_send(&w->wake);
     uv_thread_join(&w->thread);
+    run_calls(w); /* calls that raced the stop still run (and free their args) */
+    while (w->transport_count)
+        rtc_transport_free(w->transports[0]);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
     uv_loop_close(&w->loop);
+    idmap_free(&w->tuples);
+    free(w->transports);
+    pthread_mutex_destroy(&w->calls_lock);
     free(w);
 }
 
@@ -121,4 +347,8 @@ void sfu_worker_stats(const sfu_worker_t *w, sfu_worker_stats_t *out)
 {
     out->rx_packets = w->rx_packets;
     out->rx_dropped = w->rx_dropped;
+    out->stun_rejected = w->stun_rejected;
+    out->tx_packets = w->tx_packets;
+    out->tx_failed = w->tx_failed;
+    out->transports = (uint32_t)w->transport_count;
 }

@@ -5,21 +5,45 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "dtls/dtls_cert.h"
 
 typedef struct sfu_worker sfu_worker_t;
+typedef struct rtc_transport rtc_transport_t;
 
 typedef struct sfu_worker_stats {
     uint64_t rx_packets;
-    uint64_t rx_dropped; /* from no known transport, or not a media packet */
+    uint64_t rx_dropped; /* garbage, or from a 5-tuple that did not pass ICE */
+    uint64_t stun_rejected;
+    uint64_t tx_packets;
+    uint64_t tx_failed;
+    uint32_t transports;
 } sfu_worker_stats_t;
 
-/* Binds bind_ip:port on a new loop and starts the thread. On failure writes one
- * line naming the problem into err. */
-int sfu_worker_start(int index, const char *bind_ip, int port, sfu_worker_t **out, char *err,
-                     size_t err_cap);
+/* Binds bind_ip:port on a new loop and starts the thread. cert (owned by the
+ * caller, shared read-only) is the DTLS identity. On failure writes one line
+ * naming the problem into err. */
+int sfu_worker_start(int index, const char *bind_ip, int port, const dtls_cert_t *cert,
+                     sfu_worker_t **out, char *err, size_t err_cap);
 /* Asks the worker to stop, joins its thread and frees it; NULL is a no-op. */
 void sfu_worker_stop(sfu_worker_t *w);
-/* A snapshot of the worker's counters (read without locks: each is one word). */
+/* A snapshot of the worker's counters (each one word, read without locks). */
 void sfu_worker_stats(const sfu_worker_t *w, sfu_worker_stats_t *out);
+
+/* Runs fn(w, arg) on the worker's thread, soon. Callable from any thread. */
+typedef void (*sfu_worker_fn)(sfu_worker_t *w, void *arg);
+int sfu_worker_call(sfu_worker_t *w, sfu_worker_fn fn, void *arg);
+
+/* For rtc_transport.c, on the worker thread. */
+uv_loop_t *sfu_worker__loop(sfu_worker_t *w);
+const dtls_cert_t *sfu_worker__cert(sfu_worker_t *w);
+int sfu_worker__send(sfu_worker_t *w, const struct sockaddr *to, socklen_t to_len,
+                     const uint8_t *data, size_t len);
+int sfu_worker__register(sfu_worker_t *w, rtc_transport_t *t);
+void sfu_worker__unregister(sfu_worker_t *w, rtc_transport_t *t);
+void sfu_worker__tuple_learn(sfu_worker_t *w, rtc_transport_t *t, const struct sockaddr *from);
+void sfu_worker__tuple_forget(sfu_worker_t *w, rtc_transport_t *t, const struct sockaddr *from);
 
 #endif
