@@ -195,7 +195,7 @@ test('re-authenticating with a fresh token before expiry keeps the socket open',
       assert.ok(c.isOpen, 'still open after the first token expired');
       assert.equal((await c.request({ type: 'ping' })).type, 'pong');
       // Re-authentication does not replay unread_dms.
-      assert.equal(c.received.filter((m) => m.type === 'unread_dms').length, 0, 'only the first unread_dms (taken by connect)');
+      assert.equal(c.received.filter((m) => m.type === 'unread_dms').length, 1, 'only the unread_dms of the first authenticate');
     } finally {
       await c.close();
     }
@@ -269,8 +269,12 @@ test('garbage frames are answered with errors and the socket stays usable', T, (
       await expectError('frame over 64 KiB', 'frame_too_large');
       c.sendRaw('[1,2,3]');
       await expectError('JSON array', 'invalid_message');
+      // A bare JSON scalar is refused by the parser itself (jansson decodes
+      // only objects and arrays at the top level).
       c.sendRaw('"ping"');
-      await expectError('JSON string', 'invalid_message');
+      await expectError('JSON string', 'invalid_json');
+      c.sendRaw('42');
+      await expectError('JSON number', 'invalid_json');
       c.send({ type: 5, id: 'n5' });
       await expectError('numeric type', 'invalid_message', 'n5');
       c.send({ id: 'no-type' });

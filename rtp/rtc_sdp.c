@@ -1,0 +1,331 @@
+#include "rtp/rtc_sdp.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Copies at most cap-1 bytes of [s, s+n) and terminates. */
+static void copy_n(char *dst, size_t cap, const char *s, size_t n)
+{
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+}
+
+static rtc_sdp_codec_t *codec_by_pt(rtc_sdp_media_t *m, unsigned pt)
+{
+    for (int i = 0; i < m->codec_count; i++) {
+        if (m->codecs[i].pt == pt)
+            return &m->codecs[i];
+    }
+    return NULL;
+}
+
+static int fail(char *err, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+/* One "a=" attribute (without the "a="), for the session or a media section. */
+static int parse_attr(rtc_sdp_t *s, rtc_sdp_media_t *m, const char *a, size_t n, char *err,
+                      size_t err_cap)
+{
+    char line[512];
+    copy_n(line, sizeof line, a, n);
+    char *v = strchr(line, ':');
+    const char *name = line;
+    if (v)
+        *v++ = '\0';
+    else
+        v = line + strlen(line);
+
+    if (!strcmp(name, "ice-ufrag")) {
+        copy_n(s->ice_ufrag, sizeof s->ice_ufrag, v, strlen(v));
+    } else if (!strcmp(name, "ice-pwd")) {
+        copy_n(s->ice_pwd, sizeof s->ice_pwd, v, strlen(v));
+    } else if (!strcmp(name, "fingerprint")) {
+        if (!strncasecmp(v, "sha-256 ", 8))
+            copy_n(s->fingerprint, sizeof s->fingerprint, v + 8, strlen(v + 8));
+    } else if (!strcmp(name, "setup")) {
+        copy_n(s->setup, sizeof s->setup, v, strlen(v));
+    } else if (!strcmp(name, "group")) {
+        if (!strncmp(v, "BUNDLE", 6))
+            s->bundle = true;
+    } else if (!m) {
+        return 0; /* other session attributes do not matter to us */
+    } else if (!strcmp(name, "mid")) {
+        copy_n(m->mid, sizeof m->mid, v, strlen(v));
+    } else if (!strcmp(name, "sendrecv") || !strcmp(name, "sendonly") ||
+               !strcmp(name, "recvonly") || !strcmp(name, "inactive")) {
+        copy_n(m->direction, sizeof m->direction, name, strlen(name));
+    } else if (!strcmp(name, "rtcp-mux")) {
+        m->rtcp_mux = true;
+    } else if (!strcmp(name, "rtpmap")) {
+        unsigned pt, clock, ch = 1;
+        char enc[32];
+        if (sscanf(v, "%u %31[^/]/%u/%u", &pt, enc, &clock, &ch) < 3 || pt > 127)
+            return fail(err, err_cap, "bad rtpmap line: %.80s", v);
+        rtc_sdp_codec_t *c = codec_by_pt(m, pt);
+        if (!c) {
+            if (m->codec_count == RTC_SDP_MAX_CODECS)
+                return 0; /* more codecs than we would ever pick from */
+            c = &m->codecs[m->codec_count++];
+            memset(c, 0, sizeof *c);
+            c->pt = (uint8_t)pt;
+        }
+        copy_n(c->name, sizeof c->name, enc, strlen(enc));
+        c->clock_hz = clock;
+        c->channels = (uint8_t)ch;
+    } else if (!strcmp(name, "fmtp")) {
+        unsigned pt;
+        int off = 0;
+        if (sscanf(v, "%u %n", &pt, &off) < 1 || off == 0)
+            return fail(err, err_cap, "bad fmtp line: %.80s", v);
+        rtc_sdp_codec_t *c = codec_by_pt(m, pt);
+        if (c)
+            copy_n(c->fmtp, sizeof c->fmtp, v + off, strlen(v + off));
+    } else if (!strcmp(name, "ssrc-group")) {
+        unsigned a1, a2;
+        if (sscanf(v, "FID %u %u", &a1, &a2) == 2) {
+            m->ssrc = a1;
+            m->rtx_ssrc = a2;
+        }
+    } else if (!strcmp(name, "ssrc")) {
+        unsigned ssrc;
+        int off = 0;
+        if (sscanf(v, "%u %n", &ssrc, &off) < 1)
+            return fail(err, err_cap, "bad ssrc line: %.80s", v);
+        if (!m->ssrc)
+            m->ssrc = ssrc;
+        if (ssrc == m->ssrc && off && !strncmp(v + off, "cname:", 6))
+            copy_n(m->cname, sizeof m->cname, v + off + 6, strlen(v + off + 6));
+    } else if (!strcmp(name, "msid")) {
+        char *sp = strchr(v, ' ');
+        copy_n(m->msid_stream, sizeof m->msid_stream, v, sp ? (size_t)(sp - v) : strlen(v));
+        if (sp)
+            copy_n(m->msid_track, sizeof m->msid_track, sp + 1, strlen(sp + 1));
+    }
+    return 0;
+}
+
+int rtc_sdp_parse(const char *sdp, rtc_sdp_t *out, char *err, size_t err_cap)
+{
+    memset(out, 0, sizeof *out);
+    rtc_sdp_t session_level; /* credentials may sit at session level or per section */
+    memset(&session_level, 0, sizeof session_level);
+    rtc_sdp_media_t *m = NULL;
+    const char *p = sdp;
+    bool saw_version = false;
+    while (*p) {
+        size_t n = strcspn(p, "\r\n");
+        if (n >= 2 && p[1] == '=') {
+            if (p[0] == 'v')
+                saw_version = true;
+            if (p[0] == 'm') {
+                if (out->media_count == RTC_SDP_MAX_MEDIA)
+                    return fail(err, err_cap, "more than %d media sections", RTC_SDP_MAX_MEDIA);
+                m = &out->media[out->media_count++];
+                memset(m, 0, sizeof *m);
+                strcpy(m->direction, "sendrecv");
+                char kind[16];
+                if (sscanf(p + 2, "%15s %d", kind, &m->port) != 2)
+                    return fail(err, err_cap, "bad m= line");
+                m->kind = !strcmp(kind, "audio")   ? RTC_MEDIA_AUDIO
+                          : !strcmp(kind, "video") ? RTC_MEDIA_VIDEO
+                                                   : RTC_MEDIA_OTHER;
+            } else if (p[0] == 'a') {
+                rtc_sdp_t *target = m ? out : &session_level;
+                int rc = parse_attr(target, m, p + 2, n - 2, err, err_cap);
+                if (rc)
+                    return rc;
+            }
+        } else if (n > 0) {
+            return fail(err, err_cap, "malformed line: %.40s", p);
+        }
+        p += n;
+        while (*p == '\r' || *p == '\n')
+            p++;
+    }
+    if (!saw_version)
+        return fail(err, err_cap, "not an SDP (no v= line)");
+    /* Session-level values apply where a section gave none. */
+    if (!out->ice_ufrag[0])
+        strcpy(out->ice_ufrag, session_level.ice_ufrag);
+    if (!out->ice_pwd[0])
+        strcpy(out->ice_pwd, session_level.ice_pwd);
+    if (!out->fingerprint[0])
+        strcpy(out->fingerprint, session_level.fingerprint);
+    if (!out->setup[0])
+        strcpy(out->setup, session_level.setup);
+    out->bundle |= session_level.bundle;
+    if (!out->ice_ufrag[0] || !out->ice_pwd[0])
+        return fail(err, err_cap, "no ICE credentials (a=ice-ufrag, a=ice-pwd)");
+    if (!out->fingerprint[0])
+        return fail(err, err_cap, "no a=fingerprint:sha-256");
+    if (out->media_count == 0)
+        return fail(err, err_cap, "no media sections");
+    if (!out->bundle)
+        return fail(err, err_cap, "BUNDLE is required (a=group:BUNDLE)");
+    for (int i = 0; i < out->media_count; i++) {
+        rtc_sdp_media_t *mm = &out->media[i];
+        if (!mm->mid[0])
+            return fail(err, err_cap, "media section %d has no a=mid", i);
+        if (mm->kind != RTC_MEDIA_OTHER && mm->port != 0 && !mm->rtcp_mux)
+            return fail(err, err_cap, "media section %s lacks a=rtcp-mux", mm->mid);
+    }
+    return 0;
+}
+
+static bool fmtp_has(const char *fmtp, const char *kv)
+{
+    return strstr(fmtp, kv) != NULL;
+}
+
+const rtc_sdp_codec_t *rtc_sdp_pick_codec(const rtc_sdp_media_t *m)
+{
+    const rtc_sdp_codec_t *h264 = NULL;
+    for (int i = 0; i < m->codec_count; i++) {
+        const rtc_sdp_codec_t *c = &m->codecs[i];
+        if (m->kind == RTC_MEDIA_AUDIO && !strcasecmp(c->name, "opus") && c->clock_hz == 48000)
+            return c;
+        if (m->kind == RTC_MEDIA_VIDEO && !strcasecmp(c->name, "VP8"))
+            return c;
+        if (m->kind == RTC_MEDIA_VIDEO && !h264 && !strcasecmp(c->name, "H264") &&
+            fmtp_has(c->fmtp, "packetization-mode=1") &&
+            fmtp_has(c->fmtp, "profile-level-id=42"))
+            h264 = c;
+    }
+    return h264;
+}
+
+typedef struct writer {
+    char *out;
+    size_t cap, len;
+    bool full;
+} writer_t;
+
+static void w_printf(writer_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void w_printf(writer_t *w, const char *fmt, ...)
+{
+    if (w->full)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(w->out + w->len, w->cap - w->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= w->cap - w->len)
+        w->full = true;
+    else
+        w->len += (size_t)n;
+}
+
+static void write_session(writer_t *w, const rtc_sdp_local_t *l, const char *const *mids, int n)
+{
+    w_printf(w, "v=0\r\no=- %llu %u IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n",
+             (unsigned long long)l->session_id, l->version);
+    w_printf(w, "a=group:BUNDLE");
+    for (int i = 0; i < n; i++)
+        w_printf(w, " %s", mids[i]);
+    w_printf(w, "\r\na=ice-lite\r\na=msid-semantic: WMS *\r\n");
+}
+
+static void write_transport(writer_t *w, const rtc_sdp_local_t *l, const char *setup, bool cand)
+{
+    w_printf(w, "c=IN IP4 %s\r\na=rtcp:%d IN IP4 %s\r\n", l->ip, l->port, l->ip);
+    w_printf(w, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:sha-256 %s\r\na=setup:%s\r\n",
+             l->ice_ufrag, l->ice_pwd, l->fingerprint, setup);
+    if (cand)
+        w_printf(w, "a=candidate:1 1 udp 2130706431 %s %d typ host\r\na=end-of-candidates\r\n",
+                 l->ip, l->port);
+}
+
+static void write_codec(writer_t *w, const rtc_sdp_codec_t *c, rtc_media_kind_t kind)
+{
+    if (c->channels > 1)
+        w_printf(w, "a=rtpmap:%u %s/%u/%u\r\n", c->pt, c->name, c->clock_hz, c->channels);
+    else
+        w_printf(w, "a=rtpmap:%u %s/%u\r\n", c->pt, c->name, c->clock_hz);
+    if (c->fmtp[0])
+        w_printf(w, "a=fmtp:%u %s\r\n", c->pt, c->fmtp);
+    if (kind == RTC_MEDIA_VIDEO)
+        w_printf(w, "a=rtcp-fb:%u nack pli\r\na=rtcp-fb:%u ccm fir\r\n", c->pt, c->pt);
+}
+
+int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *local, char *out,
+                                 size_t cap, char *err, size_t err_cap)
+{
+    writer_t w = {out, cap, 0, false};
+    const char *mids[RTC_SDP_MAX_MEDIA];
+    const rtc_sdp_codec_t *picked[RTC_SDP_MAX_MEDIA];
+    int usable = 0, bundled = 0;
+    for (int i = 0; i < offer->media_count; i++) {
+        const rtc_sdp_media_t *m = &offer->media[i];
+        bool sends = !strcmp(m->direction, "sendrecv") || !strcmp(m->direction, "sendonly");
+        picked[i] = m->kind != RTC_MEDIA_OTHER && m->port != 0 && sends ? rtc_sdp_pick_codec(m)
+                                                                        : NULL;
+        if (picked[i]) {
+            usable++;
+            mids[bundled++] = m->mid;
+        }
+    }
+    if (!usable) {
+        snprintf(err, err_cap, "no media section sends opus, VP8 or H264 baseline");
+        return -EINVAL;
+    }
+    write_session(&w, local, mids, bundled);
+    bool first = true;
+    for (int i = 0; i < offer->media_count; i++) {
+        const rtc_sdp_media_t *m = &offer->media[i];
+        const char *kind = m->kind == RTC_MEDIA_AUDIO   ? "audio"
+                           : m->kind == RTC_MEDIA_VIDEO ? "video"
+                                                        : "application";
+        if (!picked[i]) {
+            /* Rejected: port 0 and only what identifies the section. */
+            w_printf(&w, "m=%s 0 %s 0\r\nc=IN IP4 0.0.0.0\r\na=mid:%s\r\na=inactive\r\n", kind,
+                     m->kind == RTC_MEDIA_OTHER ? "UDP/DTLS/SCTP webrtc-datachannel"
+                                                : "UDP/TLS/RTP/SAVPF",
+                     m->mid);
+            continue;
+        }
+        w_printf(&w, "m=%s %d UDP/TLS/RTP/SAVPF %u\r\n", kind, local->port, picked[i]->pt);
+        write_transport(&w, local, "passive", first);
+        first = false;
+        w_printf(&w, "a=mid:%s\r\na=recvonly\r\na=rtcp-mux\r\na=rtcp-rsize\r\n", m->mid);
+        write_codec(&w, picked[i], m->kind);
+    }
+    return w.full ? -ENOSPC : (int)w.len;
+}
+
+int rtc_sdp_write_subscribe_offer(const rtc_sdp_track_t *tracks, int count,
+                                  const rtc_sdp_local_t *local, char *out, size_t cap)
+{
+    writer_t w = {out, cap, 0, false};
+    const char *mids[RTC_SDP_MAX_MEDIA * 4] = {0};
+    int n = 0;
+    for (int i = 0; i < count && n < (int)(sizeof mids / sizeof mids[0]); i++)
+        mids[n++] = tracks[i].mid;
+    write_session(&w, local, mids, n);
+    for (int i = 0; i < count; i++) {
+        const rtc_sdp_track_t *t = &tracks[i];
+        w_printf(&w, "m=%s %d UDP/TLS/RTP/SAVPF %u\r\n",
+                 t->kind == RTC_MEDIA_AUDIO ? "audio" : "video", local->port, t->codec.pt);
+        write_transport(&w, local, "actpass", i == 0);
+        w_printf(&w, "a=mid:%s\r\na=%s\r\na=rtcp-mux\r\na=rtcp-rsize\r\n", t->mid,
+                 t->active ? "sendonly" : "inactive");
+        write_codec(&w, &t->codec, t->kind);
+        if (t->active) {
+            w_printf(&w, "a=msid:%s %s\r\n", t->stream_id, t->track_id);
+            w_printf(&w, "a=ssrc:%u cname:%s\r\na=ssrc:%u msid:%s %s\r\n", t->ssrc, t->cname,
+                     t->ssrc, t->stream_id, t->track_id);
+        }
+    }
+    return w.full ? -ENOSPC : (int)w.len;
+}

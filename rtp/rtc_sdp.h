@@ -1,0 +1,91 @@
+/* rtp/rtc_sdp.h: the SDP this node speaks: Unified Plan, BUNDLE, rtcp-mux,
+ * ICE-lite, one codec per media section (opus, VP8 or H264 baseline). Parses
+ * browsers' offers and answers into fixed-size structs; writes our answers
+ * (publish) and offers (subscribe). No allocation. */
+#ifndef SFU_RTP_RTC_SDP_H
+#define SFU_RTP_RTC_SDP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RTC_SDP_MAX_MEDIA  16
+#define RTC_SDP_MAX_CODECS 24
+
+typedef enum { RTC_MEDIA_AUDIO, RTC_MEDIA_VIDEO, RTC_MEDIA_OTHER } rtc_media_kind_t;
+
+typedef struct rtc_sdp_codec {
+    uint8_t pt;
+    char name[16]; /* "opus", "VP8", "H264", "rtx", ... */
+    uint32_t clock_hz;
+    uint8_t channels;
+    char fmtp[160];
+} rtc_sdp_codec_t;
+
+typedef struct rtc_sdp_media {
+    rtc_media_kind_t kind;
+    char mid[32];
+    char direction[10]; /* sendrecv, sendonly, recvonly, inactive */
+    int port;
+    bool rtcp_mux;
+    rtc_sdp_codec_t codecs[RTC_SDP_MAX_CODECS];
+    int codec_count;
+    uint32_t ssrc;     /* the media SSRC (not the RTX one), 0 when none */
+    uint32_t rtx_ssrc; /* from ssrc-group:FID, 0 when none */
+    char cname[64];
+    char msid_stream[64];
+    char msid_track[64];
+} rtc_sdp_media_t;
+
+typedef struct rtc_sdp {
+    char ice_ufrag[64];
+    char ice_pwd[128];
+    char fingerprint[128]; /* the sha-256 value: "AB:CD:..." */
+    char setup[10];        /* active, passive, actpass */
+    bool bundle;
+    rtc_sdp_media_t media[RTC_SDP_MAX_MEDIA];
+    int media_count;
+} rtc_sdp_t;
+
+/* Our side of a session. */
+typedef struct rtc_sdp_local {
+    const char *ice_ufrag;
+    const char *ice_pwd;
+    const char *fingerprint; /* sha-256 */
+    const char *ip;          /* the host candidate */
+    int port;
+    uint64_t session_id;
+    unsigned version;
+} rtc_sdp_local_t;
+
+/* One track the node sends on a subscribe session. */
+typedef struct rtc_sdp_track {
+    rtc_media_kind_t kind;
+    char mid[32];
+    bool active; /* false: the track ended; its section stays, inactive */
+    rtc_sdp_codec_t codec;
+    uint32_t ssrc;
+    char cname[64];
+    char stream_id[64];
+    char track_id[64];
+} rtc_sdp_track_t;
+
+/* Parses sdp. 0, or -EINVAL with a one-line reason in err (missing ICE
+ * credentials or fingerprint, no BUNDLE, a media section without rtcp-mux,
+ * over the caps, malformed lines). */
+int rtc_sdp_parse(const char *sdp, rtc_sdp_t *out, char *err, size_t err_cap);
+
+/* The codec we take for a media section: opus for audio; VP8, else H264 with
+ * packetization-mode=1 and a baseline profile, for video. NULL when none. */
+const rtc_sdp_codec_t *rtc_sdp_pick_codec(const rtc_sdp_media_t *m);
+
+/* Answers a publish offer: each audio/video section the client sends on is
+ * received with the picked codec; others are rejected (port 0). Returns the
+ * length written, or -EINVAL (nothing usable: reason in err) / -ENOSPC. */
+int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *local, char *out,
+                                 size_t cap, char *err, size_t err_cap);
+/* An offer sending tracks (sendonly, or inactive when ended). Length or -ENOSPC. */
+int rtc_sdp_write_subscribe_offer(const rtc_sdp_track_t *tracks, int count,
+                                  const rtc_sdp_local_t *local, char *out, size_t cap);
+
+#endif
