@@ -199,8 +199,7 @@ const rtc_sdp_codec_t *rtc_sdp_pick_codec(const rtc_sdp_media_t *m)
         if (m->kind == RTC_MEDIA_VIDEO && !strcasecmp(c->name, "VP8"))
             return c;
         if (m->kind == RTC_MEDIA_VIDEO && !h264 && !strcasecmp(c->name, "H264") &&
-            fmtp_has(c->fmtp, "packetization-mode=1") &&
-            fmtp_has(c->fmtp, "profile-level-id=42"))
+            fmtp_has(c->fmtp, "packetization-mode=1") && fmtp_has(c->fmtp, "profile-level-id=42"))
             h264 = c;
     }
     return h264;
@@ -269,8 +268,8 @@ int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *
     for (int i = 0; i < offer->media_count; i++) {
         const rtc_sdp_media_t *m = &offer->media[i];
         bool sends = !strcmp(m->direction, "sendrecv") || !strcmp(m->direction, "sendonly");
-        picked[i] = m->kind != RTC_MEDIA_OTHER && m->port != 0 && sends ? rtc_sdp_pick_codec(m)
-                                                                        : NULL;
+        picked[i] =
+            m->kind != RTC_MEDIA_OTHER && m->port != 0 && sends ? rtc_sdp_pick_codec(m) : NULL;
         if (picked[i]) {
             usable++;
             mids[bundled++] = m->mid;

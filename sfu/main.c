@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "dtls/dtls_cert.h"
 #include "sfu/config.h"
+#include "sfu/media.h"
 #include "sfu/worker.h"
 #include "signaling/signaling.h"
 #include "store/auth.h"
@@ -27,6 +28,7 @@ typedef struct sfu_node {
     store_t *store;
     dtls_cert_t *cert; /* the node's DTLS identity, shared by every worker */
     sfu_worker_t *workers[MAX_WORKERS];
+    sfu_media_t *media;
     int worker_count;
     bool stopping;
 } sfu_node_t;
@@ -77,6 +79,13 @@ static int prepare_data_dir(const char *dir, char *err, size_t err_cap)
     return 0;
 }
 
+static void on_media_leg_state(void *ctx, uint64_t leg_id, bool connected, const char *reason)
+{
+    sfu_node_t *node = ctx;
+    if (!node->stopping)
+        signaling_media_event(node->sig, leg_id, connected, reason);
+}
+
 static void on_handle_closed(uv_handle_t *h)
 {
     (void)h;
@@ -89,6 +98,8 @@ static void node_stop(sfu_node_t *node, int signum)
     node->stopping = true;
     log_info("sfu", "%s: stopping", strsignal(signum));
     signaling_stop(node->sig);
+    sfu_media_free(node->media);
+    node->media = NULL;
     for (int i = 0; i < node->worker_count; i++)
         sfu_worker_stop(node->workers[i]);
     node->worker_count = 0;
@@ -153,6 +164,12 @@ int main(int argc, char **argv)
     if (store_open(db_path, &node.store, err, sizeof err))
         startup_failed(err);
     signaling_attach_store(node.sig, node.store, secret, sizeof secret);
+    static const sfu_media_events_t media_events = {.on_leg_state = on_media_leg_state};
+    node.media = sfu_media_new(&node.loop, node.workers, node.worker_count,
+                               dtls_cert_fingerprint(node.cert), &media_events, &node);
+    if (!node.media)
+        startup_failed("out of memory");
+    signaling_attach_media(node.sig, node.media, cfg->announce_ip, cfg->rtc_port);
     memset(secret, 0, sizeof secret);
 
     uv_signal_init(&node.loop, &node.sigint);

@@ -274,8 +274,7 @@ static void cmd_leg_open(sfu_worker_t *w, void *arg)
     if (leg) {
         leg->id = c->leg_id;
         leg->mw = c->mw;
-        leg->transport =
-            rtc_transport_new(w, c->ufrag, c->pwd, c->fingerprint, &leg_listener, leg);
+        leg->transport = rtc_transport_new(w, c->ufrag, c->pwd, c->fingerprint, &leg_listener, leg);
     }
     if (!leg || !leg->transport || idmap_add(&c->mw->legs, (int64_t)c->leg_id, leg)) {
         if (leg)

@@ -35,8 +35,7 @@ int sfu_media_leg_open(sfu_media_t *m, int worker, uint64_t leg_id, const char *
                        const char *pwd, const char *remote_fingerprint);
 int sfu_media_leg_close(sfu_media_t *m, int worker, uint64_t leg_id);
 /* RTP with this SSRC arriving on the leg is a track others may consume. */
-int sfu_media_producer_add(sfu_media_t *m, int worker, uint64_t leg_id, uint32_t ssrc,
-                           bool video);
+int sfu_media_producer_add(sfu_media_t *m, int worker, uint64_t leg_id, uint32_t ssrc, bool video);
 int sfu_media_producer_remove(sfu_media_t *m, int worker, uint32_t ssrc);
 /* Forwards the producer's packets to the leg; asks the publisher for a
  * keyframe when the track is video. */

@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "signaling/ws.h"
+#include "signaling/ws_call.h"
 #include "signaling/ws_internal.h"
 
 #define WRITE_CHUNK    16384
@@ -570,12 +571,26 @@ void signaling_attach_store(signaling_t *sig, store_t *store, const uint8_t *sec
     memcpy(sig->secret, secret, secret_len < sizeof sig->secret ? secret_len : sizeof sig->secret);
 }
 
+void signaling_attach_media(signaling_t *sig, struct sfu_media *media, const char *announce_ip,
+                            int rtc_port)
+{
+    sig->media = media;
+    snprintf(sig->announce_ip, sizeof sig->announce_ip, "%s", announce_ip);
+    sig->rtc_port = rtc_port;
+}
+
+void signaling_media_event(signaling_t *sig, uint64_t leg_id, bool connected, const char *reason)
+{
+    ws_call_leg_state(sig, leg_id, connected, reason);
+}
+
 void signaling_stop(signaling_t *sig)
 {
     if (!sig || !sig->lws || sig->lws_stopping)
         return;
     sig->lws_stopping = true;
     lws_context_destroy(sig->lws);
+    ws_call_close_all(sig);
     ws_hub_stop(sig);
 }
 

@@ -2,6 +2,7 @@
 #ifndef SFU_SIGNALING_H
 #define SFU_SIGNALING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -31,6 +32,14 @@ int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t *
 /* Gives the API its store and token secret; requests are answered 503 before. */
 void signaling_attach_store(signaling_t *sig, store_t *store, const uint8_t *secret,
                             size_t secret_len);
+struct sfu_media;
+/* Gives calls their media plane: legs go to its workers; clients are told to
+ * reach worker i at announce_ip:(rtc_port + i). */
+void signaling_attach_media(signaling_t *sig, struct sfu_media *media, const char *announce_ip,
+                            int rtc_port);
+/* A media leg's state changed (from the media plane's events, on the main loop). */
+void signaling_media_event(signaling_t *sig, uint64_t leg_id, bool connected, const char *reason);
+
 /* Stops accepting and closes every connection; the loop must then run until
  * its handles are closed before signaling_free. NULL is a no-op. */
 void signaling_stop(signaling_t *sig);

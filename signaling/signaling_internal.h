@@ -13,6 +13,9 @@
 
 #define METRICS_MAX_SERIES 256
 
+typedef struct call_room call_room_t;
+typedef struct call_peer call_peer_t;
+
 typedef struct metric_series {
     int16_t route; /* -1: no route matched */
     uint8_t method;
@@ -29,6 +32,11 @@ struct signaling {
     char www_dir[4096];
     store_t *store;
     struct ws_hub *hub;
+    struct sfu_media *media; /* NULL when the node runs no media */
+    char announce_ip[64];
+    int rtc_port;
+    struct call_room *calls; /* rooms with a call going on */
+    uint64_t next_leg_id;
     char files_dir[4096];
     ratelimit_t limit_auth, limit_api, limit_ws, limit_upload;
     uint8_t secret[AUTH_SECRET_LEN];

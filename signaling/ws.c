@@ -12,6 +12,7 @@
 #include "common/util.h"
 #include "signaling/api.h"
 #include "signaling/ws.h"
+#include "signaling/ws_call.h"
 #include "store/store_social.h"
 
 static ws_frame_t *frame_new(json_t *obj)
@@ -95,7 +96,7 @@ void ws_close(ws_conn_t *c, uint16_t code, const char *reason)
 }
 
 static void broadcast_set(ws_hub_t *hub, const idmap_set_t *set, json_t *obj,
-                          const ws_conn_t *except)
+                          const ws_conn_t *except, int64_t except_user)
 {
     if (!set) {
         json_decref(obj);
@@ -108,7 +109,7 @@ static void broadcast_set(ws_hub_t *hub, const idmap_set_t *set, json_t *obj,
     f->refs = 1; /* held while fanning out */
     for (size_t i = 0; i < set->len; i++) {
         ws_conn_t *c = set->items[i];
-        if (c != except)
+        if (c != except && (!except_user || c->user_id != except_user))
             conn_enqueue(c, f);
     }
     (void)hub;
@@ -117,12 +118,17 @@ static void broadcast_set(ws_hub_t *hub, const idmap_set_t *set, json_t *obj,
 
 void ws_broadcast_room(ws_hub_t *hub, int64_t room_id, json_t *obj, const ws_conn_t *except)
 {
-    broadcast_set(hub, idmap_get(&hub->room_socks, room_id), obj, except);
+    broadcast_set(hub, idmap_get(&hub->room_socks, room_id), obj, except, 0);
+}
+
+void ws_broadcast_room_others(ws_hub_t *hub, int64_t room_id, json_t *obj, int64_t except_user)
+{
+    broadcast_set(hub, idmap_get(&hub->room_socks, room_id), obj, NULL, except_user);
 }
 
 void ws_broadcast_user(ws_hub_t *hub, int64_t user_id, json_t *obj, const ws_conn_t *except)
 {
-    broadcast_set(hub, idmap_get(&hub->user_socks, user_id), obj, except);
+    broadcast_set(hub, idmap_get(&hub->user_socks, user_id), obj, except, 0);
 }
 
 bool ws_conn_in_room(const ws_conn_t *c, int64_t room_id)
@@ -221,12 +227,45 @@ typedef struct ws_handler {
     void (*fn)(ws_conn_t *c, json_t *msg, json_t *id);
 } ws_handler_t;
 
+static void handle_call_mute(ws_conn_t *c, json_t *msg, json_t *id)
+{
+    ws_call_state(c, msg, id, "mute", true);
+}
+
+static void handle_call_unmute(ws_conn_t *c, json_t *msg, json_t *id)
+{
+    ws_call_state(c, msg, id, "mute", false);
+}
+
+static void handle_raise_hand(ws_conn_t *c, json_t *msg, json_t *id)
+{
+    ws_call_state(c, msg, id, "hand", true);
+}
+
+static void handle_lower_hand(ws_conn_t *c, json_t *msg, json_t *id)
+{
+    ws_call_state(c, msg, id, "hand", false);
+}
+
 static const ws_handler_t handlers[] = {
-    {"authenticate", handle_authenticate},  {"ping", handle_ping},
-    {"join_room", ws_chat_join_room},       {"leave_room", ws_chat_leave_room},
-    {"send_message", ws_chat_send_message}, {"typing_start", handle_typing_start},
-    {"typing_stop", handle_typing_stop},    {"send_dm", ws_chat_send_dm},
+    {"authenticate", handle_authenticate},
+    {"ping", handle_ping},
+    {"join_room", ws_chat_join_room},
+    {"leave_room", ws_chat_leave_room},
+    {"send_message", ws_chat_send_message},
+    {"typing_start", handle_typing_start},
+    {"typing_stop", handle_typing_stop},
+    {"send_dm", ws_chat_send_dm},
     {"mark_read", ws_chat_mark_read},
+    {"call_join", ws_call_join},
+    {"call_publish", ws_call_publish},
+    {"call_subscribe_answer", ws_call_subscribe_answer},
+    {"call_leave", ws_call_leave},
+    {"call_end", ws_call_end},
+    {"mute", handle_call_mute},
+    {"unmute", handle_call_unmute},
+    {"raise_hand", handle_raise_hand},
+    {"lower_hand", handle_lower_hand},
 };
 
 /* An invalid message: answered, counted, and after too many in a row the
@@ -328,8 +367,14 @@ static int conn_writeable(ws_conn_t *c)
     ws_out_t *o = c->out_head;
     if (!o) {
         if (c->closing) {
-            lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
-                             (unsigned char *)c->close_reason, strlen(c->close_reason));
+            /* RFC 6455 5.5.1: code then reason. lws 4.1 drops the frame that
+             * lws_close_reason() queues when the callback returns -1, so send it. */
+            uint8_t frame[LWS_PRE + 2 + sizeof c->close_reason];
+            size_t rn = strlen(c->close_reason);
+            frame[LWS_PRE] = (uint8_t)(c->close_code >> 8);
+            frame[LWS_PRE + 1] = (uint8_t)c->close_code;
+            memcpy(frame + LWS_PRE + 2, c->close_reason, rn);
+            lws_write(c->wsi, frame + LWS_PRE, 2 + rn, WS_WRITE_CLOSE);
             return -1;
         }
         return 0;
@@ -351,6 +396,7 @@ static int conn_writeable(ws_conn_t *c)
 static void conn_closed(ws_conn_t *c)
 {
     ws_hub_t *hub = c->sig->hub;
+    ws_call_socket_closed(c);
     while (c->room_count)
         ws_chat_unsubscribe(c, c->rooms[c->room_count - 1]);
     if (c->authed) {

@@ -200,11 +200,11 @@ static void typing_remove(ws_hub_t *hub, int64_t room_id, int64_t user_id, bool 
         if (t->room_id != room_id || t->user_id != user_id)
             continue;
         if (announce)
-            ws_broadcast_room(hub, room_id,
-                              json_pack("{s:s,s:I,s:I,s:s,s:b}", "type", "typing", "roomId",
-                                        (json_int_t)room_id, "userId", (json_int_t)user_id,
-                                        "username", t->username, "typing", 0),
-                              NULL);
+            ws_broadcast_room_others(hub, room_id,
+                                     json_pack("{s:s,s:I,s:I,s:s,s:b}", "type", "typing", "roomId",
+                                               (json_int_t)room_id, "userId", (json_int_t)user_id,
+                                               "username", t->username, "typing", 0),
+                                     user_id);
         hub->typing[i] = hub->typing[--hub->typing_len];
         return;
     }

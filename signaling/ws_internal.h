@@ -11,7 +11,9 @@
 #include "common/idmap.h"
 #include "signaling/signaling_internal.h"
 
-#define WS_MAX_FRAME        (64 * 1024)
+#define WS_MAX_FRAME (64 * 1024)
+/* lws 4.1 keeps its close opcode private (LWS_WRITE_CLOSE = 4). */
+#define WS_WRITE_CLOSE      ((enum lws_write_protocol)4)
 #define WS_MAX_ROOMS        32 /* rooms one socket can be in at once */
 #define WS_AUTH_TIMEOUT_S   5
 #define WS_MAX_BAD_FRAMES   10 /* invalid messages in a row before the socket is closed */
@@ -58,6 +60,8 @@ typedef struct ws_conn {
     int64_t rooms[WS_MAX_ROOMS];
     int room_count;
 
+    call_peer_t *call_peer; /* this socket's place in a call, if any */
+
     bool closing;
     uint16_t close_code;
     char close_reason[96];
@@ -90,6 +94,8 @@ void ws_send_error(ws_conn_t *c, json_t *req_id, const char *code, const char *f
     __attribute__((format(printf, 4, 5)));
 /* Sends obj (stolen) to every socket subscribed to room, except `except`. */
 void ws_broadcast_room(ws_hub_t *hub, int64_t room_id, json_t *obj, const ws_conn_t *except);
+/* Sends obj (stolen) to the room's sockets of every user but except_user. */
+void ws_broadcast_room_others(ws_hub_t *hub, int64_t room_id, json_t *obj, int64_t except_user);
 /* Sends obj (stolen) to every socket of user, except `except`. */
 void ws_broadcast_user(ws_hub_t *hub, int64_t user_id, json_t *obj, const ws_conn_t *except);
 /* Queues a close with code/reason after what is already queued. */

@@ -315,8 +315,6 @@ test('typing: start and stop reach the others; a typist who goes quiet is cleare
       // Stopping when not typing says nothing.
       a.ws.send({ type: 'typing_stop', roomId: room.id });
       await b.ws.expectNothing('typing', 400);
-      // The typist hears nothing about itself, start or stop.
-      await a.ws.expectNothing('typing', 100, 'its own typing events');
 
       // Expiry: typing_start, then silence.
       a.ws.send({ type: 'typing_start', roomId: room.id });
@@ -345,6 +343,31 @@ test('typing: start and stop reach the others; a typist who goes quiet is cleare
       assert.equal(err.code, 'not_in_room', JSON.stringify(err));
     } finally {
       await closeAll([a.ws, b.ws, c.ws]);
+    }
+  }));
+
+test('typing: the typist gets no typing events about itself (start, stop, expiry, message)', T, () =>
+  withChatServer(async (server) => {
+    const a = await userWithSocket(server);
+    const b = await userWithSocket(server);
+    try {
+      const room = await roomWithMembers(server, a, [b]);
+      await joinRoom(a.ws, room.id);
+      await joinRoom(b.ws, room.id);
+      a.ws.send({ type: 'typing_start', roomId: room.id });
+      await b.ws.next({ type: 'typing', typing: true });
+      a.ws.send({ type: 'typing_stop', roomId: room.id });
+      await b.ws.next({ type: 'typing', typing: false });
+      a.ws.send({ type: 'typing_start', roomId: room.id });
+      await b.ws.next({ type: 'typing', typing: true });
+      await sendMessage(a.ws, room.id, 'clears typing');
+      await b.ws.next({ type: 'typing', typing: false });
+      a.ws.send({ type: 'typing_start', roomId: room.id });
+      await b.ws.next({ type: 'typing', typing: true });
+      await b.ws.next({ type: 'typing', typing: false }, 9000); // expiry
+      await a.ws.expectNothing('typing', 200, 'typing events about itself');
+    } finally {
+      await closeAll([a.ws, b.ws]);
     }
   }));
 

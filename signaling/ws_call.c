@@ -1,0 +1,535 @@
+/* signaling/ws_call.c: calls over the WebSocket. Each participant has a
+ * publish session (the client offers, we answer) and a subscribe session (we
+ * offer whenever the room's tracks change, the client answers). The media
+ * itself lives on the room's worker (sfu/media.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "rtp/rtc_sdp.h"
+#include "sfu/media.h"
+#include "signaling/api.h"
+#include "signaling/ws_call.h"
+#include "signaling/ws_internal.h"
+
+#define CALL_MAX_PEERS  16
+#define PEER_MAX_TRACKS 8
+#define SDP_MAX         16384
+
+typedef struct call_track {
+    char mid[32];
+    char source[8]; /* mic, camera, screen */
+    rtc_media_kind_t kind;
+    rtc_sdp_codec_t codec;
+    uint32_t ssrc;
+    char cname[64];
+} call_track_t;
+
+struct call_peer {
+    call_room_t *room;
+    ws_conn_t *conn;
+    int64_t user_id;
+    char username[64];
+    int64_t joined_ms;
+    uint64_t pub_leg, sub_leg;
+    bool pub_open, sub_open;
+    char pub_ufrag[16], pub_pwd[40], sub_ufrag[16], sub_pwd[40];
+    call_track_t tracks[PEER_MAX_TRACKS];
+    int track_count;
+    rtc_sdp_track_t sub[CALL_MAX_PEERS * PEER_MAX_TRACKS];
+    int sub_count, sub_mid_seq;
+    unsigned sub_version;
+    bool sub_pending, sub_dirty;
+    bool audio_muted, video_muted, hand_raised;
+};
+
+struct call_room {
+    int64_t room_id;
+    int worker;
+    call_peer_t *peers[CALL_MAX_PEERS];
+    int peer_count;
+    struct call_room *next;
+};
+
+static void random_token(char *out, size_t bytes)
+{
+    uint8_t raw[24];
+    random_bytes(raw, bytes);
+    hex_encode(raw, bytes, out);
+}
+
+static call_room_t *room_find(signaling_t *sig, int64_t room_id)
+{
+    for (call_room_t *r = sig->calls; r; r = r->next) {
+        if (r->room_id == room_id)
+            return r;
+    }
+    return NULL;
+}
+
+static void room_send_all(call_room_t *r, json_t *obj, const call_peer_t *except)
+{
+    for (int i = 0; i < r->peer_count; i++) {
+        if (r->peers[i] != except && r->peers[i]->conn)
+            ws_send(r->peers[i]->conn, obj);
+    }
+    json_decref(obj);
+}
+
+static json_t *peer_json(const call_peer_t *p)
+{
+    json_t *tracks = json_array();
+    for (int i = 0; i < p->track_count; i++)
+        json_array_append_new(
+            tracks, json_pack("{s:s,s:s,s:s}", "kind",
+                              p->tracks[i].kind == RTC_MEDIA_AUDIO ? "audio" : "video", "source",
+                              p->tracks[i].source, "streamId",
+                              strcmp(p->tracks[i].source, "screen") ? "camera" : "screen"));
+    return json_pack("{s:I,s:s,s:o,s:b,s:b,s:b}", "userId", (json_int_t)p->user_id, "username",
+                     p->username, "tracks", tracks, "audioMuted", p->audio_muted, "videoMuted",
+                     p->video_muted, "handRaised", p->hand_raised);
+}
+
+static void local_desc(signaling_t *sig, call_room_t *r, const char *ufrag, const char *pwd,
+                       unsigned version, rtc_sdp_local_t *l)
+{
+    *l = (rtc_sdp_local_t){.ice_ufrag = ufrag,
+                           .ice_pwd = pwd,
+                           .fingerprint = sfu_media_fingerprint(sig->media),
+                           .ip = sig->announce_ip,
+                           .port = sig->rtc_port + r->worker,
+                           .session_id = 4242,
+                           .version = version};
+}
+
+/* Sends p a fresh subscribe offer, or marks one due when an answer is pending. */
+static void sub_renegotiate(signaling_t *sig, call_peer_t *p)
+{
+    if (p->sub_pending) {
+        p->sub_dirty = true;
+        return;
+    }
+    if (p->sub_count == 0 || !p->conn)
+        return;
+    static char sdp[SDP_MAX];
+    rtc_sdp_local_t l;
+    local_desc(sig, p->room, p->sub_ufrag, p->sub_pwd, ++p->sub_version, &l);
+    int n = rtc_sdp_write_subscribe_offer(p->sub, p->sub_count, &l, sdp, sizeof sdp);
+    if (n < 0) {
+        ws_send_error(p->conn, NULL, "internal", "subscribe offer too large");
+        return;
+    }
+    p->sub_pending = true;
+    p->sub_dirty = false;
+    json_t *o = json_pack("{s:s,s:I,s:s,s:i}", "type", "call_subscribe_offer", "roomId",
+                          (json_int_t)p->room->room_id, "sdp", sdp, "version", p->sub_version);
+    ws_send(p->conn, o);
+    json_decref(o);
+}
+
+/* p starts receiving track t of publisher pub. */
+static void sub_add(signaling_t *sig, call_peer_t *p, const call_peer_t *pub, const call_track_t *t)
+{
+    if (p->sub_count == (int)(sizeof p->sub / sizeof p->sub[0]))
+        return;
+    rtc_sdp_track_t *s = &p->sub[p->sub_count++];
+    memset(s, 0, sizeof *s);
+    s->kind = t->kind;
+    snprintf(s->mid, sizeof s->mid, "%d", p->sub_mid_seq++);
+    s->active = true;
+    s->codec = t->codec;
+    s->ssrc = t->ssrc;
+    snprintf(s->cname, sizeof s->cname, "%s", t->cname[0] ? t->cname : "sfu");
+    snprintf(s->stream_id, sizeof s->stream_id, "u%lld-%s", (long long)pub->user_id,
+             strcmp(t->source, "screen") ? "camera" : "screen");
+    snprintf(s->track_id, sizeof s->track_id, "t%u", t->ssrc);
+    sfu_media_consumer_add(sig->media, p->room->worker, t->ssrc, p->sub_leg);
+}
+
+static void sub_remove(signaling_t *sig, call_peer_t *p, uint32_t ssrc)
+{
+    for (int i = 0; i < p->sub_count; i++) {
+        if (p->sub[i].active && p->sub[i].ssrc == ssrc) {
+            p->sub[i].active = false;
+            sfu_media_consumer_remove(sig->media, p->room->worker, ssrc, p->sub_leg);
+        }
+    }
+}
+
+static call_peer_t *peer_of(ws_conn_t *c, json_t *msg, json_t *id)
+{
+    json_t *rid = json_object_get(msg, "roomId");
+    call_peer_t *p = c->call_peer;
+    if (!p || (rid && (!json_is_integer(rid) || json_integer_value(rid) != p->room->room_id))) {
+        ws_send_error(c, id, "not_in_call", "join the call first (call_join)");
+        return NULL;
+    }
+    return p;
+}
+
+/* Everything a participant had goes; everyone else is told and renegotiated. */
+static void peer_remove(signaling_t *sig, call_peer_t *p, const char *reason)
+{
+    call_room_t *r = p->room;
+    for (int i = 0; i < r->peer_count; i++) {
+        if (r->peers[i] == p)
+            r->peers[i] = r->peers[--r->peer_count];
+    }
+    for (int t = 0; t < p->track_count; t++) {
+        sfu_media_producer_remove(sig->media, r->worker, p->tracks[t].ssrc);
+        for (int i = 0; i < r->peer_count; i++)
+            sub_remove(sig, r->peers[i], p->tracks[t].ssrc);
+    }
+    if (p->pub_open)
+        sfu_media_leg_close(sig->media, r->worker, p->pub_leg);
+    if (p->sub_open)
+        sfu_media_leg_close(sig->media, r->worker, p->sub_leg);
+    if (p->conn)
+        p->conn->call_peer = NULL;
+    room_send_all(r,
+                  json_pack("{s:s,s:I,s:I,s:s,s:s}", "type", "participant_left", "roomId",
+                            (json_int_t)r->room_id, "userId", (json_int_t)p->user_id, "username",
+                            p->username, "reason", reason),
+                  NULL);
+    for (int i = 0; i < r->peer_count; i++)
+        if (p->track_count)
+            sub_renegotiate(sig, r->peers[i]);
+    log_info("call", "room %lld: %s left the call (%s)", (long long)r->room_id, p->username,
+             reason);
+    free(p);
+    if (r->peer_count == 0) {
+        call_room_t **pp = &sig->calls;
+        while (*pp != r)
+            pp = &(*pp)->next;
+        *pp = r->next;
+        free(r);
+    }
+}
+
+void ws_call_join(ws_conn_t *c, json_t *msg, json_t *id)
+{
+    signaling_t *sig = c->sig;
+    json_t *rid = json_object_get(msg, "roomId");
+    store_room_t room;
+    char role[8];
+    if (!sig->media) {
+        ws_send_error(c, id, "unavailable", "this node runs no media workers");
+        return;
+    }
+    if (!json_is_integer(rid) || store_room_get(sig->store, json_integer_value(rid), &room) ||
+        room.ended_at_ms) {
+        ws_send_error(c, id, "not_found", "no such room");
+        return;
+    }
+    if (store_member_role(sig->store, room.id, c->user_id, role)) {
+        ws_send_error(c, id, "forbidden", "join the room first");
+        return;
+    }
+    if (c->call_peer) {
+        ws_send_error(c, id, "already_in_call", "this socket is already in a call");
+        return;
+    }
+    call_room_t *r = room_find(sig, room.id);
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r)
+            return;
+        r->room_id = room.id;
+        r->worker = sfu_media_worker_of_room(sig->media, room.id);
+        r->next = sig->calls;
+        sig->calls = r;
+    }
+    /* The same user joining again (a new tab, a reconnect) replaces the old place. */
+    for (int i = 0; i < r->peer_count; i++) {
+        if (r->peers[i]->user_id == c->user_id) {
+            peer_remove(sig, r->peers[i], "replaced");
+            r = room_find(sig, room.id);
+            break;
+        }
+    }
+    if (!r || r->peer_count == CALL_MAX_PEERS) {
+        ws_send_error(c, id, "call_full", "the call has %d participants already", CALL_MAX_PEERS);
+        return;
+    }
+    call_peer_t *p = calloc(1, sizeof *p);
+    if (!p)
+        return;
+    p->room = r;
+    p->conn = c;
+    p->user_id = c->user_id;
+    snprintf(p->username, sizeof p->username, "%s", c->username);
+    p->joined_ms = now_unix_ms();
+    p->pub_leg = ++sig->next_leg_id;
+    p->sub_leg = ++sig->next_leg_id;
+    random_token(p->pub_ufrag, 4);
+    random_token(p->pub_pwd, 16);
+    random_token(p->sub_ufrag, 4);
+    random_token(p->sub_pwd, 16);
+    json_t *others = json_array();
+    for (int i = 0; i < r->peer_count; i++)
+        json_array_append_new(others, peer_json(r->peers[i]));
+    r->peers[r->peer_count++] = p;
+    c->call_peer = p;
+    json_t *ok = json_pack("{s:s,s:I,s:o,s:[]}", "type", "call_joined", "roomId",
+                           (json_int_t)room.id, "participants", others, "iceServers");
+    if (id)
+        json_object_set(ok, "id", id);
+    ws_send(c, ok);
+    json_decref(ok);
+    room_send_all(r,
+                  json_pack("{s:s,s:I,s:o}", "type", "participant_joined", "roomId",
+                            (json_int_t)room.id, "participant", peer_json(p)),
+                  p);
+    /* Everything already published comes to the newcomer. */
+    for (int i = 0; i < r->peer_count; i++) {
+        if (r->peers[i] == p)
+            continue;
+        for (int t = 0; t < r->peers[i]->track_count; t++)
+            sub_add(sig, p, r->peers[i], &r->peers[i]->tracks[t]);
+    }
+    sub_renegotiate(sig, p);
+    log_info("call", "room %lld: %s joined the call", (long long)room.id, p->username);
+}
+
+static const char *track_source(json_t *msg, const char *mid, rtc_media_kind_t kind)
+{
+    json_t *list = json_object_get(msg, "tracks"), *t;
+    size_t i;
+    json_array_foreach(list, i, t)
+    {
+        json_t *m = json_object_get(t, "mid"), *s = json_object_get(t, "source");
+        if (json_is_string(m) && json_is_string(s) && !strcmp(json_string_value(m), mid)) {
+            const char *v = json_string_value(s);
+            if (!strcmp(v, "screen"))
+                return "screen";
+        }
+    }
+    return kind == RTC_MEDIA_AUDIO ? "mic" : "camera";
+}
+
+void ws_call_publish(ws_conn_t *c, json_t *msg, json_t *id)
+{
+    signaling_t *sig = c->sig;
+    call_peer_t *p = peer_of(c, msg, id);
+    if (!p)
+        return;
+    json_t *sdp_in = json_object_get(msg, "sdp");
+    static rtc_sdp_t offer;
+    static char answer[SDP_MAX];
+    char err[160];
+    if (!json_is_string(sdp_in)) {
+        ws_send_error(c, id, "invalid_field", "sdp must be a string");
+        return;
+    }
+    if (rtc_sdp_parse(json_string_value(sdp_in), &offer, err, sizeof err)) {
+        ws_send_error(c, id, "invalid_sdp", "%s", err);
+        return;
+    }
+    call_room_t *r = p->room;
+    rtc_sdp_local_t l;
+    local_desc(sig, r, p->pub_ufrag, p->pub_pwd, 1, &l);
+    int n = rtc_sdp_write_publish_answer(&offer, &l, answer, sizeof answer, err, sizeof err);
+    if (n < 0) {
+        ws_send_error(c, id, "invalid_sdp", "%s", n == -ENOSPC ? "answer too large" : err);
+        return;
+    }
+    if (!p->pub_open) {
+        sfu_media_leg_open(sig->media, r->worker, p->pub_leg, p->pub_ufrag, p->pub_pwd,
+                           offer.fingerprint);
+        p->pub_open = true;
+    }
+    /* The tracks now published, against those before. */
+    call_track_t now[PEER_MAX_TRACKS];
+    int now_count = 0;
+    for (int i = 0; i < offer.media_count && now_count < PEER_MAX_TRACKS; i++) {
+        const rtc_sdp_media_t *m = &offer.media[i];
+        const rtc_sdp_codec_t *codec = rtc_sdp_pick_codec(m);
+        bool sends = !strcmp(m->direction, "sendrecv") || !strcmp(m->direction, "sendonly");
+        if (!codec || !sends || !m->ssrc || m->port == 0)
+            continue;
+        call_track_t *t = &now[now_count++];
+        memset(t, 0, sizeof *t);
+        snprintf(t->mid, sizeof t->mid, "%s", m->mid);
+        snprintf(t->source, sizeof t->source, "%s", track_source(msg, m->mid, m->kind));
+        t->kind = m->kind;
+        t->codec = *codec;
+        t->ssrc = m->ssrc;
+        snprintf(t->cname, sizeof t->cname, "%s", m->cname);
+    }
+    for (int i = 0; i < p->track_count; i++) {
+        bool kept = false;
+        for (int j = 0; j < now_count; j++)
+            kept |= now[j].ssrc == p->tracks[i].ssrc;
+        if (kept)
+            continue;
+        sfu_media_producer_remove(sig->media, r->worker, p->tracks[i].ssrc);
+        for (int k = 0; k < r->peer_count; k++)
+            sub_remove(sig, r->peers[k], p->tracks[i].ssrc);
+    }
+    call_track_t added[PEER_MAX_TRACKS];
+    int added_count = 0;
+    for (int j = 0; j < now_count; j++) {
+        bool existed = false;
+        for (int i = 0; i < p->track_count; i++)
+            existed |= now[j].ssrc == p->tracks[i].ssrc;
+        if (!existed) {
+            added[added_count++] = now[j];
+            sfu_media_producer_add(sig->media, r->worker, p->pub_leg, now[j].ssrc,
+                                   now[j].kind == RTC_MEDIA_VIDEO);
+        }
+    }
+    memcpy(p->tracks, now, sizeof now[0] * (size_t)now_count);
+    p->track_count = now_count;
+
+    json_t *reply = json_pack("{s:s,s:I,s:s}", "type", "call_publish_answer", "roomId",
+                              (json_int_t)r->room_id, "sdp", answer);
+    if (id)
+        json_object_set(reply, "id", id);
+    ws_send(c, reply);
+    json_decref(reply);
+    for (int k = 0; k < r->peer_count; k++) {
+        call_peer_t *o = r->peers[k];
+        if (o == p)
+            continue;
+        for (int a = 0; a < added_count; a++)
+            sub_add(sig, o, p, &added[a]);
+        sub_renegotiate(sig, o);
+    }
+    room_send_all(r,
+                  json_pack("{s:s,s:I,s:o}", "type", "participant_updated", "roomId",
+                            (json_int_t)r->room_id, "participant", peer_json(p)),
+                  NULL);
+}
+
+void ws_call_subscribe_answer(ws_conn_t *c, json_t *msg, json_t *id)
+{
+    signaling_t *sig = c->sig;
+    call_peer_t *p = peer_of(c, msg, id);
+    if (!p)
+        return;
+    json_t *sdp_in = json_object_get(msg, "sdp");
+    static rtc_sdp_t answer;
+    char err[160];
+    if (!p->sub_pending) {
+        ws_send_error(c, id, "no_offer", "there is no subscribe offer waiting for an answer");
+        return;
+    }
+    if (!json_is_string(sdp_in) ||
+        rtc_sdp_parse(json_string_value(sdp_in), &answer, err, sizeof err)) {
+        ws_send_error(c, id, "invalid_sdp", "%s",
+                      json_is_string(sdp_in) ? err : "sdp must be a string");
+        return;
+    }
+    p->sub_pending = false;
+    if (!p->sub_open) {
+        sfu_media_leg_open(sig->media, p->room->worker, p->sub_leg, p->sub_ufrag, p->sub_pwd,
+                           answer.fingerprint);
+        p->sub_open = true;
+        /* Consumers attached before the leg existed are attached again now. */
+        for (int i = 0; i < p->sub_count; i++) {
+            if (p->sub[i].active)
+                sfu_media_consumer_add(sig->media, p->room->worker, p->sub[i].ssrc, p->sub_leg);
+        }
+    }
+    if (p->sub_dirty)
+        sub_renegotiate(sig, p);
+}
+
+void ws_call_leave(ws_conn_t *c, json_t *msg, json_t *id)
+{
+    call_peer_t *p = peer_of(c, msg, id);
+    if (!p)
+        return;
+    int64_t room_id = p->room->room_id;
+    peer_remove(c->sig, p, "left");
+    json_t *o = json_pack("{s:s,s:I}", "type", "call_left", "roomId", (json_int_t)room_id);
+    if (id)
+        json_object_set(o, "id", id);
+    ws_send(c, o);
+    json_decref(o);
+}
+
+void ws_call_end(ws_conn_t *c, json_t *msg, json_t *id)
+{
+    call_peer_t *p = peer_of(c, msg, id);
+    char role[8];
+    if (!p)
+        return;
+    call_room_t *r = p->room;
+    if (store_member_role(c->sig->store, r->room_id, c->user_id, role) || strcmp(role, "host")) {
+        ws_send_error(c, id, "forbidden", "only the host can end the call");
+        return;
+    }
+    int64_t room_id = r->room_id;
+    room_send_all(r,
+                  json_pack("{s:s,s:I,s:I}", "type", "call_ended", "roomId", (json_int_t)room_id,
+                            "by", (json_int_t)c->user_id),
+                  NULL);
+    while ((r = room_find(c->sig, room_id)) && r->peer_count)
+        peer_remove(c->sig, r->peers[r->peer_count - 1], "ended");
+}
+
+void ws_call_state(ws_conn_t *c, json_t *msg, json_t *id, const char *what, bool value)
+{
+    call_peer_t *p = peer_of(c, msg, id);
+    if (!p)
+        return;
+    if (!strcmp(what, "hand")) {
+        p->hand_raised = value;
+    } else {
+        json_t *kind = json_object_get(msg, "kind");
+        const char *k = json_is_string(kind) ? json_string_value(kind) : "";
+        if (!strcmp(k, "audio"))
+            p->audio_muted = value;
+        else if (!strcmp(k, "video"))
+            p->video_muted = value;
+        else {
+            ws_send_error(c, id, "invalid_field", "kind must be \"audio\" or \"video\"");
+            return;
+        }
+    }
+    room_send_all(p->room,
+                  json_pack("{s:s,s:I,s:o}", "type", "participant_updated", "roomId",
+                            (json_int_t)p->room->room_id, "participant", peer_json(p)),
+                  NULL);
+}
+
+void ws_call_socket_closed(ws_conn_t *c)
+{
+    if (c->call_peer) {
+        c->call_peer->conn = NULL;
+        peer_remove(c->sig, c->call_peer, "disconnected");
+    }
+}
+
+void ws_call_leg_state(signaling_t *sig, uint64_t leg_id, bool connected, const char *reason)
+{
+    for (call_room_t *r = sig->calls; r; r = r->next) {
+        for (int i = 0; i < r->peer_count; i++) {
+            call_peer_t *p = r->peers[i];
+            if (p->pub_leg != leg_id && p->sub_leg != leg_id)
+                continue;
+            if (connected) {
+                log_debug("call", "room %lld: %s %s connected", (long long)r->room_id, p->username,
+                          p->pub_leg == leg_id ? "publish" : "subscribe");
+                return;
+            }
+            if (p->conn)
+                ws_send_error(p->conn, NULL, "media_failed", "%s", reason ? reason : "closed");
+            peer_remove(sig, p, "connection lost");
+            return;
+        }
+    }
+}
+
+void ws_call_close_all(signaling_t *sig)
+{
+    while (sig->calls) {
+        call_room_t *r = sig->calls;
+        while (room_find(sig, r->room_id) == r && r->peer_count)
+            peer_remove(sig, r->peers[0], "node stopping");
+    }
+}

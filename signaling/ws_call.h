@@ -1,0 +1,24 @@
+/* signaling/ws_call.h: call messages on the WebSocket (see docs/PROTOCOL.md). */
+#ifndef SFU_SIGNALING_WS_CALL_H
+#define SFU_SIGNALING_WS_CALL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct ws_conn ws_conn_t;
+typedef struct signaling signaling_t;
+
+void ws_call_join(ws_conn_t *c, json_t *msg, json_t *id);
+void ws_call_publish(ws_conn_t *c, json_t *msg, json_t *id);
+void ws_call_subscribe_answer(ws_conn_t *c, json_t *msg, json_t *id);
+void ws_call_leave(ws_conn_t *c, json_t *msg, json_t *id);
+void ws_call_end(ws_conn_t *c, json_t *msg, json_t *id);
+/* what: "mute" (msg.kind audio|video) or "hand"; value: on/off. */
+void ws_call_state(ws_conn_t *c, json_t *msg, json_t *id, const char *what, bool value);
+void ws_call_socket_closed(ws_conn_t *c);
+/* From sfu/media events on the main loop. */
+void ws_call_leg_state(signaling_t *sig, uint64_t leg_id, bool connected, const char *reason);
+void ws_call_close_all(signaling_t *sig);
+
+#endif
