@@ -53,6 +53,9 @@ int64_t api_parse_id(const char *s);
 void api_upload(http_req_t *req);
 void api_file_get(http_req_t *req);
 
+/* static.c: the web client's files (GET/HEAD outside /api). */
+void static_serve(http_req_t *req);
+
 /* api_misc.c */
 void api_health(http_req_t *req);
 void api_metrics(http_req_t *req);

@@ -213,6 +213,7 @@ void api_room_leave(http_req_t *req)
         api_reply_store_error(req, rc);
         return;
     }
+    ws_user_left_room(req->sig, req->user.id, room.id);
     if (new_host)
         log_info("rooms", "room %lld: host passed to user %lld", (long long)room.id,
                  (long long)new_host);
@@ -266,6 +267,7 @@ void api_room_end(http_req_t *req)
         api_reply_store_error(req, rc);
         return;
     }
+    ws_room_ended(req->sig, room.id, req->user.id);
     log_info("rooms", "room %lld ended by its host %lld", (long long)room.id,
              (long long)req->user.id);
     http_reply_json(req, 204, NULL);
@@ -348,7 +350,9 @@ void api_room_post_message(http_req_t *req)
         api_reply_store_error(req, rc);
         goto out;
     }
-    http_reply_json(req, 201, json_pack("{s:o}", "message", api_message_json(&msg)));
+    json_t *m = api_message_json(&msg);
+    ws_room_message(req->sig, m, room.id);
+    http_reply_json(req, 201, json_pack("{s:o}", "message", m));
 out:
     json_decref(body);
 }

@@ -531,9 +531,8 @@ int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t *
                                    .mount_next = &m[2]};
     m[2] = (struct lws_http_mount){.mountpoint = "/",
                                    .mountpoint_len = 1,
-                                   .origin = sig->www_dir,
-                                   .def = "index.html",
-                                   .origin_protocol = LWSMPRO_FILE};
+                                   .origin = "http-api",
+                                   .origin_protocol = LWSMPRO_CALLBACK};
 
     struct lws_context_creation_info vinfo;
     memset(&vinfo, 0, sizeof vinfo);

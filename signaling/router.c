@@ -137,9 +137,12 @@ void router_dispatch(http_req_t *req)
         routes[i].handler(req);
         return;
     }
+    bool api = !strncmp(req->path, "/api/", 5) || !strcmp(req->path, "/api");
     if (path_known)
         http_reply_error(req, 405, "method_not_allowed", NULL, "%s is not allowed on %s",
                          http_method_name(req->method), req->path);
+    else if (!api && (req->method == HTTP_GET || req->method == HTTP_HEAD))
+        static_serve(req);
     else
         http_reply_error(req, 404, "not_found", NULL, "no such endpoint: %s", req->path);
 }

@@ -2,6 +2,7 @@
 #ifndef SFU_SIGNALING_WS_H
 #define SFU_SIGNALING_WS_H
 
+#include <jansson.h>
 #include <libwebsockets.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -16,6 +17,14 @@ int ws_hub_init(signaling_t *sig);
  * until the handle is closed, and ws_hub_free releases the rest. */
 void ws_hub_stop(signaling_t *sig);
 void ws_hub_free(signaling_t *sig);
+/* The user stopped being a member of room_id (REST leave): their sockets
+ * leave it (left_room to each, user_left to the room). */
+void ws_user_left_room(signaling_t *sig, int64_t user_id, int64_t room_id);
+/* A message stored through REST: new_message to the room's sockets. */
+void ws_room_message(signaling_t *sig, json_t *message, int64_t room_id);
+/* The host ended the room: its call ends, room_ended to its sockets, which
+ * then leave it. */
+void ws_room_ended(signaling_t *sig, int64_t room_id, int64_t by);
 /* true while the user has at least one authenticated socket. */
 bool ws_user_online(signaling_t *sig, int64_t user_id);
 

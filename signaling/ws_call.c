@@ -463,13 +463,20 @@ void ws_call_end(ws_conn_t *c, json_t *msg, json_t *id)
         ws_send_error(c, id, "forbidden", "only the host can end the call");
         return;
     }
-    int64_t room_id = r->room_id;
+    ws_call_end_room(c->sig, r->room_id, c->user_id);
+}
+
+void ws_call_end_room(signaling_t *sig, int64_t room_id, int64_t by)
+{
+    call_room_t *r = room_find(sig, room_id);
+    if (!r)
+        return;
     room_send_all(r,
                   json_pack("{s:s,s:I,s:I}", "type", "call_ended", "roomId", (json_int_t)room_id,
-                            "by", (json_int_t)c->user_id),
+                            "by", (json_int_t)by),
                   NULL);
-    while ((r = room_find(c->sig, room_id)) && r->peer_count)
-        peer_remove(c->sig, r->peers[r->peer_count - 1], "ended");
+    while ((r = room_find(sig, room_id)) && r->peer_count)
+        peer_remove(sig, r->peers[r->peer_count - 1], "ended");
 }
 
 void ws_call_state(ws_conn_t *c, json_t *msg, json_t *id, const char *what, bool value)

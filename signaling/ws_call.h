@@ -17,6 +17,8 @@ void ws_call_end(ws_conn_t *c, json_t *msg, json_t *id);
 /* what: "mute" (msg.kind audio|video) or "hand"; value: on/off. */
 void ws_call_state(ws_conn_t *c, json_t *msg, json_t *id, const char *what, bool value);
 void ws_call_socket_closed(ws_conn_t *c);
+/* Ends the room's call, if any: call_ended to every participant, legs closed. */
+void ws_call_end_room(signaling_t *sig, int64_t room_id, int64_t by);
 /* From sfu/media events on the main loop. */
 void ws_call_leg_state(signaling_t *sig, uint64_t leg_id, bool connected, const char *reason);
 void ws_call_close_all(signaling_t *sig);

@@ -9,6 +9,7 @@
 #include "signaling/api.h"
 #include "signaling/validate.h"
 #include "signaling/ws.h"
+#include "signaling/ws_call.h"
 #include "signaling/ws_internal.h"
 #include "store/room_code.h"
 #include "store/store_social.h"
@@ -447,4 +448,54 @@ void ws_chat_presence(ws_hub_t *hub, int64_t user_id, const char *username, bool
     /* Everyone who shares a room with the user and has it open hears of it. */
     store_user_room_ids(hub->sig->store, user_id, presence_room, &pc);
     json_decref(pc.event);
+}
+
+void ws_user_left_room(signaling_t *sig, int64_t user_id, int64_t room_id)
+{
+    ws_hub_t *hub = sig->hub;
+    const idmap_set_t *set = hub ? idmap_get(&hub->user_socks, user_id) : NULL;
+    for (size_t i = 0; set && i < set->len; i++) {
+        ws_conn_t *c = set->items[i];
+        if (!ws_conn_in_room(c, room_id))
+            continue;
+        ws_chat_unsubscribe(c, room_id);
+        reply(c, json_pack("{s:s,s:I}", "type", "left_room", "roomId", (json_int_t)room_id), NULL);
+    }
+}
+
+void ws_room_message(signaling_t *sig, json_t *message, int64_t room_id)
+{
+    if (!sig->hub)
+        return;
+    ws_broadcast_room(sig->hub, room_id,
+                      json_pack("{s:s,s:O}", "type", "new_message", "message", message), NULL);
+}
+
+void ws_room_ended(signaling_t *sig, int64_t room_id, int64_t by)
+{
+    ws_hub_t *hub = sig->hub;
+    if (!hub)
+        return;
+    ws_call_end_room(sig, room_id, by);
+    ws_broadcast_room(hub, room_id,
+                      json_pack("{s:s,s:I,s:I}", "type", "room_ended", "roomId",
+                                (json_int_t)room_id, "by", (json_int_t)by),
+                      NULL);
+    const idmap_set_t *set;
+    while ((set = idmap_get(&hub->room_socks, room_id)) && set->len > 0) {
+        ws_conn_t *c = set->items[set->len - 1];
+        for (int i = 0; i < c->room_count; i++) {
+            if (c->rooms[i] == room_id) {
+                c->rooms[i] = c->rooms[--c->room_count];
+                break;
+            }
+        }
+        idmap_remove(&hub->room_socks, room_id, c);
+    }
+    for (size_t i = 0; i < hub->typing_len;) {
+        if (hub->typing[i].room_id == room_id)
+            hub->typing[i] = hub->typing[--hub->typing_len];
+        else
+            i++;
+    }
 }

@@ -184,6 +184,31 @@ test('join_room errors: unknown, ended, malformed; leave_room tells the others',
     }
   }));
 
+test('leaving a room over REST stops its live events on the user\'s sockets', T, () =>
+  withChatServer(async (server) => {
+    const a = await userWithSocket(server);
+    const b = await userWithSocket(server);
+    const b2 = await connect(server, b.accessToken);
+    try {
+      const room = await roomWithMembers(server, a, [b], { name: 'leavers' });
+      await joinRoom(a.ws, room.id);
+      await joinRoom(b.ws, room.id);
+      await joinRoom(b2, room.id);
+      const gone = await api(server, 'POST', `/api/rooms/${room.id}/leave`, { token: b.accessToken });
+      assert.equal(gone.status, 204, gone.text);
+      // b is no longer a member: none of b's sockets may see the room any more.
+      await sendMessage(a.ws, room.id, 'said after b left');
+      a.ws.send({ type: 'typing_start', roomId: room.id });
+      // (A left_room notice would be fine; messages and typing are not.)
+      const aboutRoom = (m) => m.type !== 'left_room' && (m.roomId === room.id || m.message?.roomId === room.id);
+      await Promise.all([b.ws.expectNothing(aboutRoom, 700, 'room events after leaving'), b2.expectNothing(aboutRoom, 100)]);
+      const h = await history(server, b.accessToken, room.id);
+      assert.equal(h.status, 403, 'and REST agrees: not a member');
+    } finally {
+      await closeAll([a.ws, b.ws, b2]);
+    }
+  }));
+
 test('send_message: new_message to every socket in the room; the sender\'s copy carries its id; bad input is refused', T, () =>
   withChatServer(async (server) => {
     const a = await userWithSocket(server);

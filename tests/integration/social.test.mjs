@@ -556,7 +556,7 @@ test('auth requests are rate limited per IP and recover', T, () =>
     // 30 per minute with a burst of 30: quick requests (a 400 counts too) run out.
     let limited;
     let served = 0;
-    for (let i = 0; i < 40 && !limited; i++) {
+    for (let i = 0; i < 45 && !limited; i++) {
       const res = await api(server, 'POST', '/api/auth/login', { body: {} });
       if (res.status === 429) limited = res;
       else {
@@ -564,8 +564,8 @@ test('auth requests are rate limited per IP and recover', T, () =>
         served += 1;
       }
     }
-    assert.ok(limited, 'limited within 40 attempts');
-    assert.ok(served >= 30 && served <= 31, `the burst of 30 was served (${served})`);
+    assert.ok(limited, 'limited within 45 attempts');
+    assert.ok(served >= 30 && served <= 33, `the burst of 30 was served, plus what refilled meanwhile (${served})`);
     const ms = assertRateLimited(limited, 'auth');
     assert.ok(ms <= 2001, `at 0.5/s the next token is at most 2 s away (${ms})`);
     assertRateLimited(await api(server, 'POST', '/api/auth/register', { body: {} }), 'register shares the bucket');
@@ -579,7 +579,7 @@ test('uploads are rate limited per user and recover; other routes are unaffected
     const a = await register(server);
     let limited;
     let served = 0;
-    for (let i = 0; i < 40 && !limited; i++) {
+    for (let i = 0; i < 45 && !limited; i++) {
       const res = await upload(server, a.accessToken, { data: 'not an image', filename: 'x.png' });
       if (res.status === 429) limited = res;
       else {
@@ -587,8 +587,8 @@ test('uploads are rate limited per user and recover; other routes are unaffected
         served += 1;
       }
     }
-    assert.ok(limited, 'limited within 40 uploads');
-    assert.ok(served >= 30 && served <= 31, `the burst of 30 was served (${served})`);
+    assert.ok(limited, 'limited within 45 uploads');
+    assert.ok(served >= 30 && served <= 33, `the burst of 30 was served, plus what refilled meanwhile (${served})`);
     const ms = assertRateLimited(limited, 'upload');
     assert.ok(ms <= 2001, `at 0.5/s the next token is at most 2 s away (${ms})`);
     assert.equal((await api(server, 'GET', '/api/auth/me', { token: a.accessToken })).status, 200, 'the API bucket is separate');
