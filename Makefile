@@ -70,13 +70,23 @@ test-unit: $(UNIT_BINS)
 test-integration: all node-deps
 	@BUILD=$(BUILD) SUITES=integration tests/run.sh
 
+# Browser end-to-end suites alone (Debian's chromium via playwright-core).
+e2e: deps
+	@$(MAKE) --no-print-directory all node-deps
+	@BUILD=$(BUILD) SUITES=e2e tests/run.sh
+
+FORMAT_SRCS = $(LIB_SRCS) sfu/main.c $(UNIT_SRCS) $(wildcard */*.h tests/fuzz/*.c) $(EXTRA_FORMAT_SRCS)
+
 lint:
-	clang-format --dry-run --Werror $(LIB_SRCS) sfu/main.c $(UNIT_SRCS) $(wildcard */*.h)
+	clang-format --dry-run --Werror $(FORMAT_SRCS)
 
 format:
-	clang-format -i $(LIB_SRCS) sfu/main.c $(UNIT_SRCS) $(wildcard */*.h)
+	clang-format -i $(FORMAT_SRCS)
 
 clean:
 	rm -rf build build-asan
+
+# Programs beside the node (load generator, bench harness) bring their own rules.
+include $(wildcard tools/*.mk bench/*.mk)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

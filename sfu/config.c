@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,9 @@ typedef enum {
     OPT_LIMIT_API,
     OPT_LIMIT_WS,
     OPT_LIMIT_UPLOAD,
+    OPT_ICE_SERVERS,
+    OPT_TURN_USERNAME,
+    OPT_TURN_CREDENTIAL,
     OPT_COUNT
 } opt_id_t;
 
@@ -66,6 +70,12 @@ static const opt_spec_t opts[OPT_COUNT] = {
                       "WebSocket messages per second per user (default 20; 0 = off)"},
     [OPT_LIMIT_UPLOAD] = {"--limit-upload", "SFU_LIMIT_UPLOAD", "N",
                           "uploads per minute per user (default 10; 0 = off)"},
+    [OPT_ICE_SERVERS] = {"--ice-servers", "SFU_ICE_SERVERS", "URLS",
+                         "STUN/TURN URLs given to clients, comma-separated (default none)"},
+    [OPT_TURN_USERNAME] = {"--turn-username", "SFU_TURN_USERNAME", "NAME",
+                           "username for the turn: URLs in --ice-servers"},
+    [OPT_TURN_CREDENTIAL] = {"--turn-credential", "SFU_TURN_CREDENTIAL", "SECRET",
+                             "credential for the turn: URLs in --ice-servers"},
 };
 
 static void print_usage(FILE *out)
@@ -136,6 +146,31 @@ static int parse_listen(sfu_config_t *cfg, const char *v)
     return 0;
 }
 
+/* "stun:host:port,turn:host:port?transport=udp": each URL with a known scheme
+ * and no spaces or quotes. */
+static int parse_ice_servers(sfu_config_t *cfg, const char *v, char *err, size_t err_cap,
+                             const char *source)
+{
+    static const char *schemes[] = {"stun:", "stuns:", "turn:", "turns:"};
+    if (copy_str(cfg->ice_servers, sizeof cfg->ice_servers, v)) {
+        snprintf(err, err_cap, "%s: the list is too long", source);
+        return -1;
+    }
+    for (const char *u = v; *u;) {
+        size_t n = strcspn(u, ",");
+        bool known = false;
+        for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
+            known |= n > strlen(schemes[i]) && !strncmp(u, schemes[i], strlen(schemes[i]));
+        if (!known || strcspn(u, " \t\"") < n) {
+            snprintf(err, err_cap, "%s: '%.*s' is not a stun:, stuns:, turn: or turns: URL", source,
+                     (int)n, u);
+            return -1;
+        }
+        u += n + (u[n] == ',');
+    }
+    return 0;
+}
+
 static int apply(sfu_config_t *cfg, opt_id_t id, const char *v, char *err, size_t err_cap,
                  const char *source)
 {
@@ -199,6 +234,16 @@ static int apply(sfu_config_t *cfg, opt_id_t id, const char *v, char *err, size_
             return 0;
         }
         snprintf(err, err_cap, "%s: '%s' is not a rate (0-1000000)", source, v);
+        return -1;
+    }
+    case OPT_ICE_SERVERS:
+        return parse_ice_servers(cfg, v, err, err_cap, source);
+    case OPT_TURN_USERNAME:
+    case OPT_TURN_CREDENTIAL: {
+        char *dst = id == OPT_TURN_USERNAME ? cfg->turn_username : cfg->turn_credential;
+        if (copy_str(dst, 128, v) == 0 && !strchr(v, '"'))
+            return 0;
+        snprintf(err, err_cap, "%s: too long (at most 127 characters)", source);
         return -1;
     }
     case OPT_COUNT:
@@ -269,6 +314,13 @@ config_result_t config_parse(sfu_config_t *cfg, int argc, char **argv, char *err
     if (cfg->rtc_port + cfg->workers - 1 > 65535) {
         snprintf(err, err_cap, "--rtc-port %d with %d workers runs past port 65535", cfg->rtc_port,
                  cfg->workers);
+        return CONFIG_ERROR;
+    }
+    if ((strstr(cfg->ice_servers, "turn:") || strstr(cfg->ice_servers, "turns:")) &&
+        (!cfg->turn_username[0] || !cfg->turn_credential[0])) {
+        snprintf(err, err_cap,
+                 "turn: URLs in --ice-servers need --turn-username and "
+                 "--turn-credential");
         return CONFIG_ERROR;
     }
     if (!cfg->announce_ip[0])

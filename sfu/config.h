@@ -24,6 +24,11 @@ typedef struct sfu_config {
     double limit_api_per_s;      /* REST requests per user (per IP before sign-in) */
     double limit_ws_per_s;       /* WebSocket messages per user */
     double limit_upload_per_min; /* uploads per user */
+    /* ICE servers handed to clients: comma-separated stun:/stuns:/turn:/turns:
+     * URLs; TURN ones use the username and credential below. */
+    char ice_servers[1024];
+    char turn_username[128];
+    char turn_credential[128];
 } sfu_config_t;
 
 typedef enum {

@@ -142,7 +142,10 @@ int main(int argc, char **argv)
                               .limit_auth_per_min = cfg->limit_auth_per_min,
                               .limit_api_per_s = cfg->limit_api_per_s,
                               .limit_ws_per_s = cfg->limit_ws_per_s,
-                              .limit_upload_per_min = cfg->limit_upload_per_min};
+                              .limit_upload_per_min = cfg->limit_upload_per_min,
+                              .ice_servers = cfg->ice_servers,
+                              .turn_username = cfg->turn_username,
+                              .turn_credential = cfg->turn_credential};
     if (signaling_start(&node.loop, &sopts, &node.sig, err, sizeof err))
         startup_failed(err);
     if (!(node.cert = dtls_cert_new()))

@@ -484,6 +484,12 @@ int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t *
     sig->loop = loop;
     sig->started_ms = uv_now(loop);
     snprintf(sig->www_dir, sizeof sig->www_dir, "%s", opts->www_dir);
+    snprintf(sig->ice_servers, sizeof sig->ice_servers, "%s",
+             opts->ice_servers ? opts->ice_servers : "");
+    snprintf(sig->turn_username, sizeof sig->turn_username, "%s",
+             opts->turn_username ? opts->turn_username : "");
+    snprintf(sig->turn_credential, sizeof sig->turn_credential, "%s",
+             opts->turn_credential ? opts->turn_credential : "");
 
     /* Startup failures are reported once, by us; lws stays quiet until then. */
     lws_set_log_level(0, lws_log_emit);

@@ -23,6 +23,10 @@ typedef struct signaling_opts {
     double limit_api_per_s;
     double limit_ws_per_s;
     double limit_upload_per_min;
+    /* Given to call clients: comma-separated STUN/TURN URLs, TURN credentials. */
+    const char *ice_servers;
+    const char *turn_username;
+    const char *turn_credential;
 } signaling_opts_t;
 
 /* Creates the lws context on loop and binds the listening socket. On failure

@@ -36,6 +36,7 @@ struct signaling {
     char announce_ip[64];
     int rtc_port;
     struct call_room *calls; /* rooms with a call going on */
+    char ice_servers[1024], turn_username[128], turn_credential[128];
     uint64_t next_leg_id;
     char files_dir[4096];
     ratelimit_t limit_auth, limit_api, limit_ws, limit_upload;

@@ -396,7 +396,7 @@ static int conn_writeable(ws_conn_t *c)
 static void conn_closed(ws_conn_t *c)
 {
     ws_hub_t *hub = c->sig->hub;
-    ws_call_socket_closed(c);
+    ws_call_socket_closed(c, c->peer_closed);
     while (c->room_count)
         ws_chat_unsubscribe(c, c->rooms[c->room_count - 1]);
     if (c->authed) {
@@ -448,6 +448,10 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
             ws_close(c, WS_CLOSE_TOKEN_EXPIRED, "access token expired; re-authenticate");
         else
             arm_token_timer(c);
+        return 0;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if (c && c->sig)
+            c->peer_closed = true;
         return 0;
     case LWS_CALLBACK_CLOSED:
         if (c && c->sig) /* not set when the upgrade was refused */

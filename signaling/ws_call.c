@@ -18,6 +18,7 @@
 #define CALL_MAX_PEERS  16
 #define PEER_MAX_TRACKS 8
 #define SDP_MAX         16384
+#define CALL_RESUME_MS  15000
 
 typedef struct call_track {
     char mid[32];
@@ -37,6 +38,8 @@ struct call_peer {
     uint64_t pub_leg, sub_leg;
     bool pub_open, sub_open;
     char pub_ufrag[16], pub_pwd[40], sub_ufrag[16], sub_pwd[40];
+    char resume_token[40];
+    int64_t detached_ms; /* when its socket dropped; 0 while attached */
     call_track_t tracks[PEER_MAX_TRACKS];
     int track_count;
     rtc_sdp_track_t sub[CALL_MAX_PEERS * PEER_MAX_TRACKS];
@@ -51,6 +54,7 @@ struct call_room {
     int worker;
     call_peer_t *peers[CALL_MAX_PEERS];
     int peer_count;
+    bool ending; /* the call is ending: no renegotiation for those still in it */
     struct call_room *next;
 };
 
@@ -75,6 +79,25 @@ static void room_send_all(call_room_t *r, json_t *obj, const call_peer_t *except
     for (int i = 0; i < r->peer_count; i++) {
         if (r->peers[i] != except && r->peers[i]->conn)
             ws_send(r->peers[i]->conn, obj);
+    }
+    json_decref(obj);
+}
+
+/* As room_send_all; the requester's copy carries its request id, as its reply. */
+static void room_send_reply(call_room_t *r, json_t *obj, const ws_conn_t *requester, json_t *id)
+{
+    for (int i = 0; i < r->peer_count; i++) {
+        ws_conn_t *c = r->peers[i]->conn;
+        if (!c)
+            continue;
+        if (c == requester && id) {
+            json_t *copy = json_copy(obj);
+            json_object_set(copy, "id", id);
+            ws_send(c, copy);
+            json_decref(copy);
+        } else {
+            ws_send(c, obj);
+        }
     }
     json_decref(obj);
 }
@@ -194,7 +217,7 @@ static void peer_remove(signaling_t *sig, call_peer_t *p, const char *reason)
                             (json_int_t)r->room_id, "userId", (json_int_t)p->user_id, "username",
                             p->username, "reason", reason),
                   NULL);
-    for (int i = 0; i < r->peer_count; i++)
+    for (int i = 0; i < r->peer_count && !r->ending; i++)
         if (p->track_count)
             sub_renegotiate(sig, r->peers[i]);
     log_info("call", "room %lld: %s left the call (%s)", (long long)r->room_id, p->username,
@@ -207,6 +230,54 @@ static void peer_remove(signaling_t *sig, call_peer_t *p, const char *reason)
         *pp = r->next;
         free(r);
     }
+}
+
+static json_t *ice_servers_json(signaling_t *sig)
+{
+    json_t *list = json_array();
+    for (const char *u = sig->ice_servers; *u;) {
+        size_t n = strcspn(u, ",");
+        json_t *s = json_pack("{s:[s%]}", "urls", u, n);
+        if (!strncmp(u, "turn", 4)) {
+            json_object_set_new(s, "username", json_string(sig->turn_username));
+            json_object_set_new(s, "credential", json_string(sig->turn_credential));
+        }
+        json_array_append_new(list, s);
+        u += n + (u[n] == ',');
+    }
+    return list;
+}
+
+/* A socket takes back a place held since its previous socket dropped. The
+ * media legs never stopped; the client gets the current subscribe offer. */
+static void call_resume(ws_conn_t *c, call_peer_t *p, json_t *id)
+{
+    signaling_t *sig = c->sig;
+    call_room_t *r = p->room;
+    if (c->call_peer && c->call_peer != p) {
+        ws_send_error(c, id, "already_in_call", "this socket is already in a call");
+        return;
+    }
+    if (p->conn && p->conn != c)
+        p->conn->call_peer = NULL; /* the old socket is still open: this one replaces it */
+    p->conn = c;
+    p->detached_ms = 0;
+    c->call_peer = p;
+    json_t *others = json_array();
+    for (int i = 0; i < r->peer_count; i++)
+        if (r->peers[i] != p)
+            json_array_append_new(others, peer_json(r->peers[i]));
+    json_t *ok = json_pack("{s:s,s:I,s:o,s:o,s:s,s:b}", "type", "call_joined", "roomId",
+                           (json_int_t)r->room_id, "participants", others, "iceServers",
+                           ice_servers_json(sig), "resumeToken", p->resume_token, "resumed", 1);
+    if (id)
+        json_object_set(ok, "id", id);
+    ws_send(c, ok);
+    json_decref(ok);
+    /* An offer sent while detached was lost: offer the current state again. */
+    p->sub_pending = false;
+    sub_renegotiate(sig, p);
+    log_info("call", "room %lld: %s resumed its place", (long long)r->room_id, p->username);
 }
 
 void ws_call_join(ws_conn_t *c, json_t *msg, json_t *id)
@@ -233,6 +304,26 @@ void ws_call_join(ws_conn_t *c, json_t *msg, json_t *id)
         return;
     }
     call_room_t *r = room_find(sig, room.id);
+    json_t *resume = json_object_get(msg, "resumeToken");
+    if (resume && !json_is_string(resume)) {
+        ws_send_error(c, id, "invalid_field", "resumeToken must be a string");
+        return;
+    }
+    if (resume) {
+        call_peer_t *held = NULL;
+        for (int i = 0; r && i < r->peer_count; i++) {
+            if (r->peers[i]->user_id == c->user_id &&
+                !strcmp(r->peers[i]->resume_token, json_string_value(resume)))
+                held = r->peers[i];
+        }
+        if (!held) {
+            ws_send_error(c, id, "resume_failed",
+                          "that place in the call is gone; join again without resumeToken");
+            return;
+        }
+        call_resume(c, held, id);
+        return;
+    }
     if (!r) {
         r = calloc(1, sizeof *r);
         if (!r)
@@ -268,13 +359,15 @@ void ws_call_join(ws_conn_t *c, json_t *msg, json_t *id)
     random_token(p->pub_pwd, 16);
     random_token(p->sub_ufrag, 4);
     random_token(p->sub_pwd, 16);
+    random_token(p->resume_token, 18);
     json_t *others = json_array();
     for (int i = 0; i < r->peer_count; i++)
         json_array_append_new(others, peer_json(r->peers[i]));
     r->peers[r->peer_count++] = p;
     c->call_peer = p;
-    json_t *ok = json_pack("{s:s,s:I,s:o,s:[]}", "type", "call_joined", "roomId",
-                           (json_int_t)room.id, "participants", others, "iceServers");
+    json_t *ok = json_pack("{s:s,s:I,s:o,s:o,s:s,s:b}", "type", "call_joined", "roomId",
+                           (json_int_t)room.id, "participants", others, "iceServers",
+                           ice_servers_json(sig), "resumeToken", p->resume_token, "resumed", 0);
     if (id)
         json_object_set(ok, "id", id);
     ws_send(c, ok);
@@ -463,18 +556,20 @@ void ws_call_end(ws_conn_t *c, json_t *msg, json_t *id)
         ws_send_error(c, id, "forbidden", "only the host can end the call");
         return;
     }
-    ws_call_end_room(c->sig, r->room_id, c->user_id);
+    ws_call_end_room(c->sig, r->room_id, c->user_id, c, id);
 }
 
-void ws_call_end_room(signaling_t *sig, int64_t room_id, int64_t by)
+void ws_call_end_room(signaling_t *sig, int64_t room_id, int64_t by, const ws_conn_t *requester,
+                      json_t *id)
 {
     call_room_t *r = room_find(sig, room_id);
     if (!r)
         return;
-    room_send_all(r,
-                  json_pack("{s:s,s:I,s:I}", "type", "call_ended", "roomId", (json_int_t)room_id,
-                            "by", (json_int_t)by),
-                  NULL);
+    room_send_reply(r,
+                    json_pack("{s:s,s:I,s:I}", "type", "call_ended", "roomId", (json_int_t)room_id,
+                              "by", (json_int_t)by),
+                    requester, id);
+    r->ending = true;
     while ((r = room_find(sig, room_id)) && r->peer_count)
         peer_remove(sig, r->peers[r->peer_count - 1], "ended");
 }
@@ -498,17 +593,44 @@ void ws_call_state(ws_conn_t *c, json_t *msg, json_t *id, const char *what, bool
             return;
         }
     }
-    room_send_all(p->room,
-                  json_pack("{s:s,s:I,s:o}", "type", "participant_updated", "roomId",
-                            (json_int_t)p->room->room_id, "participant", peer_json(p)),
-                  NULL);
+    room_send_reply(p->room,
+                    json_pack("{s:s,s:I,s:o}", "type", "participant_updated", "roomId",
+                              (json_int_t)p->room->room_id, "participant", peer_json(p)),
+                    c, id);
 }
 
-void ws_call_socket_closed(ws_conn_t *c)
+void ws_call_socket_closed(ws_conn_t *c, bool left_on_purpose)
 {
-    if (c->call_peer) {
-        c->call_peer->conn = NULL;
-        peer_remove(c->sig, c->call_peer, "disconnected");
+    call_peer_t *p = c->call_peer;
+    if (!p)
+        return;
+    c->call_peer = NULL;
+    p->conn = NULL;
+    if (left_on_purpose || c->sig->lws_stopping) {
+        peer_remove(c->sig, p, "left");
+        return;
+    }
+    p->detached_ms = now_unix_ms();
+    log_info("call", "room %lld: %s's socket dropped; its place is held %d s",
+             (long long)p->room->room_id, p->username, CALL_RESUME_MS / 1000);
+}
+
+void ws_call_tick(signaling_t *sig)
+{
+    int64_t now = now_unix_ms();
+    bool again = true;
+    while (again) {
+        again = false;
+        for (call_room_t *r = sig->calls; r && !again; r = r->next) {
+            for (int i = 0; i < r->peer_count; i++) {
+                call_peer_t *p = r->peers[i];
+                if (p->detached_ms && now - p->detached_ms >= CALL_RESUME_MS) {
+                    peer_remove(sig, p, "disconnected");
+                    again = true; /* the lists changed */
+                    break;
+                }
+            }
+        }
     }
 }
 

@@ -16,9 +16,16 @@ void ws_call_leave(ws_conn_t *c, json_t *msg, json_t *id);
 void ws_call_end(ws_conn_t *c, json_t *msg, json_t *id);
 /* what: "mute" (msg.kind audio|video) or "hand"; value: on/off. */
 void ws_call_state(ws_conn_t *c, json_t *msg, json_t *id, const char *what, bool value);
-void ws_call_socket_closed(ws_conn_t *c);
-/* Ends the room's call, if any: call_ended to every participant, legs closed. */
-void ws_call_end_room(signaling_t *sig, int64_t room_id, int64_t by);
+/* The socket closed. left_on_purpose (the client sent a Close frame): its
+ * place goes now. Otherwise it is held for CALL_RESUME_MS for a call_join
+ * with the resumeToken from call_joined, on any new socket of the user. */
+void ws_call_socket_closed(ws_conn_t *c, bool left_on_purpose);
+/* Once a second: places held past their resume window go. */
+void ws_call_tick(signaling_t *sig);
+/* Ends the room's call, if any: call_ended to every participant (the
+ * requester's copy with its request id), legs closed. */
+void ws_call_end_room(signaling_t *sig, int64_t room_id, int64_t by, const ws_conn_t *requester,
+                      json_t *id);
 /* From sfu/media events on the main loop. */
 void ws_call_leg_state(signaling_t *sig, uint64_t leg_id, bool connected, const char *reason);
 void ws_call_close_all(signaling_t *sig);

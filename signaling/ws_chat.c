@@ -325,6 +325,7 @@ void ws_chat_typing_tick(uv_timer_t *timer)
         else
             i++;
     }
+    ws_call_tick(hub->sig);
 }
 
 void ws_chat_send_dm(ws_conn_t *c, json_t *msg, json_t *id)
@@ -476,7 +477,7 @@ void ws_room_ended(signaling_t *sig, int64_t room_id, int64_t by)
     ws_hub_t *hub = sig->hub;
     if (!hub)
         return;
-    ws_call_end_room(sig, room_id, by);
+    ws_call_end_room(sig, room_id, by, NULL, NULL);
     ws_broadcast_room(hub, room_id,
                       json_pack("{s:s,s:I,s:I}", "type", "room_ended", "roomId",
                                 (json_int_t)room_id, "by", (json_int_t)by),

@@ -63,6 +63,7 @@ typedef struct ws_conn {
     call_peer_t *call_peer; /* this socket's place in a call, if any */
 
     bool closing;
+    bool peer_closed; /* the client sent a Close frame: it left on purpose */
     uint16_t close_code;
     char close_reason[96];
     uint64_t mark; /* for de-duplicating a fan-out */

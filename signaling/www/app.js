@@ -51,6 +51,7 @@ async function refreshTokens() {
 }
 
 function saveSession(s) {
+  state.signingOut = false;
   state.token = s.accessToken;
   state.refresh = s.refreshToken;
   state.user = s.user;
@@ -60,6 +61,8 @@ function saveSession(s) {
 }
 
 function signOut() {
+  state.signingOut = true;
+  state.ws?.close(1000);
   sessionStorage.clear();
   state.token = state.refresh = state.user = null;
   show('auth');
@@ -84,9 +87,45 @@ function connectWs() {
       if (msg.type === 'auth_error') reject(new Error(msg.message));
       onMessage(msg);
     };
-    ws.onclose = () => { state.ws = null; state.wsReady = null; if (state.inCall) setStatus('Disconnected'); };
+    ws.onclose = (e) => {
+      if (state.ws === ws) { state.ws = null; state.wsReady = null; }
+      reject(new Error(e.reason || 'connection closed'));
+      for (const p of state.pending.values()) p.reject(new Error('connection closed'));
+      state.pending.clear();
+      if (state.room && !state.signingOut) reconnect();
+    };
   });
   return state.wsReady;
+}
+
+// The socket dropped: come back within the node's 15 s resume window, take
+// the room again and the call place back (the media never stopped).
+async function reconnect() {
+  if (state.reconnecting) return;
+  state.reconnecting = true;
+  const deadline = Date.now() + 14000;
+  if (state.inCall) setStatus('Reconnecting…');
+  try {
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1000));
+      try {
+        if (!(await refreshTokens())) return;
+        await connectWs();
+        await request({ type: 'join_room', roomId: state.room.id });
+        if (state.inCall) {
+          const joined = await request({ type: 'call_join', roomId: state.room.id, resumeToken: state.resumeToken });
+          for (const p of joined.participants) state.participants.set(p.userId, p);
+          setStatus('In call');
+        }
+        return;
+      } catch (e) {
+        if (/gone/.test(e.message)) break; // the node no longer holds our place
+      }
+    }
+    if (state.inCall) leaveCall('Connection lost');
+  } finally {
+    state.reconnecting = false;
+  }
 }
 
 function request(msg) {
@@ -110,9 +149,10 @@ function onMessage(msg) {
   switch (msg.type) {
     case 'new_message': if (state.room && msg.message.roomId === state.room.id) addMessage(msg.message); break;
     case 'typing': $('typing').textContent = msg.typing ? `${msg.username} is typing…` : ''; break;
-    case 'call_subscribe_offer': onSubscribeOffer(msg); break;
+    case 'call_subscribe_offer': if (state.inCall) onSubscribeOffer(msg); break;
     case 'participant_joined': case 'participant_updated':
-      state.participants.set(msg.participant.userId, msg.participant); updateBadges(); break;
+      if (state.inCall) { state.participants.set(msg.participant.userId, msg.participant); updateBadges(); }
+      break;
     case 'participant_left': removeParticipant(msg.userId); break;
     case 'call_ended': leaveCall('The host ended the call'); break;
     case 'error': if (!msg.id) setStatus(msg.message); break;
@@ -161,7 +201,7 @@ function addMessage(m) {
 function setStatus(text) { $('call-status').textContent = text; }
 
 function newPc() {
-  return new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+  return new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', iceServers: state.iceServers || [] });
 }
 
 async function joinCall() {
@@ -171,6 +211,8 @@ async function joinCall() {
   await connectWs();
   const joined = await request({ type: 'call_join', roomId: state.room.id });
   state.inCall = true;
+  state.resumeToken = joined.resumeToken;
+  state.iceServers = joined.iceServers;
   for (const p of joined.participants) state.participants.set(p.userId, p);
   state.pub = newPc();
   for (const track of state.local.getTracks())
@@ -247,8 +289,9 @@ function updateBadges() {
   }
 }
 
+// reason set: the node ended our place in the call, there is nothing to tell it.
 function leaveCall(reason) {
-  if (state.inCall) send({ type: 'call_leave', roomId: state.room.id });
+  if (state.inCall && !reason) send({ type: 'call_leave', roomId: state.room.id });
   state.inCall = false;
   state.pub?.close(); state.sub?.close();
   state.pub = state.sub = null;

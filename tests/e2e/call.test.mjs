@@ -1,0 +1,144 @@
+// Browser end-to-end: Debian's Chromium (fake camera and microphone) joins
+// calls on a real node over loopback. Three participants see and hear each
+// other, a fourth joins mid-call, a closed tab leaves, the host ends the call.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'node:test';
+import { chromium } from 'playwright-core';
+
+import { api, register, startServer } from '../integration/lib.mjs';
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const FLAGS = [
+  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+/* CPU seconds (user + system) and RSS in KiB of a process, from /proc. */
+function usage(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+  return { cpuS: ticks / 100, rssKiB: rss };
+}
+
+async function until(what, fn, timeoutMs) {
+  const start = Date.now();
+  let last;
+  while (Date.now() - start < timeoutMs) {
+    last = await fn();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+async function openPage(browser, server, session) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.log(`# page error (${session.user.username}): ${e.message}`));
+  await page.goto(server.url + '/');
+  await page.evaluate((s) => {
+    sessionStorage.setItem('accessToken', s.accessToken);
+    sessionStorage.setItem('refreshToken', s.refreshToken);
+    sessionStorage.setItem('user', JSON.stringify(s.user));
+  }, session);
+  await page.reload();
+  return { context, page, session };
+}
+
+async function joinCall(p, code) {
+  await p.page.evaluate((c) => window.sfu.joinRoom(c), code);
+  await p.page.evaluate(() => window.sfu.joinCall());
+}
+
+/* Media decoded from every other participant, and still flowing. */
+async function receivesFrom(p, others, timeoutMs) {
+  const ids = others.map((o) => String(o.session.user.id));
+  const first = await until(`${p.session.user.username} to decode video and audio from ${ids}`, async () => {
+    const s = await p.page.evaluate(() => window.sfu.stats());
+    return ids.every((id) => s[id] && s[id].framesDecoded > 0 && s[id].audioPackets > 0) ? s : null;
+  }, timeoutMs);
+  await until(`${p.session.user.username}'s decoded frames to keep increasing`, async () => {
+    const s = await p.page.evaluate(() => window.sfu.stats());
+    return ids.every((id) => s[id].framesDecoded > first[id].framesDecoded);
+  }, 15000);
+}
+
+test('three browsers call, a fourth joins mid-call, a tab closes, the host ends the call', { timeout: 170000 }, async () => {
+  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: tools/deps.sh installs it`);
+  const server = await startServer({ args: ['--log-level', process.env.SFU_E2E_LOG || 'info'] });
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'sfu-e2e-'));
+  let browser;
+  try {
+    const sessions = [];
+    for (let i = 0; i < 4; i++) sessions.push(await register(server));
+    const created = await api(server, 'POST', '/api/rooms', { token: sessions[0].accessToken, body: { name: 'e2e call' } });
+    assert.equal(created.status, 201);
+    const code = created.json.room.code;
+
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: false, ignoreDefaultArgs: ['--headless'], args: FLAGS });
+    const peers = [];
+    for (let i = 0; i < 3; i++) {
+      const p = await openPage(browser, server, sessions[i]);
+      const t0 = Date.now();
+      await joinCall(p, code);
+      p.joinedAt = t0;
+      peers.push(p);
+    }
+    for (const p of peers) await receivesFrom(p, peers.filter((o) => o !== p), 60000);
+    console.log(`# three-party call up; first page joined ${Date.now() - peers[0].joinedAt} ms ago`);
+    const u0 = usage(server.proc.pid);
+    await new Promise((r) => setTimeout(r, 5000));
+    const u1 = usage(server.proc.pid);
+    console.log(`# node during the three-party call: ${(((u1.cpuS - u0.cpuS) / 5) * 100).toFixed(1)}% CPU, RSS ${u1.rssKiB} KiB`);
+
+    // A fourth participant joins mid-call: sees all three, and all three see it.
+    const late = await openPage(browser, server, sessions[3]);
+    const t4 = Date.now();
+    await joinCall(late, code);
+    await receivesFrom(late, peers, 45000);
+    console.log(`# join to media from three others: ${Date.now() - t4} ms`);
+    for (const p of peers) await receivesFrom(p, [late], 45000);
+    console.log('# all three receive from the fourth');
+
+    // One closes its tab: the others drop its tiles.
+    const gone = peers.pop();
+    const goneId = gone.session.user.id;
+    await gone.context.close();
+    for (const p of [...peers, late]) {
+      await until(`${p.session.user.username} to drop the closed tab's tiles`, async () => {
+        const tiles = await p.page.evaluate(() => window.sfu.tiles());
+        return !tiles.some((t) => t.startsWith(`u${goneId}-`));
+      }, 30000);
+    }
+
+    console.log('# closed tab dropped everywhere');
+    // The host ends the call for everyone.
+    await peers[0].page.evaluate(() => window.sfu.endCall());
+    for (const p of [peers[1], late]) {
+      await until(`${p.session.user.username} to be told the call ended`, async () =>
+        (await p.page.evaluate(() => window.sfu.status())).includes('ended'), 15000);
+      assert.deepEqual(await p.page.evaluate(() => window.sfu.tiles()), []);
+    }
+    const metrics = await (await fetch(server.url + '/metrics')).text();
+    const fwd = /sfu_rtp_forwarded_total (\d+)/.exec(metrics);
+    if (fwd) console.log(`# packets forwarded: ${fwd[1]}`);
+  } catch (e) {
+    console.log(server.stderr().slice(-6000).replace(/^/gm, '# node: '));
+    throw e;
+  } finally {
+    await browser?.close();
+    const code = await server.stop();
+    fs.rmSync(profile, { recursive: true, force: true });
+    assert.equal(code, 0, `node exit code ${code}: ${server.stderr().slice(-2000)}`);
+    // Built with SANITIZE=1, any sanitizer report is a failure.
+    assert.doesNotMatch(server.stderr(), /AddressSanitizer|LeakSanitizer|runtime error:/);
+  }
+});
