@@ -533,5 +533,16 @@ void sfu_media_counters(const sfu_media_t *m, sfu_media_counters_t *out)
         out->pli_sent += mw->pli_sent;
         out->unknown_ssrc += mw->unknown_ssrc;
         out->send_failed += mw->send_failed;
+        sfu_worker_stats_t ws;
+        sfu_worker_stats(mw->worker, &ws);
+        out->udp_rx += ws.rx_packets;
+        out->udp_rx_dropped += ws.rx_dropped;
+        out->stun_rejected += ws.stun_rejected;
+        out->udp_tx += ws.tx_packets;
+        out->udp_tx_failed += ws.tx_failed;
+        out->srtp_auth_failed += ws.srtp_auth_failed;
+        out->srtp_replayed += ws.srtp_replayed;
+        out->dtls_failed += ws.dtls_failed;
+        out->transports += ws.transports;
     }
 }

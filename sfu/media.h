@@ -20,6 +20,10 @@ typedef struct sfu_media_events {
 
 typedef struct sfu_media_counters {
     uint64_t rtp_forwarded, rtcp_forwarded, pli_sent, unknown_ssrc, send_failed;
+    /* From the workers' sockets and transports. */
+    uint64_t udp_rx, udp_rx_dropped, stun_rejected, udp_tx, udp_tx_failed;
+    uint64_t srtp_auth_failed, srtp_replayed, dtls_failed;
+    uint64_t transports;
 } sfu_media_counters_t;
 
 sfu_media_t *sfu_media_new(uv_loop_t *main_loop, sfu_worker_t *const *workers, int count,

@@ -62,6 +62,9 @@ static void dtls_connected(void *ctx, const dtls_srtp_keys_t *keys)
 
 static void dtls_closed(void *ctx, const char *reason)
 {
+    rtc_transport_t *t = ctx;
+    if (!t->connected)
+        sfu_worker__count(t->worker, SFU_WORKER_DTLS_FAIL);
     closed(ctx, reason);
 }
 
@@ -235,10 +238,13 @@ void rtc_transport__on_srtp(rtc_transport_t *t, uint8_t *data, size_t len, bool 
     int rc = is_rtcp ? srtp_session_unprotect_rtcp(t->srtp, data, &len)
                      : srtp_session_unprotect_rtp(t->srtp, data, &len);
     if (rc) {
-        if (rc == SRTP_SESSION_E_REPLAY)
+        if (rc == SRTP_SESSION_E_REPLAY) {
             t->stats.srtp_replay++;
-        else
+            sfu_worker__count(t->worker, SFU_WORKER_SRTP_REPLAY);
+        } else {
             t->stats.srtp_auth_fail++;
+            sfu_worker__count(t->worker, SFU_WORKER_SRTP_AUTH);
+        }
         return;
     }
     if (is_rtcp) {

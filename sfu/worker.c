@@ -43,6 +43,7 @@ struct sfu_worker {
     uint8_t recv_buf[WORKER_RECV_BUF];
     uint8_t stun_resp[ICE_STUN_MAX_LEN];
     volatile uint64_t rx_packets, rx_dropped, stun_rejected, tx_packets, tx_failed;
+    volatile uint64_t srtp_auth_failed, srtp_replayed, dtls_failed;
 };
 
 static int64_t tuple_key(const struct sockaddr *sa)
@@ -115,10 +116,13 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
                     unsigned flags)
 {
     sfu_worker_t *w = udp->data;
-    (void)flags;
-    if (nread <= 0 || !addr)
-        return;
+    if (nread < 0 || !addr)
+        return; /* nread 0 without addr: nothing more to read */
     w->rx_packets++;
+    if (nread == 0 || (flags & UV_UDP_PARTIAL)) {
+        w->rx_dropped++; /* empty, or larger than any packet we take */
+        return;
+    }
     uint8_t *p = (uint8_t *)buf->base;
     size_t n = (size_t)nread;
     rtc_transport_t *t;
@@ -350,5 +354,23 @@ void sfu_worker_stats(const sfu_worker_t *w, sfu_worker_stats_t *out)
     out->stun_rejected = w->stun_rejected;
     out->tx_packets = w->tx_packets;
     out->tx_failed = w->tx_failed;
+    out->srtp_auth_failed = w->srtp_auth_failed;
+    out->srtp_replayed = w->srtp_replayed;
+    out->dtls_failed = w->dtls_failed;
     out->transports = (uint32_t)w->transport_count;
+}
+
+void sfu_worker__count(sfu_worker_t *w, sfu_worker_event_t what)
+{
+    switch (what) {
+    case SFU_WORKER_SRTP_AUTH:
+        w->srtp_auth_failed++;
+        break;
+    case SFU_WORKER_SRTP_REPLAY:
+        w->srtp_replayed++;
+        break;
+    case SFU_WORKER_DTLS_FAIL:
+        w->dtls_failed++;
+        break;
+    }
 }

@@ -19,6 +19,9 @@ typedef struct sfu_worker_stats {
     uint64_t stun_rejected;
     uint64_t tx_packets;
     uint64_t tx_failed;
+    uint64_t srtp_auth_failed; /* SRTP/SRTCP that failed authentication */
+    uint64_t srtp_replayed;    /* replayed SRTP/SRTCP */
+    uint64_t dtls_failed;      /* transports closed by a DTLS failure or alert */
     uint32_t transports;
 } sfu_worker_stats_t;
 
@@ -45,5 +48,11 @@ int sfu_worker__register(sfu_worker_t *w, rtc_transport_t *t);
 void sfu_worker__unregister(sfu_worker_t *w, rtc_transport_t *t);
 void sfu_worker__tuple_learn(sfu_worker_t *w, rtc_transport_t *t, const struct sockaddr *from);
 void sfu_worker__tuple_forget(sfu_worker_t *w, rtc_transport_t *t, const struct sockaddr *from);
+typedef enum {
+    SFU_WORKER_SRTP_AUTH,
+    SFU_WORKER_SRTP_REPLAY,
+    SFU_WORKER_DTLS_FAIL
+} sfu_worker_event_t;
+void sfu_worker__count(sfu_worker_t *w, sfu_worker_event_t what);
 
 #endif

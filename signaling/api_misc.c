@@ -1,9 +1,11 @@
 /* signaling/api_misc.c: health check and Prometheus metrics. */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sfu/media.h"
 #include "signaling/api.h"
 #include "signaling/signaling_internal.h"
 
@@ -91,6 +93,41 @@ void api_metrics(http_req_t *req)
               "# HELP sfu_uptime_seconds Seconds since the node started.\n"
               "# TYPE sfu_uptime_seconds gauge\nsfu_uptime_seconds %.3f\n",
               (long long)users, (long long)rooms, store_ok ? 1 : 0, uptime_s(sig));
+    if (sig->media) {
+        sfu_media_counters_t mc;
+        sfu_media_counters(sig->media, &mc);
+        static const struct {
+            const char *name, *type, *help;
+            size_t off;
+        } series[] = {
+#define MC(n, t, h, f) {n, t, h, offsetof(sfu_media_counters_t, f)}
+            MC("sfu_rtp_forwarded_total", "counter", "RTP packets sent to consumers.",
+               rtp_forwarded),
+            MC("sfu_rtcp_forwarded_total", "counter", "RTCP packets relayed.", rtcp_forwarded),
+            MC("sfu_pli_sent_total", "counter", "Keyframe requests sent to publishers.", pli_sent),
+            MC("sfu_rtp_unknown_ssrc_total", "counter", "RTP with an SSRC no producer has.",
+               unknown_ssrc),
+            MC("sfu_udp_rx_packets_total", "counter", "UDP datagrams received by the workers.",
+               udp_rx),
+            MC("sfu_udp_rx_dropped_total", "counter",
+               "Datagrams dropped: garbage, or from a 5-tuple that did not pass ICE.",
+               udp_rx_dropped),
+            MC("sfu_stun_rejected_total", "counter", "STUN requests refused (bad credentials).",
+               stun_rejected),
+            MC("sfu_udp_tx_packets_total", "counter", "UDP datagrams sent by the workers.", udp_tx),
+            MC("sfu_udp_tx_failed_total", "counter", "UDP sends that failed.", udp_tx_failed),
+            MC("sfu_srtp_auth_failed_total", "counter", "SRTP/SRTCP failing authentication.",
+               srtp_auth_failed),
+            MC("sfu_srtp_replayed_total", "counter", "Replayed SRTP/SRTCP.", srtp_replayed),
+            MC("sfu_dtls_failed_total", "counter", "DTLS handshakes that failed.", dtls_failed),
+            MC("sfu_transports", "gauge", "Open ICE/DTLS transports.", transports),
+#undef MC
+        };
+        for (size_t i = 0; i < sizeof series / sizeof series[0]; i++)
+            tb_printf(&tb, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", series[i].name, series[i].help,
+                      series[i].name, series[i].type, series[i].name,
+                      (unsigned long long)*(const uint64_t *)((const char *)&mc + series[i].off));
+    }
     if (tb.failed) {
         free(tb.data);
         http_reply_error(req, 500, "internal", NULL, "out of memory");
