@@ -8,6 +8,7 @@
 #include "sfu/media.h"
 #include "signaling/api.h"
 #include "signaling/signaling_internal.h"
+#include "signaling/ws.h"
 
 #ifndef SFU_VERSION
 #define SFU_VERSION "0.0.0"
@@ -62,6 +63,37 @@ static void tb_printf(text_buf_t *tb, const char *fmt, ...)
     }
 }
 
+typedef struct ws_emit {
+    text_buf_t *tb;
+    const char *last; /* the series whose HELP was written last */
+} ws_emit_t;
+
+static void emit_ws(void *ctx, const char *name, const char *label, uint64_t value)
+{
+    ws_emit_t *we = ctx;
+    text_buf_t *tb = we->tb;
+    static const struct {
+        const char *name, *type, *help;
+    } help[] = {
+        {"sfu_ws_connections", "gauge", "Open WebSocket connections."},
+        {"sfu_ws_frames_in_total", "counter", "WebSocket messages received."},
+        {"sfu_ws_frames_out_total", "counter", "WebSocket messages sent."},
+        {"sfu_ws_frames_rejected_total", "counter",
+         "WebSocket messages refused: oversized, binary, malformed, unknown."},
+        {"sfu_ws_errors_total", "counter", "error messages sent on the WebSocket, by code."},
+    };
+    for (size_t i = 0; i < sizeof help / sizeof help[0]; i++) {
+        if (!strcmp(help[i].name, name) && we->last != help[i].name) {
+            tb_printf(tb, "# HELP %s %s\n# TYPE %s %s\n", name, help[i].help, name, help[i].type);
+            we->last = help[i].name;
+        }
+    }
+    if (label)
+        tb_printf(tb, "%s{code=\"%s\"} %llu\n", name, label, (unsigned long long)value);
+    else
+        tb_printf(tb, "%s %llu\n", name, (unsigned long long)value);
+}
+
 void api_metrics(http_req_t *req)
 {
     signaling_t *sig = req->sig;
@@ -93,6 +125,8 @@ void api_metrics(http_req_t *req)
               "# HELP sfu_uptime_seconds Seconds since the node started.\n"
               "# TYPE sfu_uptime_seconds gauge\nsfu_uptime_seconds %.3f\n",
               (long long)users, (long long)rooms, store_ok ? 1 : 0, uptime_s(sig));
+    ws_emit_t we = {.tb = &tb};
+    ws_metrics(sig, emit_ws, &we);
     if (sig->media) {
         sfu_media_counters_t mc;
         sfu_media_counters(sig->media, &mc);

@@ -78,6 +78,15 @@ void ws_send_error(ws_conn_t *c, json_t *req_id, const char *code, const char *f
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
+    ws_hub_t *hub = c->sig->hub;
+    for (int i = 0; i < WS_ERROR_CODES; i++) {
+        if (!hub->errors[i].code)
+            hub->errors[i].code = code;
+        if (hub->errors[i].code == code || !strcmp(hub->errors[i].code, code)) {
+            hub->errors[i].count++;
+            break;
+        }
+    }
     json_t *e = json_pack("{s:s,s:s,s:s}", "type", "error", "code", code, "message", message);
     if (req_id)
         json_object_set(e, "id", req_id);
@@ -138,6 +147,19 @@ bool ws_conn_in_room(const ws_conn_t *c, int64_t room_id)
             return true;
     }
     return false;
+}
+
+void ws_metrics(signaling_t *sig, ws_metrics_fn emit, void *ctx)
+{
+    ws_hub_t *hub = sig->hub;
+    if (!hub)
+        return;
+    emit(ctx, "sfu_ws_connections", NULL, hub->connections);
+    emit(ctx, "sfu_ws_frames_in_total", NULL, hub->frames_in);
+    emit(ctx, "sfu_ws_frames_out_total", NULL, hub->frames_out);
+    emit(ctx, "sfu_ws_frames_rejected_total", NULL, hub->frames_rejected);
+    for (int i = 0; i < WS_ERROR_CODES && hub->errors[i].code; i++)
+        emit(ctx, "sfu_ws_errors_total", hub->errors[i].code, hub->errors[i].count);
 }
 
 bool ws_user_online(signaling_t *sig, int64_t user_id)
@@ -396,6 +418,7 @@ static int conn_writeable(ws_conn_t *c)
 static void conn_closed(ws_conn_t *c)
 {
     ws_hub_t *hub = c->sig->hub;
+    hub->connections--;
     ws_call_socket_closed(c, c->peer_closed);
     while (c->room_count)
         ws_chat_unsubscribe(c, c->rooms[c->room_count - 1]);
@@ -432,6 +455,7 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
         memset(c, 0, sizeof *c);
         c->wsi = wsi;
         c->sig = sig;
+        sig->hub->connections++;
         lws_get_peer_simple(wsi, c->peer_ip, sizeof c->peer_ip);
         lws_set_timer_usecs(wsi, (lws_usec_t)WS_AUTH_TIMEOUT_S * LWS_USEC_PER_SEC);
         return 0;

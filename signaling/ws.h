@@ -25,6 +25,10 @@ void ws_room_message(signaling_t *sig, json_t *message, int64_t room_id);
 /* The host ended the room: its call ends, room_ended to its sockets, which
  * then leave it. */
 void ws_room_ended(signaling_t *sig, int64_t room_id, int64_t by);
+/* The WebSocket counters, one emit per series; label is the error code of
+ * sfu_ws_errors_total, NULL for the others. */
+typedef void (*ws_metrics_fn)(void *ctx, const char *name, const char *label, uint64_t value);
+void ws_metrics(signaling_t *sig, ws_metrics_fn emit, void *ctx);
 /* true while the user has at least one authenticated socket. */
 bool ws_user_online(signaling_t *sig, int64_t user_id);
 

@@ -69,6 +69,8 @@ typedef struct ws_conn {
     uint64_t mark; /* for de-duplicating a fan-out */
 } ws_conn_t;
 
+#define WS_ERROR_CODES 48
+
 typedef struct ws_typing {
     int64_t room_id;
     int64_t user_id;
@@ -85,6 +87,11 @@ typedef struct ws_hub {
     uv_timer_t typing_timer;
     uint64_t mark;
     uint64_t frames_in, frames_out, frames_rejected;
+    uint64_t connections; /* open sockets */
+    struct {
+        const char *code; /* a string literal passed to ws_send_error */
+        uint64_t count;
+    } errors[WS_ERROR_CODES];
 } ws_hub_t;
 
 /* ws.c */
