@@ -15,8 +15,11 @@
 #include "ice/stun_server.h"
 #include "sfu/rtc_transport.h"
 
-#define WORKER_RECV_BUF  (1500 + SRTP_SESSION_TRAILER_LEN)
-#define CONSENT_CHECK_MS 1000
+/* recvmmsg: libuv hands out one 64 KiB slot per datagram of the buffer. */
+#define WORKER_RECV_BATCH 16
+#define WORKER_RECV_BUF   (WORKER_RECV_BATCH * 65536)
+#define WORKER_MAX_DGRAM  2048 /* larger datagrams are none of ours: dropped */
+#define CONSENT_CHECK_MS  1000
 
 typedef struct worker_call {
     sfu_worker_fn fn;
@@ -93,7 +96,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     sfu_worker_t *w = h->data;
     (void)suggested;
-    *buf = uv_buf_init((char *)w->recv_buf, sizeof w->recv_buf - SRTP_SESSION_TRAILER_LEN);
+    *buf = uv_buf_init((char *)w->recv_buf, sizeof w->recv_buf);
 }
 
 static void handle_stun(sfu_worker_t *w, const uint8_t *p, size_t n, const struct sockaddr *from)
@@ -119,7 +122,7 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
     if (nread < 0 || !addr)
         return; /* nread 0 without addr: nothing more to read */
     w->rx_packets++;
-    if (nread == 0 || (flags & UV_UDP_PARTIAL)) {
+    if (nread == 0 || nread > WORKER_MAX_DGRAM || (flags & UV_UDP_PARTIAL)) {
         w->rx_dropped++; /* empty, or larger than any packet we take */
         return;
     }
@@ -301,7 +304,7 @@ int sfu_worker_start(int index, const char *bind_ip, int port, const dtls_cert_t
         free(w);
         return rc;
     }
-    uv_udp_init(&w->loop, &w->udp);
+    uv_udp_init_ex(&w->loop, &w->udp, (unsigned)ss.ss_family | UV_UDP_RECVMMSG);
     uv_async_init(&w->loop, &w->wake, on_wake);
     uv_timer_init(&w->loop, &w->consent_timer);
     w->udp.data = w->wake.data = w->consent_timer.data = w;
