@@ -17,6 +17,7 @@
 #include "sfu/rtc_transport.h"
 
 #define PLI_MIN_INTERVAL_MS 500
+#define RR_INTERVAL_MS      1000
 #define SEND_BUF            (1500 + SRTP_SESSION_TRAILER_LEN)
 
 typedef struct media_worker media_worker_t;
@@ -27,13 +28,30 @@ typedef struct media_leg {
     rtc_transport_t *transport;
 } media_leg_t;
 
+/* What the node received of a producer's stream, for its receiver reports
+ * (RFC 3550 6.4.1, A.1, A.8). */
+typedef struct media_rx_stats {
+    bool started;
+    uint16_t max_seq;
+    uint32_t cycles; /* sequence wraps, times 65536 */
+    uint32_t base_seq;
+    uint64_t received, expected_prior, received_prior;
+    double jitter; /* in timestamp units */
+    uint32_t last_transit;
+    uint32_t last_sr;       /* middle 32 bits of the last sender report's NTP time */
+    uint64_t last_sr_at_ms; /* when it arrived */
+    uint64_t last_rr_ms;
+} media_rx_stats_t;
+
 typedef struct media_producer {
     uint32_t ssrc;
     bool video;
+    uint32_t clock_hz;
     media_leg_t *from;
     media_leg_t **consumers;
     size_t consumer_count, consumer_cap;
     uint64_t last_pli_ms;
+    media_rx_stats_t rx;
 } media_producer_t;
 
 /* Per-worker state: touched only on that worker's thread. */
@@ -44,7 +62,7 @@ struct media_worker {
     idmap_t legs;      /* leg id (as int64) -> media_leg_t */
     idmap_t producers; /* ssrc + 1 -> media_producer_t */
     uint8_t send_buf[SEND_BUF];
-    volatile uint64_t rtp_forwarded, rtcp_forwarded, pli_sent, unknown_ssrc, send_failed;
+    volatile uint64_t rtp_forwarded, rtcp_forwarded, pli_sent, rr_sent, unknown_ssrc, send_failed;
 };
 
 typedef struct media_event {
@@ -154,18 +172,85 @@ static void fan_out(media_worker_t *mw, media_producer_t *pr, const uint8_t *pkt
     }
 }
 
+static void wr32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static void rx_update(media_rx_stats_t *rx, uint16_t seq, uint32_t ts, uint32_t clock_hz,
+                      uint64_t now_ms)
+{
+    if (!rx->started) {
+        rx->started = true;
+        rx->base_seq = rx->max_seq = seq;
+    } else if ((uint16_t)(seq - rx->max_seq) < 0x8000) { /* in order, maybe after a gap */
+        if (seq < rx->max_seq)
+            rx->cycles += 65536;
+        rx->max_seq = seq;
+    }
+    rx->received++;
+    uint32_t arrival = (uint32_t)(now_ms * clock_hz / 1000);
+    uint32_t transit = arrival - ts;
+    if (rx->received > 1) {
+        int32_t d = (int32_t)(transit - rx->last_transit);
+        rx->jitter += ((d < 0 ? -(double)d : (double)d) - rx->jitter) / 16.0;
+    }
+    rx->last_transit = transit;
+}
+
+/* One receiver report block about pr to its publisher, at most once a second. */
+static void send_rr(media_worker_t *mw, media_producer_t *pr, uint64_t now_ms)
+{
+    media_rx_stats_t *rx = &pr->rx;
+    if (now_ms - rx->last_rr_ms < RR_INTERVAL_MS || !pr->from)
+        return;
+    rx->last_rr_ms = now_ms;
+    uint32_t ext_max = rx->cycles + rx->max_seq;
+    uint64_t expected = (uint64_t)ext_max - rx->base_seq + 1;
+    int64_t lost = (int64_t)expected - (int64_t)rx->received;
+    if (lost > 0x7fffff)
+        lost = 0x7fffff;
+    else if (lost < -0x800000)
+        lost = -0x800000;
+    uint64_t exp_int = expected - rx->expected_prior;
+    uint64_t rec_int = rx->received - rx->received_prior;
+    rx->expected_prior = expected;
+    rx->received_prior = rx->received;
+    int64_t lost_int = (int64_t)exp_int - (int64_t)rec_int;
+    uint8_t fraction =
+        exp_int == 0 || lost_int <= 0 ? 0 : (uint8_t)((lost_int << 8) / (int64_t)exp_int);
+    uint32_t dlsr = rx->last_sr_at_ms ? (uint32_t)((now_ms - rx->last_sr_at_ms) * 65536 / 1000) : 0;
+    uint8_t *p = mw->send_buf;
+    static const uint8_t head[8] = {0x81, 201, 0, 7, 0, 0, 0, 1}; /* RR, RC 1; sender SSRC 1 */
+    memcpy(p, head, 8);
+    wr32(p + 8, pr->ssrc);
+    wr32(p + 12, (uint32_t)fraction << 24 | ((uint32_t)lost & 0xffffff));
+    wr32(p + 16, ext_max);
+    wr32(p + 20, (uint32_t)rx->jitter);
+    wr32(p + 24, rx->last_sr);
+    wr32(p + 28, dlsr);
+    if (rtc_transport_send_rtcp(pr->from->transport, p, 32, sizeof mw->send_buf) == 0)
+        mw->rr_sent++;
+}
+
 static void leg_on_rtp(void *ctx, rtc_transport_t *t, uint8_t *pkt, size_t len)
 {
     media_leg_t *leg = ctx;
     (void)t;
-    if (len < 12)
+    if (len < 12 || (pkt[0] >> 6) != 2)
         return;
     media_producer_t *pr = producer_of(leg->mw, rd32(pkt + 8));
     if (!pr || pr->from != leg) {
         leg->mw->unknown_ssrc++;
         return;
     }
+    uint64_t now = uv_now(sfu_worker__loop(leg->mw->worker));
+    rx_update(&pr->rx, (uint16_t)(pkt[2] << 8 | pkt[3]), rd32(pkt + 4), pr->clock_hz, now);
     fan_out(leg->mw, pr, pkt, len, false);
+    send_rr(leg->mw, pr, now);
 }
 
 /* RTCP is terminated per leg: a publisher's sender reports go on to the
@@ -185,8 +270,11 @@ static void leg_on_rtcp(void *ctx, rtc_transport_t *t, uint8_t *pkt, size_t len)
         uint8_t pt = p[1], fmt = p[0] & 0x1f;
         if (pt == 200 && plen >= 28) { /* SR */
             media_producer_t *pr = producer_of(mw, rd32(p + 4));
-            if (pr && pr->from == leg)
+            if (pr && pr->from == leg) {
+                pr->rx.last_sr = rd32(p + 8) << 16 | rd32(p + 12) >> 16;
+                pr->rx.last_sr_at_ms = now;
                 fan_out(mw, pr, p, plen, true);
+            }
         } else if (pt == 206 && (fmt == 1 || fmt == 4) && plen >= 12) {
             uint32_t media_ssrc = fmt == 1 ? rd32(p + 8) : (plen >= 20 ? rd32(p + 12) : 0);
             media_producer_t *pr = producer_of(mw, media_ssrc);
@@ -325,6 +413,7 @@ static void cmd_producer_add(sfu_worker_t *w, void *arg)
         if (pr) {
             pr->ssrc = c->ssrc;
             pr->video = c->video;
+            pr->clock_hz = c->video ? 90000 : 48000; /* VP8/H264, opus */
             pr->from = leg;
             if (idmap_add(&c->mw->producers, (int64_t)c->ssrc + 1, pr))
                 free(pr);
@@ -531,6 +620,7 @@ void sfu_media_counters(const sfu_media_t *m, sfu_media_counters_t *out)
         out->rtp_forwarded += mw->rtp_forwarded;
         out->rtcp_forwarded += mw->rtcp_forwarded;
         out->pli_sent += mw->pli_sent;
+        out->rr_sent += mw->rr_sent;
         out->unknown_ssrc += mw->unknown_ssrc;
         out->send_failed += mw->send_failed;
         sfu_worker_stats_t ws;

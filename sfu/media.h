@@ -19,7 +19,7 @@ typedef struct sfu_media_events {
 } sfu_media_events_t;
 
 typedef struct sfu_media_counters {
-    uint64_t rtp_forwarded, rtcp_forwarded, pli_sent, unknown_ssrc, send_failed;
+    uint64_t rtp_forwarded, rtcp_forwarded, pli_sent, rr_sent, unknown_ssrc, send_failed;
     /* From the workers' sockets and transports. */
     uint64_t udp_rx, udp_rx_dropped, stun_rejected, udp_tx, udp_tx_failed;
     uint64_t srtp_auth_failed, srtp_replayed, dtls_failed;

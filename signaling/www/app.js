@@ -326,6 +326,18 @@ window.sfu = {
     }
     return out;
   },
+  // What the node reports back about our published tracks (its receiver reports).
+  async publishStats() {
+    const out = { remoteInbound: 0, packetsLost: 0, roundTripTime: null };
+    if (!state.pub) return out;
+    for (const s of (await state.pub.getStats()).values()) {
+      if (s.type !== 'remote-inbound-rtp') continue;
+      out.remoteInbound++;
+      out.packetsLost += s.packetsLost || 0;
+      if (s.roundTripTime !== undefined) out.roundTripTime = s.roundTripTime;
+    }
+    return out;
+  },
   tiles: () => [...state.streams.keys()],
   joinRoom: openRoom,
   joinCall,

@@ -94,6 +94,12 @@ test('three browsers call, a fourth joins mid-call, a tab closes, the host ends 
     }
     for (const p of peers) await receivesFrom(p, peers.filter((o) => o !== p), 60000);
     console.log(`# three-party call up; first page joined ${Date.now() - peers[0].joinedAt} ms ago`);
+    // RTCP is terminated at the node: each publisher gets its receiver reports
+    // (audio and video), which Chromium shows as remote-inbound-rtp.
+    for (const p of peers) {
+      await until(`${p.session.user.username} to get the node's receiver reports`, async () =>
+        (await p.page.evaluate(() => window.sfu.publishStats())).remoteInbound >= 2, 10000);
+    }
     const u0 = usage(server.proc.pid);
     await new Promise((r) => setTimeout(r, 5000));
     const u1 = usage(server.proc.pid);
