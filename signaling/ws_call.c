@@ -510,6 +510,15 @@ void ws_call_subscribe_answer(ws_conn_t *c, json_t *msg, json_t *id)
         ws_send_error(c, id, "no_offer", "there is no subscribe offer waiting for an answer");
         return;
     }
+    json_t *version = json_object_get(msg, "version");
+    if (version &&
+        (!json_is_integer(version) || json_integer_value(version) != (json_int_t)p->sub_version)) {
+        ws_send_error(c, id, "stale_answer",
+                      "this answers offer version %lld; the pending one is %u",
+                      json_is_integer(version) ? (long long)json_integer_value(version) : -1LL,
+                      p->sub_version);
+        return;
+    }
     if (!json_is_string(sdp_in) ||
         rtc_sdp_parse(json_string_value(sdp_in), &answer, err, sizeof err)) {
         ws_send_error(c, id, "invalid_sdp", "%s",
