@@ -1,10 +1,12 @@
 /* sfu/worker.c: a media worker: its thread, loop and UDP socket, the demux of
  * every datagram (RFC 7983) and the transports that live on it. */
+#define _GNU_SOURCE /* sendmmsg */
 #include "sfu/worker.h"
 
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,16 @@
 #define WORKER_RECV_BUF   (WORKER_RECV_BATCH * 65536)
 #define WORKER_MAX_DGRAM  2048 /* larger datagrams are none of ours: dropped */
 #define CONSENT_CHECK_MS  1000
+/* Sends made while handling a batch go out together with sendmmsg after it. */
+#define WORKER_SEND_BATCH 64
+#define WORKER_SEND_SLOT  1536
+
+typedef struct send_slot {
+    struct sockaddr_storage to;
+    socklen_t to_len;
+    uint16_t len;
+    uint8_t data[WORKER_SEND_SLOT];
+} send_slot_t;
 
 typedef struct worker_call {
     sfu_worker_fn fn;
@@ -35,6 +47,9 @@ struct sfu_worker {
     uv_udp_t udp;
     uv_async_t wake;
     uv_timer_t consent_timer;
+    uv_check_t flush_check; /* after each poll: the queued sends go */
+    send_slot_t *send_q;
+    int send_n;
     uv_thread_t thread;
     pthread_mutex_t calls_lock; /* the call queue only; never on the packet path */
     worker_call_t *calls_head, *calls_tail;
@@ -152,17 +167,64 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
     w->rx_dropped++;
 }
 
+static void flush_sends(sfu_worker_t *w)
+{
+    struct mmsghdr msgs[WORKER_SEND_BATCH];
+    struct iovec iov[WORKER_SEND_BATCH];
+    int n = w->send_n, fd;
+    w->send_n = 0;
+    if (n == 0 || uv_fileno((const uv_handle_t *)&w->udp, &fd)) {
+        w->tx_failed += (uint64_t)n;
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        send_slot_t *s = &w->send_q[i];
+        iov[i] = (struct iovec){.iov_base = s->data, .iov_len = s->len};
+        msgs[i] = (struct mmsghdr){
+            .msg_hdr = {
+                .msg_name = &s->to, .msg_namelen = s->to_len, .msg_iov = &iov[i], .msg_iovlen = 1}};
+    }
+    for (int off = 0; off < n;) {
+        int rc = sendmmsg(fd, msgs + off, (unsigned)(n - off), 0);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc < 0) {
+            /* The socket buffer is full (or the first datagram was refused):
+             * count it and move past that datagram. */
+            w->tx_failed++;
+            off++;
+            continue;
+        }
+        w->tx_packets += (uint64_t)rc;
+        off += rc;
+    }
+}
+
+static void on_flush_check(uv_check_t *h)
+{
+    flush_sends(h->data);
+}
+
 int sfu_worker__send(sfu_worker_t *w, const struct sockaddr *to, socklen_t to_len,
                      const uint8_t *data, size_t len)
 {
-    (void)to_len;
-    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
-    int rc = uv_udp_try_send(&w->udp, &b, 1, to);
-    if (rc < 0) {
-        w->tx_failed++;
-        return rc;
+    if (len > WORKER_SEND_SLOT || to_len > sizeof(struct sockaddr_storage)) {
+        uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+        int rc = uv_udp_try_send(&w->udp, &b, 1, to);
+        if (rc < 0) {
+            w->tx_failed++;
+            return rc;
+        }
+        w->tx_packets++;
+        return 0;
     }
-    w->tx_packets++;
+    if (w->send_n == WORKER_SEND_BATCH)
+        flush_sends(w);
+    send_slot_t *s = &w->send_q[w->send_n++];
+    memcpy(&s->to, to, to_len);
+    s->to_len = to_len;
+    s->len = (uint16_t)len;
+    memcpy(s->data, data, len);
     return 0;
 }
 
@@ -251,9 +313,11 @@ static void on_wake(uv_async_t *a)
     run_calls(w);
     if (!w->stopping)
         return;
+    flush_sends(w);
     uv_close((uv_handle_t *)&w->udp, on_close);
     uv_close((uv_handle_t *)&w->wake, on_close);
     uv_close((uv_handle_t *)&w->consent_timer, on_close);
+    uv_close((uv_handle_t *)&w->flush_check, on_close);
 }
 
 int sfu_worker_call(sfu_worker_t *w, sfu_worker_fn fn, void *arg)
@@ -307,8 +371,12 @@ int sfu_worker_start(int index, const char *bind_ip, int port, const dtls_cert_t
     uv_udp_init_ex(&w->loop, &w->udp, (unsigned)ss.ss_family | UV_UDP_RECVMMSG);
     uv_async_init(&w->loop, &w->wake, on_wake);
     uv_timer_init(&w->loop, &w->consent_timer);
-    w->udp.data = w->wake.data = w->consent_timer.data = w;
-    rc = uv_udp_bind(&w->udp, (const struct sockaddr *)&ss, 0);
+    uv_check_init(&w->loop, &w->flush_check);
+    w->udp.data = w->wake.data = w->consent_timer.data = w->flush_check.data = w;
+    w->send_q = malloc(WORKER_SEND_BATCH * sizeof *w->send_q);
+    rc = w->send_q ? uv_udp_bind(&w->udp, (const struct sockaddr *)&ss, 0) : UV_ENOMEM;
+    if (rc == 0)
+        rc = uv_check_start(&w->flush_check, on_flush_check);
     if (rc == 0)
         rc = uv_udp_recv_start(&w->udp, on_alloc, on_recv);
     if (rc == 0)
@@ -321,9 +389,11 @@ int sfu_worker_start(int index, const char *bind_ip, int port, const dtls_cert_t
         uv_close((uv_handle_t *)&w->udp, on_close);
         uv_close((uv_handle_t *)&w->wake, on_close);
         uv_close((uv_handle_t *)&w->consent_timer, on_close);
+        uv_close((uv_handle_t *)&w->flush_check, on_close);
         uv_run(&w->loop, UV_RUN_DEFAULT);
         uv_loop_close(&w->loop);
         idmap_free(&w->tuples);
+        free(w->send_q);
         free(w);
         return rc;
     }
@@ -346,6 +416,7 @@ void sfu_worker_stop(sfu_worker_t *w)
     uv_loop_close(&w->loop);
     idmap_free(&w->tuples);
     free(w->transports);
+    free(w->send_q);
     pthread_mutex_destroy(&w->calls_lock);
     free(w);
 }
