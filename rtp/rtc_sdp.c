@@ -16,6 +16,19 @@ static void copy_n(char *dst, size_t cap, const char *s, size_t n)
     dst[n] = '\0';
 }
 
+/* Copies an identifier whole: cut short it would name something else. */
+static int copy_whole(char *dst, size_t cap, const char *v, const char *what, char *err,
+                      size_t err_cap)
+{
+    size_t n = strlen(v);
+    if (n >= cap) {
+        snprintf(err, err_cap, "%s longer than %zu characters", what, cap - 1);
+        return -EINVAL;
+    }
+    memcpy(dst, v, n + 1);
+    return 0;
+}
+
 static rtc_sdp_codec_t *codec_by_pt(rtc_sdp_media_t *m, unsigned pt)
 {
     for (int i = 0; i < m->codec_count; i++) {
@@ -48,12 +61,13 @@ static int parse_attr(rtc_sdp_t *s, rtc_sdp_media_t *m, const char *a, size_t n,
         v = line + strlen(line);
 
     if (!strcmp(name, "ice-ufrag")) {
-        copy_n(s->ice_ufrag, sizeof s->ice_ufrag, v, strlen(v));
+        return copy_whole(s->ice_ufrag, sizeof s->ice_ufrag, v, "a=ice-ufrag", err, err_cap);
     } else if (!strcmp(name, "ice-pwd")) {
-        copy_n(s->ice_pwd, sizeof s->ice_pwd, v, strlen(v));
+        return copy_whole(s->ice_pwd, sizeof s->ice_pwd, v, "a=ice-pwd", err, err_cap);
     } else if (!strcmp(name, "fingerprint")) {
         if (!strncasecmp(v, "sha-256 ", 8))
-            copy_n(s->fingerprint, sizeof s->fingerprint, v + 8, strlen(v + 8));
+            return copy_whole(s->fingerprint, sizeof s->fingerprint, v + 8, "a=fingerprint", err,
+                              err_cap);
     } else if (!strcmp(name, "setup")) {
         copy_n(s->setup, sizeof s->setup, v, strlen(v));
     } else if (!strcmp(name, "group")) {
@@ -62,7 +76,7 @@ static int parse_attr(rtc_sdp_t *s, rtc_sdp_media_t *m, const char *a, size_t n,
     } else if (!m) {
         return 0; /* other session attributes do not matter to us */
     } else if (!strcmp(name, "mid")) {
-        copy_n(m->mid, sizeof m->mid, v, strlen(v));
+        return copy_whole(m->mid, sizeof m->mid, v, "a=mid", err, err_cap);
     } else if (!strcmp(name, "sendrecv") || !strcmp(name, "sendonly") ||
                !strcmp(name, "recvonly") || !strcmp(name, "inactive")) {
         copy_n(m->direction, sizeof m->direction, name, strlen(name));

@@ -22,6 +22,7 @@
 #define WORKER_RECV_BUF   (WORKER_RECV_BATCH * 65536)
 #define WORKER_MAX_DGRAM  2048 /* larger datagrams are none of ours: dropped */
 #define CONSENT_CHECK_MS  1000
+#define WORKER_SOCKET_BUF (4 << 20)
 /* Sends made while handling a batch go out together with sendmmsg after it. */
 #define WORKER_SEND_BATCH 64
 #define WORKER_SEND_SLOT  1536
@@ -379,6 +380,14 @@ int sfu_worker_start(int index, const char *bind_ip, int port, const dtls_cert_t
         rc = uv_check_start(&w->flush_check, on_flush_check);
     if (rc == 0)
         rc = uv_udp_recv_start(&w->udp, on_alloc, on_recv);
+    if (rc == 0) {
+        /* Room for bursts (keyframes from many publishers); the kernel caps
+         * it at net.core.rmem_max / wmem_max. Best effort. */
+        int size = WORKER_SOCKET_BUF;
+        uv_recv_buffer_size((uv_handle_t *)&w->udp, &size);
+        size = WORKER_SOCKET_BUF;
+        uv_send_buffer_size((uv_handle_t *)&w->udp, &size);
+    }
     if (rc == 0)
         rc = uv_timer_start(&w->consent_timer, on_consent_tick, CONSENT_CHECK_MS, CONSENT_CHECK_MS);
     if (rc == 0)

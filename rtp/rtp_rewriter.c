@@ -1,0 +1,132 @@
+/* rtp/rtp_rewriter.c: one consumer's SSRC, sequence number and timestamp
+ * rewriting, continuous across changes of the incoming stream. */
+#include "rtp/rtp.h"
+
+#include <errno.h>
+#include <string.h>
+
+_Static_assert(RTP_REWRITER_WINDOW == 128, "seen[] is shifted as two 64-bit words");
+
+/* a - b as a signed distance on the 16-bit circle, in [-32768, 32767]. */
+static int seq_diff(uint16_t a, uint16_t b)
+{
+    uint16_t d = (uint16_t)(a - b);
+    return d < 0x8000 ? (int)d : (int)d - 0x10000;
+}
+
+/* The window as one 128-bit number shifted left by d: bit k moves to k + d. */
+static void seen_shift(uint64_t seen[2], unsigned d)
+{
+    if (d >= 128) {
+        seen[0] = seen[1] = 0;
+    } else if (d >= 64) {
+        seen[1] = seen[0] << (d - 64);
+        seen[0] = 0;
+    } else if (d > 0) {
+        seen[1] = seen[1] << d | seen[0] >> (64 - d);
+        seen[0] <<= d;
+    }
+}
+
+static bool seen_test_set(uint64_t seen[2], unsigned k)
+{
+    uint64_t bit = 1ull << (k % 64);
+    bool was = seen[k / 64] & bit;
+    seen[k / 64] |= bit;
+    return was;
+}
+
+void rtp_rewriter_init(rtp_rewriter_t *rw, uint32_t in_ssrc, uint32_t out_ssrc, uint32_t clock_hz,
+                       uint16_t first_seq, uint32_t first_ts)
+{
+    memset(rw, 0, sizeof *rw);
+    rw->in_ssrc = in_ssrc;
+    rw->out_ssrc = out_ssrc;
+    rw->clock_hz = clock_hz;
+    /* The first source starts right after these. */
+    rw->max_out_seq = (uint16_t)(first_seq - 1);
+    rw->max_out_ts = first_ts;
+    rw->resync = true;
+}
+
+void rtp_rewriter_switch(rtp_rewriter_t *rw, uint32_t in_ssrc)
+{
+    rw->in_ssrc = in_ssrc;
+    rw->resync = true;
+    rw->jump_pending = false;
+}
+
+/* p is the first packet of a new source: it goes out right after the last one
+ * placed, its timestamp advanced by the time elapsed (at least one tick). */
+static void rewriter_start_source(rtp_rewriter_t *rw, const rtp_packet_t *p, uint64_t now_ms)
+{
+    uint16_t out_seq = (uint16_t)(rw->max_out_seq + 1);
+    uint32_t out_ts = rw->max_out_ts;
+    if (rw->started) {
+        uint64_t elapsed_ms = now_ms > rw->max_out_ms ? now_ms - rw->max_out_ms : 0;
+        if (elapsed_ms > 100000000) /* a day is plenty; keeps the product in 64 bits */
+            elapsed_ms = 100000000;
+        uint64_t ticks = elapsed_ms * rw->clock_hz / 1000;
+        out_ts += ticks ? (uint32_t)ticks : 1;
+    }
+    rw->seq_offset = (uint16_t)(out_seq - p->seq);
+    rw->ts_offset = out_ts - p->ts;
+    /* Everything before the first packet counts as taken: a late one would
+     * collide with the previous source's numbers. */
+    rw->max_in_seq = (uint16_t)(p->seq - 1);
+    rw->max_out_seq = (uint16_t)(out_seq - 1);
+    rw->seen[0] = rw->seen[1] = ~0ull;
+    rw->source_span = 0;
+    rw->started = true;
+    rw->resync = false;
+    rw->jump_pending = false;
+}
+
+int rtp_rewriter_rewrite(rtp_rewriter_t *rw, rtp_packet_t *p, uint64_t now_ms)
+{
+    if (p->ssrc != rw->in_ssrc)
+        return -ENOENT;
+    if (rw->resync)
+        rewriter_start_source(rw, p, now_ms);
+    int d = seq_diff(p->seq, rw->max_in_seq);
+    if (d > RTP_REWRITER_MAX_DROPOUT || d < -RTP_REWRITER_MAX_MISORDER) {
+        /* RFC 3550 A.1: a restart only when the next packet follows the jump. */
+        if (!rw->jump_pending || p->seq != rw->jump_next_seq) {
+            rw->jump_pending = true;
+            rw->jump_next_seq = (uint16_t)(p->seq + 1);
+            return -ESTALE;
+        }
+        rewriter_start_source(rw, p, now_ms);
+        d = 1;
+    } else if (d <= -RTP_REWRITER_WINDOW) {
+        return -ESTALE;
+    }
+    if (d > 0) {
+        seen_shift(rw->seen, (unsigned)d);
+        rw->seen[0] |= 1;
+        rw->max_in_seq = p->seq;
+        rw->max_out_seq = (uint16_t)(p->seq + rw->seq_offset);
+        rw->max_out_ts = p->ts + rw->ts_offset;
+        rw->max_out_ms = now_ms;
+        rw->source_span += (uint32_t)d;
+        if (rw->source_span > 0x10000)
+            rw->source_span = 0x10000;
+    } else if (seen_test_set(rw->seen, (unsigned)-d)) {
+        return -EALREADY;
+    }
+    rtp_packet_set_ssrc(p, rw->out_ssrc);
+    rtp_packet_set_seq(p, (uint16_t)(p->seq + rw->seq_offset));
+    rtp_packet_set_ts(p, p->ts + rw->ts_offset);
+    return 0;
+}
+
+int rtp_rewriter_seq_to_input(const rtp_rewriter_t *rw, uint16_t out_seq, uint16_t *in_seq)
+{
+    if (!rw->started)
+        return -ENOENT;
+    int back = seq_diff(rw->max_out_seq, out_seq);
+    if (back < 0 || (uint32_t)back >= rw->source_span)
+        return -ENOENT;
+    *in_seq = (uint16_t)(out_seq - rw->seq_offset);
+    return 0;
+}
