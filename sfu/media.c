@@ -14,6 +14,7 @@
 #include "common/idmap.h"
 #include "common/log.h"
 #include "dtls/srtp_session.h"
+#include "rtp/rtp.h"
 #include "sfu/rtc_transport.h"
 
 #define PLI_MIN_INTERVAL_MS 500
@@ -63,6 +64,7 @@ struct media_worker {
     idmap_t producers; /* ssrc + 1 -> media_producer_t */
     uint8_t send_buf[SEND_BUF];
     volatile uint64_t rtp_forwarded, rtcp_forwarded, pli_sent, rr_sent, unknown_ssrc, send_failed;
+    volatile uint64_t rtp_malformed;
 };
 
 typedef struct media_event {
@@ -240,15 +242,18 @@ static void leg_on_rtp(void *ctx, rtc_transport_t *t, uint8_t *pkt, size_t len)
 {
     media_leg_t *leg = ctx;
     (void)t;
-    if (len < 12 || (pkt[0] >> 6) != 2)
+    rtp_packet_t rtp;
+    if (rtp_packet_parse(&rtp, pkt, len)) {
+        leg->mw->rtp_malformed++;
         return;
-    media_producer_t *pr = producer_of(leg->mw, rd32(pkt + 8));
+    }
+    media_producer_t *pr = producer_of(leg->mw, rtp.ssrc);
     if (!pr || pr->from != leg) {
         leg->mw->unknown_ssrc++;
         return;
     }
     uint64_t now = uv_now(sfu_worker__loop(leg->mw->worker));
-    rx_update(&pr->rx, (uint16_t)(pkt[2] << 8 | pkt[3]), rd32(pkt + 4), pr->clock_hz, now);
+    rx_update(&pr->rx, rtp.seq, rtp.ts, pr->clock_hz, now);
     fan_out(leg->mw, pr, pkt, len, false);
     send_rr(leg->mw, pr, now);
 }
@@ -621,6 +626,7 @@ void sfu_media_counters(const sfu_media_t *m, sfu_media_counters_t *out)
         out->rtcp_forwarded += mw->rtcp_forwarded;
         out->pli_sent += mw->pli_sent;
         out->rr_sent += mw->rr_sent;
+        out->rtp_malformed += mw->rtp_malformed;
         out->unknown_ssrc += mw->unknown_ssrc;
         out->send_failed += mw->send_failed;
         sfu_worker_stats_t ws;

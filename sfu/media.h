@@ -20,6 +20,7 @@ typedef struct sfu_media_events {
 
 typedef struct sfu_media_counters {
     uint64_t rtp_forwarded, rtcp_forwarded, pli_sent, rr_sent, unknown_ssrc, send_failed;
+    uint64_t rtp_malformed; /* decrypted, yet not well-formed RTP */
     /* From the workers' sockets and transports. */
     uint64_t udp_rx, udp_rx_dropped, stun_rejected, udp_tx, udp_tx_failed;
     uint64_t srtp_auth_failed, srtp_replayed, dtls_failed;

@@ -141,6 +141,8 @@ void api_metrics(http_req_t *req)
             MC("sfu_pli_sent_total", "counter", "Keyframe requests sent to publishers.", pli_sent),
             MC("sfu_rtcp_rr_sent_total", "counter", "Receiver reports sent to publishers.",
                rr_sent),
+            MC("sfu_rtp_malformed_total", "counter", "Decrypted packets that are not valid RTP.",
+               rtp_malformed),
             MC("sfu_rtp_unknown_ssrc_total", "counter", "RTP with an SSRC no producer has.",
                unknown_ssrc),
             MC("sfu_udp_rx_packets_total", "counter", "UDP datagrams received by the workers.",
