@@ -135,7 +135,7 @@ int rtc_sdp_parse(const char *sdp, rtc_sdp_t *out, char *err, size_t err_cap)
     memset(out, 0, sizeof *out);
     rtc_sdp_t session_level; /* credentials may sit at session level or per section */
     memset(&session_level, 0, sizeof session_level);
-    rtc_sdp_media_t *m = NULL;
+    rtc_sdp_media_t *m = NULL, ignored;
     const char *p = sdp;
     bool saw_version = false;
     while (*p) {
@@ -144,9 +144,12 @@ int rtc_sdp_parse(const char *sdp, rtc_sdp_t *out, char *err, size_t err_cap)
             if (p[0] == 'v')
                 saw_version = true;
             if (p[0] == 'm') {
-                if (out->media_count == RTC_SDP_MAX_MEDIA)
-                    return fail(err, err_cap, "more than %d media sections", RTC_SDP_MAX_MEDIA);
-                m = &out->media[out->media_count++];
+                if (out->media_count == RTC_SDP_MAX_MEDIA) {
+                    out->media_ignored++;
+                    m = &ignored;
+                } else {
+                    m = &out->media[out->media_count++];
+                }
                 memset(m, 0, sizeof *m);
                 strcpy(m->direction, "sendrecv");
                 char kind[16];
@@ -240,13 +243,17 @@ static void w_printf(writer_t *w, const char *fmt, ...)
         w->len += (size_t)n;
 }
 
-static void write_session(writer_t *w, const rtc_sdp_local_t *l, const char *const *mids, int n)
+/* The BUNDLE group lists mids, or the tracks' mids when mids is NULL. */
+static void write_session(writer_t *w, const rtc_sdp_local_t *l, const char *const *mids, int n,
+                          const rtc_sdp_track_t *tracks, int track_count)
 {
     w_printf(w, "v=0\r\no=- %llu %u IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n",
              (unsigned long long)l->session_id, l->version);
     w_printf(w, "a=group:BUNDLE");
-    for (int i = 0; i < n; i++)
+    for (int i = 0; mids && i < n; i++)
         w_printf(w, " %s", mids[i]);
+    for (int i = 0; !mids && i < track_count; i++)
+        w_printf(w, " %s", tracks[i].mid);
     w_printf(w, "\r\na=ice-lite\r\na=msid-semantic: WMS *\r\n");
 }
 
@@ -279,6 +286,8 @@ int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *
     const char *mids[RTC_SDP_MAX_MEDIA];
     const rtc_sdp_codec_t *picked[RTC_SDP_MAX_MEDIA];
     int usable = 0, bundled = 0;
+    if (offer->media_ignored)
+        return fail(err, err_cap, "more than %d media sections to publish", RTC_SDP_MAX_MEDIA);
     for (int i = 0; i < offer->media_count; i++) {
         const rtc_sdp_media_t *m = &offer->media[i];
         bool sends = !strcmp(m->direction, "sendrecv") || !strcmp(m->direction, "sendonly");
@@ -293,7 +302,7 @@ int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *
         snprintf(err, err_cap, "no media section sends opus, VP8 or H264 baseline");
         return -EINVAL;
     }
-    write_session(&w, local, mids, bundled);
+    write_session(&w, local, mids, bundled, NULL, 0);
     bool first = true;
     for (int i = 0; i < offer->media_count; i++) {
         const rtc_sdp_media_t *m = &offer->media[i];
@@ -321,11 +330,7 @@ int rtc_sdp_write_subscribe_offer(const rtc_sdp_track_t *tracks, int count,
                                   const rtc_sdp_local_t *local, char *out, size_t cap)
 {
     writer_t w = {out, cap, 0, false};
-    const char *mids[RTC_SDP_MAX_MEDIA * 4] = {0};
-    int n = 0;
-    for (int i = 0; i < count && n < (int)(sizeof mids / sizeof mids[0]); i++)
-        mids[n++] = tracks[i].mid;
-    write_session(&w, local, mids, n);
+    write_session(&w, local, NULL, 0, tracks, count);
     for (int i = 0; i < count; i++) {
         const rtc_sdp_track_t *t = &tracks[i];
         w_printf(&w, "m=%s %d UDP/TLS/RTP/SAVPF %u\r\n",

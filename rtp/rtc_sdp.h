@@ -45,6 +45,8 @@ typedef struct rtc_sdp {
     bool bundle;
     rtc_sdp_media_t media[RTC_SDP_MAX_MEDIA];
     int media_count;
+    int media_ignored; /* sections past RTC_SDP_MAX_MEDIA: read for the
+                        * session's ICE/DTLS values, otherwise skipped */
 } rtc_sdp_t;
 
 /* Our side of a session. */

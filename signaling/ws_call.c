@@ -15,9 +15,11 @@
 #include "signaling/ws_call.h"
 #include "signaling/ws_internal.h"
 
-#define CALL_MAX_PEERS  16
+#define CALL_MAX_PEERS  256  /* participants in one call */
+#define PEER_MAX_SUBS   1024 /* subscribe sections over a session's life */
 #define PEER_MAX_TRACKS 8
 #define SDP_MAX         16384
+#define SUB_SDP_MAX     (512 * 1024) /* a subscribe offer: a section per track */
 #define CALL_RESUME_MS  15000
 
 typedef struct call_track {
@@ -42,8 +44,8 @@ struct call_peer {
     int64_t detached_ms; /* when its socket dropped; 0 while attached */
     call_track_t tracks[PEER_MAX_TRACKS];
     int track_count;
-    rtc_sdp_track_t sub[CALL_MAX_PEERS * PEER_MAX_TRACKS];
-    int sub_count, sub_mid_seq;
+    rtc_sdp_track_t *sub; /* grows; ended tracks stay as inactive sections */
+    int sub_count, sub_cap, sub_mid_seq;
     unsigned sub_version;
     bool sub_pending, sub_dirty;
     bool audio_muted, video_muted, hand_raised;
@@ -52,8 +54,8 @@ struct call_peer {
 struct call_room {
     int64_t room_id;
     int worker;
-    call_peer_t *peers[CALL_MAX_PEERS];
-    int peer_count;
+    call_peer_t **peers;
+    int peer_count, peer_cap;
     bool ending; /* the call is ending: no renegotiation for those still in it */
     struct call_room *next;
 };
@@ -137,7 +139,7 @@ static void sub_renegotiate(signaling_t *sig, call_peer_t *p)
     }
     if (p->sub_count == 0 || !p->conn)
         return;
-    static char sdp[SDP_MAX];
+    static char sdp[SUB_SDP_MAX];
     rtc_sdp_local_t l;
     local_desc(sig, p->room, p->sub_ufrag, p->sub_pwd, ++p->sub_version, &l);
     int n = rtc_sdp_write_subscribe_offer(p->sub, p->sub_count, &l, sdp, sizeof sdp);
@@ -156,8 +158,19 @@ static void sub_renegotiate(signaling_t *sig, call_peer_t *p)
 /* p starts receiving track t of publisher pub. */
 static void sub_add(signaling_t *sig, call_peer_t *p, const call_peer_t *pub, const call_track_t *t)
 {
-    if (p->sub_count == (int)(sizeof p->sub / sizeof p->sub[0]))
-        return;
+    if (p->sub_count == p->sub_cap) {
+        int cap = p->sub_cap ? p->sub_cap * 2 : 8;
+        rtc_sdp_track_t *grown =
+            cap <= PEER_MAX_SUBS ? realloc(p->sub, (size_t)cap * sizeof *grown) : NULL;
+        if (!grown) {
+            if (p->conn)
+                ws_send_error(p->conn, NULL, "too_many_tracks",
+                              "this session cannot receive more tracks; join the call again");
+            return;
+        }
+        p->sub = grown;
+        p->sub_cap = cap;
+    }
     rtc_sdp_track_t *s = &p->sub[p->sub_count++];
     memset(s, 0, sizeof *s);
     s->kind = t->kind;
@@ -222,12 +235,14 @@ static void peer_remove(signaling_t *sig, call_peer_t *p, const char *reason)
             sub_renegotiate(sig, r->peers[i]);
     log_info("call", "room %lld: %s left the call (%s)", (long long)r->room_id, p->username,
              reason);
+    free(p->sub);
     free(p);
     if (r->peer_count == 0) {
         call_room_t **pp = &sig->calls;
         while (*pp != r)
             pp = &(*pp)->next;
         *pp = r->next;
+        free(r->peers);
         free(r);
     }
 }
@@ -324,6 +339,14 @@ void ws_call_join(ws_conn_t *c, json_t *msg, json_t *id)
         call_resume(c, held, id);
         return;
     }
+    /* The same user joining again (a new tab, a reconnect) replaces the old place. */
+    for (int i = 0; r && i < r->peer_count; i++) {
+        if (r->peers[i]->user_id == c->user_id) {
+            peer_remove(sig, r->peers[i], "replaced");
+            r = room_find(sig, room.id); /* gone when that was the last one */
+            break;
+        }
+    }
     if (!r) {
         r = calloc(1, sizeof *r);
         if (!r)
@@ -333,15 +356,7 @@ void ws_call_join(ws_conn_t *c, json_t *msg, json_t *id)
         r->next = sig->calls;
         sig->calls = r;
     }
-    /* The same user joining again (a new tab, a reconnect) replaces the old place. */
-    for (int i = 0; i < r->peer_count; i++) {
-        if (r->peers[i]->user_id == c->user_id) {
-            peer_remove(sig, r->peers[i], "replaced");
-            r = room_find(sig, room.id);
-            break;
-        }
-    }
-    if (!r || r->peer_count == CALL_MAX_PEERS) {
+    if (r->peer_count == CALL_MAX_PEERS) {
         ws_send_error(c, id, "call_full", "the call has %d participants already", CALL_MAX_PEERS);
         return;
     }
@@ -363,6 +378,18 @@ void ws_call_join(ws_conn_t *c, json_t *msg, json_t *id)
     json_t *others = json_array();
     for (int i = 0; i < r->peer_count; i++)
         json_array_append_new(others, peer_json(r->peers[i]));
+    if (r->peer_count == r->peer_cap) {
+        int cap = r->peer_cap ? r->peer_cap * 2 : 8;
+        call_peer_t **grown = realloc(r->peers, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            free(p);
+            json_decref(others);
+            ws_send_error(c, id, "internal", "out of memory");
+            return;
+        }
+        r->peers = grown;
+        r->peer_cap = cap;
+    }
     r->peers[r->peer_count++] = p;
     c->call_peer = p;
     json_t *ok = json_pack("{s:s,s:I,s:o,s:o,s:s,s:b}", "type", "call_joined", "roomId",

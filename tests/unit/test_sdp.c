@@ -617,7 +617,8 @@ static void test_garbage(void **state)
 static void test_over_cap_inputs(void **state)
 {
     (void)state;
-    /* 17 media sections. */
+    /* 17 media sections: the 17th is read for session values only, and a
+     * publish answer refuses such an offer. */
     size_t n = (size_t)snprintf(text, sizeof text,
                                 "v=0\r\na=group:BUNDLE x\r\na=ice-ufrag:abcd\r\n"
                                 "a=ice-pwd:0123456789abcdefghijkl\r\n"
@@ -627,7 +628,23 @@ static void test_over_cap_inputs(void **state)
                               "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:%d\r\na=rtcp-mux\r\n"
                               "a=rtpmap:111 opus/48000/2\r\n",
                               i);
-    expect_parse_error(text, "media sections");
+    assert_int_equal(rtc_sdp_parse(text, &parsed, err, sizeof err), 0);
+    assert_int_equal(parsed.media_count, RTC_SDP_MAX_MEDIA);
+    assert_int_equal(parsed.media_ignored, 1);
+    {
+        static char answer[16384];
+        rtc_sdp_local_t local = {.ice_ufrag = "abcd",
+                                 .ice_pwd = "0123456789abcdefghijkl",
+                                 .fingerprint = FP_CHROME,
+                                 .ip = "127.0.0.1",
+                                 .port = 40000,
+                                 .session_id = 1,
+                                 .version = 1};
+        assert_int_equal(
+            rtc_sdp_write_publish_answer(&parsed, &local, answer, sizeof answer, err, sizeof err),
+            -EINVAL);
+        assert_non_null(strstr(err, "media sections"));
+    }
 
     /* 40 payload types in one section: the first 24 are kept. */
     n = (size_t)snprintf(text, sizeof text,

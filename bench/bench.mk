@@ -1,0 +1,25 @@
+# make bench: each scenario of BENCH_SCENARIOS through bench/run against a fresh
+# node; reports land in bench/out/SCENARIO/. BENCH_ARGS go to every run (for
+# example BENCH_ARGS="--duration 5"). BENCH_NULL=1 first runs max on the null
+# forwarder, so the node's max report carries its fraction of the ceiling.
+BENCH_SCENARIOS ?= room-10 fanout many-rooms max
+BENCH_ARGS      ?=
+BENCH_NULL      ?= 1
+
+NULL_FWD_SRCS := $(wildcard bench/null/*.c)
+NULL_FWD_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(NULL_FWD_SRCS))
+
+all: $(BUILD)/null-forwarder
+
+$(BUILD)/null-forwarder: $(NULL_FWD_OBJS) $(BUILD)/libsfu.a
+	$(CC) -o $@ $^ $(LDLIBS)
+
+EXTRA_FORMAT_SRCS += $(NULL_FWD_SRCS)
+
+bench: all
+	@if [ "$(BENCH_NULL)" = 1 ] && echo " $(BENCH_SCENARIOS) " | grep -q ' max '; then \
+	  SFU_BIN=$(BUILD)/sfu bench/run max --target null $(BENCH_ARGS) || exit 1; \
+	fi
+	@for s in $(BENCH_SCENARIOS); do \
+	  SFU_BIN=$(BUILD)/sfu bench/run $$s $(BENCH_ARGS) || exit 1; \
+	done

@@ -1,0 +1,311 @@
+/* tools/loadgen/lg.h: synthetic WebRTC participants for the bench harness. One
+ * libuv loop runs every participant: REST sign-in, the call protocol over a
+ * WebSocket, and per participant a publish and a subscribe leg (ICE as the
+ * controlling agent, DTLS client, SRTP) built on the node's own ice/ and dtls/. */
+#ifndef SFU_TOOLS_LG_H
+#define SFU_TOOLS_LG_H
+
+#include <jansson.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "dtls/dtls_cert.h"
+#include "dtls/dtls_transport.h"
+#include "dtls/srtp_session.h"
+#include "ice/stun_client.h"
+
+#define LG_AUDIO_PT       111
+#define LG_VIDEO_PT       96
+#define LG_MAX_TRACKS     2 /* audio, video */
+#define LG_PKT_MAX        1200
+#define LG_BUF_CAP        (1500 + SRTP_SESSION_TRAILER_LEN)
+#define LG_MAGIC          0x4c474e31u /* "LGN1" */
+#define LG_PAYLOAD_HDR    26          /* see lg_payload_write */
+#define LG_HIST_LINEAR    1024        /* 1 us buckets below this */
+#define LG_HIST_SUB       128         /* buckets per power of two above it */
+#define LG_HIST_BUCKETS   (LG_HIST_LINEAR + 32 * LG_HIST_SUB)
+#define LG_SECONDS_MAX    3600
+#define LG_SDP_MAX        32768
+#define LG_SUB_SECTIONS   64
+#define LG_NODE_MAX_MEDIA 16 /* the node's SDP parser takes at most this many m= sections */
+
+/* ---- latency histogram (microseconds) ---- */
+typedef struct lg_hist {
+    uint64_t count, sum_us, max_us;
+    uint64_t buckets[LG_HIST_BUCKETS];
+} lg_hist_t;
+
+void lg_hist_add(lg_hist_t *h, uint64_t us);
+/* The value below which a fraction q (0..1) of the samples fall; 0 when empty. */
+uint64_t lg_hist_quantile(const lg_hist_t *h, double q);
+/* Lower bound, in us, of bucket i. */
+uint64_t lg_hist_bucket_floor(size_t i);
+
+/* ---- RTP and the synthetic payload ---- */
+typedef struct lg_payload {
+    uint32_t publisher; /* participant index */
+    uint8_t track;      /* 0 audio, 1 video */
+    bool keyframe;
+    uint32_t seq; /* per stream, never wraps in a run */
+    uint64_t sent_ns;
+} lg_payload_t;
+
+/* Writes an RTP header (RFC 3550 5.1, no CSRC, no extension) and returns 12. */
+size_t lg_rtp_header(uint8_t *p, uint8_t pt, bool marker, uint16_t seq, uint32_t ts, uint32_t ssrc);
+/* Writes the payload header at p (LG_PAYLOAD_HDR bytes): two bytes that read as a
+ * VP8 payload descriptor and frame tag (keyframe bit), then magic, publisher,
+ * track, flags, sequence and send time. */
+void lg_payload_write(uint8_t *p, const lg_payload_t *pl);
+/* Reads it back from an RTP packet. 0, or -EINVAL when it is not ours. */
+int lg_payload_read(const uint8_t *pkt, size_t len, lg_payload_t *out);
+
+/* ---- WebSocket client over uv_tcp (RFC 6455, client side, text only) ---- */
+typedef struct lg_ws lg_ws_t;
+typedef struct lg_ws_callbacks {
+    void (*on_open)(lg_ws_t *ws);
+    void (*on_text)(lg_ws_t *ws, const char *text, size_t len);
+    void (*on_closed)(lg_ws_t *ws, const char *reason);
+} lg_ws_callbacks_t;
+
+struct lg_ws {
+    uv_tcp_t tcp;
+    uv_connect_t connect_req;
+    lg_ws_callbacks_t cb;
+    void *ctx;
+    char host[64];
+    uint8_t *in;
+    size_t in_len, in_cap;
+    char *msg; /* a fragmented message being reassembled */
+    size_t msg_len, msg_cap;
+    bool upgraded, open, closed, handle_live;
+    uint32_t mask_seed;
+};
+
+int lg_ws_connect(lg_ws_t *ws, uv_loop_t *loop, const struct sockaddr_in *addr,
+                  const lg_ws_callbacks_t *cb, void *ctx);
+int lg_ws_send_text(lg_ws_t *ws, const char *text, size_t len);
+/* Sends a Close frame and closes the TCP handle; on_closed runs once. */
+void lg_ws_close(lg_ws_t *ws);
+
+/* ---- UDP sockets with kernel receive timestamps (sock.c) ---- */
+typedef void (*lg_sock_recv_fn)(void *ctx, uint8_t *data, size_t len,
+                                const struct sockaddr_in *from, uint64_t rx_ns);
+typedef struct lg_sock {
+    int fd;
+    uv_poll_t poll;
+    bool live;
+    struct sockaddr_in addr; /* where it is bound */
+    lg_sock_recv_fn on_recv;
+    void *ctx;
+} lg_sock_t;
+
+/* Wall-clock ns (CLOCK_REALTIME): the clock of send stamps and kernel receive times. */
+uint64_t lg_now_ns(void);
+/* Binds 127.0.0.1:0 and starts reading. 0 or a negative errno / UV error. */
+int lg_sock_open(lg_sock_t *s, uv_loop_t *loop, lg_sock_recv_fn on_recv, void *ctx);
+/* One datagram, now (non-blocking). 0 or -errno. */
+int lg_sock_send(lg_sock_t *s, const struct sockaddr_in *to, const uint8_t *data, size_t len);
+void lg_sock_close(lg_sock_t *s);
+
+/* ---- blocking REST (set-up only, before the loop runs) ---- */
+/* POSTs body (may be NULL) to path; fills *status and the response body (NUL
+ * terminated, truncated to cap). Returns 0 or -errno. Gives up after timeout_ms. */
+int lg_http_post(const struct sockaddr_in *addr, const char *path, const char *token,
+                 const char *body, int *status, char *out, size_t cap, int timeout_ms);
+
+/* ---- SDP the load generator writes and reads ---- */
+typedef struct lg_sdp_section {
+    bool video;
+    char mid[32];
+    bool active; /* sendonly/sendrecv in the offer */
+    uint8_t pt;
+    char rtpmap[96]; /* the "a=rtpmap:" value */
+    char fmtp[160];
+    uint32_t ssrc;
+} lg_sdp_section_t;
+
+typedef struct lg_sdp_remote {
+    char ufrag[64], pwd[128], fingerprint[128];
+    char ip[64];
+    int port;
+    lg_sdp_section_t sections[LG_SUB_SECTIONS];
+    int section_count;
+} lg_sdp_remote_t;
+
+typedef struct lg_sdp_local {
+    const char *ufrag, *pwd, *fingerprint;
+    int port;
+    uint32_t ssrc[LG_MAX_TRACKS]; /* 0: track not sent */
+    unsigned cname_id;
+} lg_sdp_local_t;
+
+/* 0, or -EINVAL when credentials, fingerprint or the address are missing. */
+int lg_sdp_parse(const char *sdp, lg_sdp_remote_t *out);
+/* The publish offer: audio (opus) and/or video (VP8), sendonly. Length or -ENOSPC. */
+int lg_sdp_write_publish_offer(const lg_sdp_local_t *l, char *out, size_t cap);
+/* The answer to a subscribe offer: recvonly per active section (at most
+ * LG_NODE_MAX_MEDIA sections). Length or -ENOSPC. */
+int lg_sdp_write_subscribe_answer(const lg_sdp_remote_t *offer, const lg_sdp_local_t *l, char *out,
+                                  size_t cap);
+
+/* ---- the run ---- */
+typedef struct lg lg_t;
+typedef struct lg_peer lg_peer_t;
+
+typedef enum { LEG_IDLE = 0, LEG_ICE, LEG_DTLS, LEG_UP, LEG_FAILED } lg_leg_state_t;
+
+typedef struct lg_leg {
+    lg_peer_t *peer;
+    bool is_pub;
+    lg_sock_t sock;
+    bool null_mode; /* the null forwarder: hello and derived keys, no ICE or DTLS */
+    struct sockaddr_in remote;
+    int local_port;
+    char ufrag[16], pwd[40];
+    char remote_ufrag[64], remote_pwd[128], remote_fp[128];
+    ice_client_t *ice;
+    dtls_transport_t *dtls;
+    srtp_session_t *srtp;
+    srtp_session_profile_t profile;
+    lg_leg_state_t state;
+    int ice_tries;
+    uint64_t next_check_ns, dtls_started_ns, connected_ns;
+    uint64_t rx_rtp, rx_rtcp, tx_rtp, tx_rtcp, tx_failed, rx_bytes;
+} lg_leg_t;
+
+/* One synthetic stream a participant sends. */
+typedef struct lg_stream {
+    bool video;
+    uint32_t ssrc;
+    uint16_t rtp_seq;
+    uint32_t seq; /* payload sequence */
+    uint64_t period_ns, next_ns;
+    size_t bytes;
+    unsigned frame_pkts, in_frame;
+    bool keyframe_due;
+    uint32_t seq_at_measure_start, seq_at_measure_end;
+    uint64_t plis;
+} lg_stream_t;
+
+/* What one subscriber got of one stream. */
+typedef struct lg_rx {
+    uint64_t received;    /* in total */
+    uint64_t in_window;   /* with a sequence inside the stream's measure window */
+    uint64_t late_or_dup; /* at or below the highest sequence seen */
+    uint32_t max_seq;
+    bool any;
+} lg_rx_t;
+
+struct lg_peer {
+    lg_t *lg;
+    int index, room;
+    bool publishes;
+    char username[64];
+    char token[1024];
+    int64_t room_id;
+    lg_ws_t ws;
+    bool ws_live, authed, joined, failed, left;
+    int next_id;
+    unsigned sub_version;
+    lg_leg_t pub, sub;
+    lg_stream_t streams[LG_MAX_TRACKS];
+    int stream_count;
+    lg_rx_t *rx; /* [lg->participants * LG_MAX_TRACKS] */
+    uint64_t join_ns, first_rx_ns;
+    uint64_t ws_errors;
+    char last_error[160];
+};
+
+typedef struct lg_opts {
+    char host[64];
+    int port;
+    int rooms, per_room, publishers; /* publishers per room; -1: everyone */
+    bool audio, video;
+    int audio_pps, audio_bytes;
+    int video_kbps, video_pps, video_bytes, video_fps;
+    double duration_s, warmup_s, ramp_s, connect_timeout_s;
+    const char *tokens_file;
+    int64_t room_id; /* with tokens: the room every participant joins */
+    const char *password;
+    const char *user_prefix;
+    int watch_pid;
+    const char *json_out;
+    bool quiet;
+    bool null_target; /* --null HOST:PORT: the null forwarder instead of a node */
+    struct sockaddr_in null_addr;
+} lg_opts_t;
+
+typedef struct lg_baseline lg_baseline_t;
+
+struct lg {
+    uv_loop_t *loop;
+    lg_opts_t o;
+    struct sockaddr_in http_addr;
+    dtls_cert_t *cert;
+    lg_peer_t *peers;
+    int participants;
+    uv_timer_t tick, housekeeping, progress, deadline;
+    uv_signal_t sigint;
+    int phase; /* see main.c */
+    uint64_t start_ns, phase_ns, measure_start_ns, measure_end_ns;
+    lg_hist_t latency, baseline_hist;
+    lg_hist_t connect_ms;
+    lg_baseline_t *baseline;
+    uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes, tx_failed, foreign_pkts;
+    uint64_t rx_per_s[LG_SECONDS_MAX], tx_per_s[LG_SECONDS_MAX];
+    double p99_per_s[LG_SECONDS_MAX];
+    lg_hist_t second_hist;
+    int seconds;
+    uint64_t prev_rx;
+    srtp_session_profile_t profile;
+    long idle_rss_kib, peak_rss_kib;
+    double cpu_at_start_s, cpu_at_end_s;
+    int exit_code;
+};
+
+/* leg.c */
+int lg_leg_init(lg_leg_t *leg, lg_peer_t *peer, bool is_pub);
+/* The remote side is known (from the node's SDP): start the ICE checks. */
+int lg_leg_start(lg_leg_t *leg, const lg_sdp_remote_t *remote);
+/* The null forwarder at addr: register with hellos, then SRTP with derived keys. */
+int lg_leg_start_null(lg_leg_t *leg, const struct sockaddr_in *addr);
+/* ICE retransmissions, DTLS timers, consent refreshes. */
+void lg_leg_housekeeping(lg_leg_t *leg, uint64_t now_ns);
+/* Protects and sends an RTP packet built in buf (cap LG_BUF_CAP). */
+int lg_leg_send_rtp(lg_leg_t *leg, uint8_t *buf, size_t len);
+void lg_leg_close(lg_leg_t *leg);
+/* srtp auth failures seen on this leg */
+uint64_t lg_leg_auth_failures(const lg_leg_t *leg);
+
+/* peer.c */
+int lg_peer_start(lg_peer_t *p);
+void lg_peer_leave(lg_peer_t *p);
+/* Marks the participant failed (counted in the summary), saying why once. */
+void lg_peer_fail(lg_peer_t *p, const char *why);
+void lg_peer_send_due(lg_peer_t *p, uint64_t now_ns);
+/* A decrypted RTP packet on the subscribe leg. */
+void lg_peer_on_media(lg_peer_t *p, const uint8_t *pkt, size_t len, uint64_t now_ns);
+/* A decrypted RTCP compound packet on either leg. */
+void lg_peer_on_rtcp(lg_peer_t *p, lg_leg_t *leg, const uint8_t *pkt, size_t len);
+
+/* baseline.c: two sockets talking straight to each other on the same loop */
+lg_baseline_t *lg_baseline_new(lg_t *lg);
+void lg_baseline_send_due(lg_baseline_t *b, uint64_t now_ns);
+/* Closes its sockets; lg_baseline_release frees it once the loop ran. */
+void lg_baseline_free(lg_baseline_t *b);
+void lg_baseline_release(lg_baseline_t *b);
+
+/* report.c */
+/* The JSON summary of the run (caller decrefs). */
+json_t *lg_summary(lg_t *lg);
+/* CPU seconds (user + system) and resident KiB of a process; -1 when unreadable. */
+double lg_proc_cpu_s(int pid);
+long lg_proc_rss_kib(int pid);
+
+/* True while latency is recorded. */
+bool lg_measuring(const lg_t *lg, uint64_t now_ns);
+
+#endif

@@ -1,0 +1,318 @@
+/* tools/loadgen/peer.c: one synthetic participant: the call protocol on its
+ * WebSocket (authenticate, call_join, call_publish, answering every
+ * call_subscribe_offer, call_leave), its synthetic streams, and what it
+ * measures of every packet it receives. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools/loadgen/lg.h"
+
+static uint8_t tx_buf[LG_BUF_CAP];
+
+void lg_peer_fail(lg_peer_t *p, const char *why)
+{
+    if (!p->failed && !p->lg->o.quiet)
+        fprintf(stderr, "loadgen: participant %d (%s): %s\n", p->index, p->username, why);
+    p->failed = true;
+}
+
+static void send_json(lg_peer_t *p, json_t *msg)
+{
+    char *text = json_dumps(msg, JSON_COMPACT);
+    json_decref(msg);
+    if (!text)
+        return;
+    if (lg_ws_send_text(&p->ws, text, strlen(text)))
+        lg_peer_fail(p, "could not send on the WebSocket");
+    free(text);
+}
+
+static lg_sdp_local_t local_desc(lg_peer_t *p, lg_leg_t *leg)
+{
+    lg_sdp_local_t l = {.ufrag = leg->ufrag,
+                        .pwd = leg->pwd,
+                        .fingerprint = dtls_cert_fingerprint(p->lg->cert),
+                        .port = leg->local_port,
+                        .cname_id = (unsigned)p->index};
+    for (int i = 0; i < p->stream_count; i++)
+        l.ssrc[p->streams[i].video ? 1 : 0] = p->streams[i].ssrc;
+    return l;
+}
+
+static void publish(lg_peer_t *p)
+{
+    static char sdp[LG_SDP_MAX];
+    lg_sdp_local_t l = local_desc(p, &p->pub);
+    if (lg_sdp_write_publish_offer(&l, sdp, sizeof sdp) < 0) {
+        lg_peer_fail(p, "publish offer too large");
+        return;
+    }
+    json_t *tracks = json_array();
+    int mid = 0;
+    for (int t = 0; t < LG_MAX_TRACKS; t++) {
+        char m[8];
+        if (!l.ssrc[t])
+            continue;
+        snprintf(m, sizeof m, "%d", mid++);
+        json_array_append_new(tracks,
+                              json_pack("{s:s,s:s}", "mid", m, "source", t ? "camera" : "mic"));
+    }
+    send_json(p,
+              json_pack("{s:s,s:I,s:s,s:o,s:i}", "type", "call_publish", "roomId",
+                        (json_int_t)p->room_id, "sdp", sdp, "tracks", tracks, "id", ++p->next_id));
+}
+
+static void on_publish_answer(lg_peer_t *p, json_t *msg)
+{
+    static lg_sdp_remote_t remote;
+    const char *sdp = json_string_value(json_object_get(msg, "sdp"));
+    if (!sdp || lg_sdp_parse(sdp, &remote)) {
+        lg_peer_fail(p, "unusable call_publish_answer SDP");
+        return;
+    }
+    if (lg_leg_start(&p->pub, &remote))
+        lg_peer_fail(p, "could not start the publish leg");
+}
+
+static void on_subscribe_offer(lg_peer_t *p, json_t *msg)
+{
+    static lg_sdp_remote_t offer;
+    static char answer[LG_SDP_MAX];
+    const char *sdp = json_string_value(json_object_get(msg, "sdp"));
+    json_int_t version = json_integer_value(json_object_get(msg, "version"));
+    if (!sdp || lg_sdp_parse(sdp, &offer)) {
+        lg_peer_fail(p, "unusable call_subscribe_offer SDP");
+        return;
+    }
+    lg_sdp_local_t l = local_desc(p, &p->sub);
+    if (lg_sdp_write_subscribe_answer(&offer, &l, answer, sizeof answer) < 0) {
+        lg_peer_fail(p, "subscribe answer too large");
+        return;
+    }
+    p->sub_version = (unsigned)version;
+    send_json(p, json_pack("{s:s,s:I,s:s,s:I,s:i}", "type", "call_subscribe_answer", "roomId",
+                           (json_int_t)p->room_id, "sdp", answer, "version", version, "id",
+                           ++p->next_id));
+    if (lg_leg_start(&p->sub, &offer))
+        lg_peer_fail(p, "could not start the subscribe leg");
+}
+
+static void on_text(lg_ws_t *ws, const char *text, size_t len)
+{
+    lg_peer_t *p = ws->ctx;
+    json_error_t jerr;
+    json_t *msg = json_loadb(text, len, 0, &jerr);
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    if (!type) {
+        json_decref(msg);
+        return;
+    }
+    if (!strcmp(type, "authenticated")) {
+        p->authed = true;
+        p->join_ns = lg_now_ns();
+        send_json(p, json_pack("{s:s,s:I,s:i}", "type", "call_join", "roomId",
+                               (json_int_t)p->room_id, "id", ++p->next_id));
+    } else if (!strcmp(type, "call_joined")) {
+        p->joined = true;
+        if (p->publishes && p->stream_count)
+            publish(p);
+    } else if (!strcmp(type, "call_publish_answer")) {
+        on_publish_answer(p, msg);
+    } else if (!strcmp(type, "call_subscribe_offer")) {
+        on_subscribe_offer(p, msg);
+    } else if (!strcmp(type, "error") || !strcmp(type, "auth_error")) {
+        const char *code = json_string_value(json_object_get(msg, "code"));
+        const char *m = json_string_value(json_object_get(msg, "message"));
+        p->ws_errors++;
+        snprintf(p->last_error, sizeof p->last_error, "%s: %s", code ? code : "?", m ? m : "");
+        if (!p->lg->o.quiet)
+            fprintf(stderr, "loadgen: participant %d: node error %s\n", p->index, p->last_error);
+        if (!strcmp(type, "auth_error") ||
+            (code && (!strcmp(code, "call_full") || !strcmp(code, "forbidden") ||
+                      !strcmp(code, "not_found"))))
+            lg_peer_fail(p, p->last_error);
+    }
+    json_decref(msg);
+}
+
+static void on_open(lg_ws_t *ws)
+{
+    lg_peer_t *p = ws->ctx;
+    send_json(p, json_pack("{s:s,s:s,s:i}", "type", "authenticate", "token", p->token, "id",
+                           ++p->next_id));
+}
+
+static void on_closed(lg_ws_t *ws, const char *reason)
+{
+    lg_peer_t *p = ws->ctx;
+    if (!p->left)
+        lg_peer_fail(p, reason);
+}
+
+int lg_peer_start(lg_peer_t *p)
+{
+    if (p->lg->o.null_target) {
+        p->ws_live = p->joined = true;
+        p->join_ns = lg_now_ns();
+        lg_leg_start_null(&p->sub, &p->lg->o.null_addr);
+        return p->publishes && p->stream_count ? lg_leg_start_null(&p->pub, &p->lg->o.null_addr)
+                                               : 0;
+    }
+    static const lg_ws_callbacks_t cb = {
+        .on_open = on_open, .on_text = on_text, .on_closed = on_closed};
+    p->ws_live = true;
+    int rc = lg_ws_connect(&p->ws, p->lg->loop, &p->lg->http_addr, &cb, p);
+    if (rc)
+        lg_peer_fail(p, uv_strerror(rc));
+    return rc;
+}
+
+void lg_peer_leave(lg_peer_t *p)
+{
+    if (p->left)
+        return;
+    p->left = true;
+    if (!p->lg->o.null_target && p->ws.open && p->joined)
+        send_json(p, json_pack("{s:s,s:I,s:i}", "type", "call_leave", "roomId",
+                               (json_int_t)p->room_id, "id", ++p->next_id));
+    if (!p->lg->o.null_target)
+        lg_ws_close(&p->ws);
+    lg_leg_close(&p->pub);
+    lg_leg_close(&p->sub);
+}
+
+/* ---- media out ---- */
+
+static void send_one(lg_peer_t *p, lg_stream_t *s)
+{
+    uint8_t *b = tx_buf;
+    const lg_opts_t *o = &p->lg->o;
+    bool marker = true;
+    uint32_t ts;
+    size_t bytes = s->bytes;
+    lg_payload_t pl = {.publisher = (uint32_t)p->index,
+                       .track = s->video ? 1 : 0,
+                       .seq = s->seq,
+                       .sent_ns = lg_now_ns()};
+    if (s->video) {
+        if (s->in_frame == 0 && s->keyframe_due) {
+            s->keyframe_due = false;
+            pl.keyframe = true;
+        }
+        marker = ++s->in_frame >= s->frame_pkts;
+        uint64_t frame = s->seq / s->frame_pkts;
+        ts = (uint32_t)(frame * 90000 / (uint64_t)o->video_fps);
+        if (marker)
+            s->in_frame = 0;
+    } else {
+        ts = s->seq * 960; /* 20 ms of 48 kHz opus per packet */
+    }
+    size_t n =
+        lg_rtp_header(b, s->video ? LG_VIDEO_PT : LG_AUDIO_PT, marker, s->rtp_seq, ts, s->ssrc);
+    if (bytes < LG_PAYLOAD_HDR)
+        bytes = LG_PAYLOAD_HDR;
+    lg_payload_write(b + n, &pl);
+    memset(b + n + LG_PAYLOAD_HDR, 0xa5, bytes - LG_PAYLOAD_HDR);
+    int sent = lg_leg_send_rtp(&p->pub, b, n + bytes);
+    s->rtp_seq++;
+    s->seq++;
+    if (sent > 0) {
+        p->lg->tx_pkts++;
+        p->lg->tx_bytes += (uint64_t)sent;
+    } else {
+        p->lg->tx_failed++;
+    }
+}
+
+void lg_peer_send_due(lg_peer_t *p, uint64_t now_ns)
+{
+    if (p->pub.state != LEG_UP || p->left)
+        return;
+    for (int i = 0; i < p->stream_count; i++) {
+        lg_stream_t *s = &p->streams[i];
+        /* Independent clients: each stream starts at a random phase of its period. */
+        if (s->next_ns == 0)
+            s->next_ns = now_ns + (uint64_t)rand() % s->period_ns;
+        /* After a stall, skip ahead rather than send a burst. */
+        if (now_ns > s->next_ns + 100 * 1000000ull)
+            s->next_ns = now_ns;
+        for (int burst = 0; s->next_ns <= now_ns && burst < 64; burst++) {
+            send_one(p, s);
+            s->next_ns += s->period_ns;
+        }
+    }
+}
+
+/* ---- media in ---- */
+
+void lg_peer_on_media(lg_peer_t *p, const uint8_t *pkt, size_t len, uint64_t now_ns)
+{
+    lg_t *lg = p->lg;
+    lg_payload_t pl;
+    if (lg_payload_read(pkt, len, &pl) || pl.publisher >= (uint32_t)lg->participants ||
+        pl.track >= LG_MAX_TRACKS) {
+        lg->foreign_pkts++;
+        return;
+    }
+    if (!p->first_rx_ns) {
+        p->first_rx_ns = now_ns;
+        if (p->join_ns)
+            lg_hist_add(&lg->connect_ms, (now_ns - p->join_ns) / 1000000);
+    }
+    lg->rx_pkts++;
+    lg->rx_bytes += len;
+    const lg_peer_t *pub = &lg->peers[pl.publisher];
+    const lg_stream_t *s = NULL;
+    for (int i = 0; i < pub->stream_count; i++)
+        if ((pub->streams[i].video ? 1 : 0) == pl.track)
+            s = &pub->streams[i];
+    lg_rx_t *rx = &p->rx[pl.publisher * LG_MAX_TRACKS + pl.track];
+    rx->received++;
+    if (rx->any && pl.seq <= rx->max_seq)
+        rx->late_or_dup++;
+    else
+        rx->max_seq = pl.seq;
+    rx->any = true;
+    if (s && lg->measure_start_ns && pl.seq >= s->seq_at_measure_start &&
+        (!lg->measure_end_ns || pl.seq < s->seq_at_measure_end))
+        rx->in_window++;
+    if (pl.sent_ns >= lg->measure_start_ns && lg_measuring(lg, pl.sent_ns) && now_ns > pl.sent_ns) {
+        uint64_t us = (now_ns - pl.sent_ns) / 1000;
+        lg_hist_add(&lg->latency, us);
+        lg_hist_add(&lg->second_hist, us);
+    }
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+void lg_peer_on_rtcp(lg_peer_t *p, lg_leg_t *leg, const uint8_t *pkt, size_t len)
+{
+    if (!leg->is_pub)
+        return; /* sender reports relayed to subscribers: nothing to do */
+    /* RFC 3550 6.1: a compound packet; RFC 4585 6.3.1 PLI, RFC 5104 4.3.1 FIR. */
+    for (size_t off = 0; off + 8 <= len;) {
+        const uint8_t *r = pkt + off;
+        size_t rlen = ((size_t)(r[2] << 8 | r[3]) + 1) * 4;
+        if ((r[0] >> 6) != 2 || off + rlen > len)
+            break;
+        uint8_t pt = r[1], fmt = r[0] & 0x1f;
+        uint32_t media = 0;
+        if (pt == 206 && fmt == 1 && rlen >= 12)
+            media = rd32(r + 8);
+        else if (pt == 206 && fmt == 4 && rlen >= 20)
+            media = rd32(r + 12);
+        for (int i = 0; media && i < p->stream_count; i++) {
+            if (p->streams[i].ssrc == media && p->streams[i].video) {
+                p->streams[i].keyframe_due = true;
+                p->streams[i].plis++;
+            }
+        }
+        off += rlen;
+    }
+}
