@@ -49,6 +49,9 @@ json_t *api_dm_json(const store_dm_t *d);
 /* A positive decimal id of at most 18 digits; 0 when s is not one. */
 int64_t api_parse_id(const char *s);
 
+/* api_calls.c */
+void api_calls_list(http_req_t *req);
+
 /* api_files.c */
 void api_upload(http_req_t *req);
 void api_file_get(http_req_t *req);

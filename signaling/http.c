@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 
 #include "common/log.h"
+#include "common/util.h"
 #include "signaling/ws.h"
 #include "signaling/ws_call.h"
 #include "signaling/ws_internal.h"
@@ -573,6 +574,8 @@ void signaling_attach_store(signaling_t *sig, store_t *store, const uint8_t *sec
                             size_t secret_len)
 {
     sig->store = store;
+    if (store_calls_close_open(store, now_unix_ms()))
+        log_warn("calls", "calls left open by a previous run could not be closed");
     memcpy(sig->secret, secret, secret_len < sizeof sig->secret ? secret_len : sizeof sig->secret);
 }
 

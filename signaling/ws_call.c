@@ -53,6 +53,7 @@ struct call_peer {
 
 struct call_room {
     int64_t room_id;
+    int64_t call_id; /* its record in the store; 0 when it could not be written */
     int worker;
     call_peer_t **peers;
     int peer_count, peer_cap;
@@ -235,9 +236,18 @@ static void peer_remove(signaling_t *sig, call_peer_t *p, const char *reason)
             sub_renegotiate(sig, r->peers[i]);
     log_info("call", "room %lld: %s left the call (%s)", (long long)r->room_id, p->username,
              reason);
+    int64_t now = now_unix_ms();
+    if (r->call_id && store_call_leave(sig->store, r->call_id, p->user_id, now, reason))
+        log_warn("call", "call %lld: the leave of user %lld was not recorded",
+                 (long long)r->call_id, (long long)p->user_id);
     free(p->sub);
     free(p);
     if (r->peer_count == 0) {
+        const char *how = r->ending           ? "ended_by_host"
+                          : sig->lws_stopping ? "node_stopped"
+                                              : "empty";
+        if (r->call_id && store_call_end(sig->store, r->call_id, now, how))
+            log_warn("call", "call %lld: its end was not recorded", (long long)r->call_id);
         call_room_t **pp = &sig->calls;
         while (*pp != r)
             pp = &(*pp)->next;
@@ -353,6 +363,8 @@ void ws_call_join(ws_conn_t *c, json_t *msg, json_t *id)
             return;
         r->room_id = room.id;
         r->worker = sfu_media_worker_of_room(sig->media, room.id);
+        if (store_call_start(sig->store, room.id, now_unix_ms(), &r->call_id))
+            log_warn("call", "room %lld: the call was not recorded", (long long)room.id);
         r->next = sig->calls;
         sig->calls = r;
     }
@@ -392,6 +404,9 @@ void ws_call_join(ws_conn_t *c, json_t *msg, json_t *id)
     }
     r->peers[r->peer_count++] = p;
     c->call_peer = p;
+    if (r->call_id && store_call_join(sig->store, r->call_id, p->user_id, p->joined_ms))
+        log_warn("call", "call %lld: the join of user %lld was not recorded", (long long)r->call_id,
+                 (long long)p->user_id);
     json_t *ok = json_pack("{s:s,s:I,s:o,s:o,s:s,s:b}", "type", "call_joined", "roomId",
                            (json_int_t)room.id, "participants", others, "iceServers",
                            ice_servers_json(sig), "resumeToken", p->resume_token, "resumed", 0);

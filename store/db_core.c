@@ -124,6 +124,31 @@ const db_query_def_t db_queries[Q_COUNT] = {
                          "r.ended_at IS NULL WHERE m.file_id = f.id) OR EXISTS (SELECT 1 FROM "
                          "direct_messages d WHERE d.file_id = f.id AND (d.sender_id = ?2 OR "
                          "d.recipient_id = ?2)))"},
+    [Q_CALL_INSERT] = {"call_insert", "INSERT INTO calls (room_id, started_at) VALUES (?1, ?2)"},
+    [Q_CALL_END] = {"call_end", "UPDATE calls SET ended_at = ?2, end_reason = ?3 WHERE id = ?1 AND "
+                                "ended_at IS NULL"},
+    [Q_CALL_PART_INSERT] = {"call_part_insert", "INSERT INTO call_participants (call_id, user_id, "
+                                                "joined_at) VALUES (?1, ?2, ?3)"},
+    [Q_CALL_PART_LEAVE] = {"call_part_leave",
+                           "UPDATE call_participants SET left_at = ?3, leave_reason = ?4 WHERE "
+                           "call_id = ?1 AND user_id = ?2 AND left_at IS NULL"},
+    [Q_CALL_PART_LEAVE_ALL] = {"call_part_leave_all",
+                               "UPDATE call_participants SET left_at = ?2, leave_reason = ?3 "
+                               "WHERE call_id = ?1 AND left_at IS NULL"},
+    [Q_CALLS_CLOSE_OPEN] = {"calls_close_open", "UPDATE calls SET ended_at = ?1, end_reason = "
+                                                "'node_stopped' WHERE ended_at IS NULL"},
+    [Q_CALL_PARTS_CLOSE_OPEN] = {"call_parts_close_open",
+                                 "UPDATE call_participants SET left_at = ?1, leave_reason = "
+                                 "'node stopped' WHERE left_at IS NULL"},
+    [Q_CALLS_FOR_USER] = {"calls_for_user",
+                          "SELECT c.id, c.room_id, r.name, c.started_at, c.ended_at, c.end_reason "
+                          "FROM calls c JOIN rooms r ON r.id = c.room_id WHERE c.id IN (SELECT "
+                          "call_id FROM call_participants WHERE user_id = ?1 AND call_id < ?2) "
+                          "ORDER BY c.id DESC LIMIT ?3"},
+    [Q_CALL_PARTS_LIST] = {"call_parts_list",
+                           "SELECT p.user_id, u.username, p.joined_at, p.left_at, p.leave_reason "
+                           "FROM call_participants p JOIN users u ON u.id = p.user_id WHERE "
+                           "p.call_id = ?1 ORDER BY p.joined_at, p.rowid"},
 };
 
 /* Step i moves the schema from version i to i + 1. */

@@ -129,4 +129,38 @@ int store_message_add(store_t *st, int64_t room_id, int64_t sender_id, const cha
 int store_messages_page(store_t *st, int64_t room_id, int64_t before_id, int limit,
                         store_message_cb cb, void *ctx);
 
+/* Call records: a call lasts from its first participant to its end. */
+typedef struct store_call {
+    int64_t id;
+    int64_t room_id;
+    const char *room_name;
+    int64_t started_at_ms;
+    int64_t ended_at_ms; /* 0 while it goes on */
+    const char *end_reason;
+} store_call_t;
+
+typedef struct store_call_participant {
+    int64_t user_id;
+    const char *username;
+    int64_t joined_at_ms;
+    int64_t left_at_ms; /* 0 while in the call */
+    const char *leave_reason;
+} store_call_participant_t;
+
+typedef int (*store_call_cb)(void *ctx, const store_call_t *call);
+typedef int (*store_call_participant_cb)(void *ctx, const store_call_participant_t *p);
+
+int store_call_start(store_t *st, int64_t room_id, int64_t now_ms, int64_t *call_id);
+int store_call_join(store_t *st, int64_t call_id, int64_t user_id, int64_t now_ms);
+int store_call_leave(store_t *st, int64_t call_id, int64_t user_id, int64_t now_ms,
+                     const char *reason);
+/* Ends the call and every participation still open in it. */
+int store_call_end(store_t *st, int64_t call_id, int64_t now_ms, const char *reason);
+/* At start: calls a previous process left open end now, "node_stopped". */
+int store_calls_close_open(store_t *st, int64_t now_ms);
+/* The user's calls, newest first; before_id 0 means from the newest. */
+int store_calls_for_user(store_t *st, int64_t user_id, int64_t before_id, int limit,
+                         store_call_cb cb, void *ctx);
+int store_call_participants(store_t *st, int64_t call_id, store_call_participant_cb cb, void *ctx);
+
 #endif

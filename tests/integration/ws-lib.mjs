@@ -188,6 +188,9 @@ function makeClient(ws) {
     unread: null,
     userId: null,
     pings: 0, // WebSocket ping frames received from the server
+    terminate() {
+      ws.terminate(); // drops the TCP connection: no Close frame
+    },
     get isOpen() {
       return ws.readyState === WebSocket.OPEN;
     },

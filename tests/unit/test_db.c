@@ -254,16 +254,78 @@ static void test_dms_unread_and_blocks(void **state)
     assert_int_equal(store_is_blocked(f->st, a, b), 0);
 }
 
+typedef struct calls_seen {
+    int64_t ids[8];
+    char reasons[8][24];
+    int n;
+} calls_seen_t;
+
+static int see_call(void *ctx, const store_call_t *c)
+{
+    calls_seen_t *cs = ctx;
+    cs->ids[cs->n] = c->id;
+    snprintf(cs->reasons[cs->n++], 24, "%s", c->end_reason ? c->end_reason : "");
+    return 0;
+}
+
+static int see_participant(void *ctx, const store_call_participant_t *p)
+{
+    calls_seen_t *cs = ctx;
+    cs->ids[cs->n] = p->user_id;
+    snprintf(cs->reasons[cs->n++], 24, "%s", p->leave_reason ? p->leave_reason : "-");
+    return 0;
+}
+
+static void test_call_records(void **state)
+{
+    fixture_t *f = *state;
+    int64_t a = add_user(f->st, "ca"), b = add_user(f->st, "cb"), c = add_user(f->st, "cc");
+    store_room_t room;
+    assert_int_equal(store_room_create(f->st, "calls", false, a, "cccc-dddd-eeee", 1, &room), 0);
+    int64_t first, second, third;
+    assert_int_equal(store_call_start(f->st, room.id, 10, &first), 0);
+    assert_int_equal(store_call_join(f->st, first, a, 10), 0);
+    assert_int_equal(store_call_join(f->st, first, b, 11), 0);
+    assert_int_equal(store_call_leave(f->st, first, b, 20, "left"), 0);
+    assert_int_equal(store_call_end(f->st, first, 30, "ended_by_host"), 0);
+    calls_seen_t ps = {0};
+    assert_int_equal(store_call_participants(f->st, first, see_participant, &ps), 0);
+    assert_int_equal(ps.n, 2);
+    assert_string_equal(ps.reasons[0], "ended"); /* a: still in when it ended */
+    assert_string_equal(ps.reasons[1], "left");
+
+    assert_int_equal(store_call_start(f->st, room.id, 40, &second), 0);
+    assert_int_equal(store_call_join(f->st, second, a, 40), 0);
+    assert_int_equal(store_call_start(f->st, room.id, 50, &third), 0);
+    assert_int_equal(store_call_join(f->st, third, c, 50), 0);
+    /* A crash left the second and third open: the next start closes them. */
+    assert_int_equal(store_calls_close_open(f->st, 60), 0);
+
+    calls_seen_t cs = {0};
+    assert_int_equal(store_calls_for_user(f->st, a, 0, 10, see_call, &cs), 0);
+    assert_int_equal(cs.n, 2); /* not the third: a was not in it */
+    assert_true(cs.ids[0] == second && cs.ids[1] == first);
+    assert_string_equal(cs.reasons[0], "node_stopped");
+    assert_string_equal(cs.reasons[1], "ended_by_host");
+    memset(&cs, 0, sizeof cs);
+    assert_int_equal(store_calls_for_user(f->st, a, second, 10, see_call, &cs), 0);
+    assert_true(cs.n == 1 && cs.ids[0] == first);
+    memset(&ps, 0, sizeof ps);
+    assert_int_equal(store_call_participants(f->st, third, see_participant, &ps), 0);
+    assert_string_equal(ps.reasons[0], "node stopped");
+}
+
 /* Every hot query is answered from an index, never by scanning a table. */
 static void test_hot_queries_use_indexes(void **state)
 {
     fixture_t *f = *state;
     static const db_query_t hot[] = {
-        Q_USER_BY_EMAIL,         Q_USER_BY_ID,        Q_USER_SEARCH,   Q_REFRESH_BY_HASH,
-        Q_REFRESH_REVOKE_FAMILY, Q_ACCESS_IS_REVOKED, Q_ROOM_BY_CODE,  Q_ROOMS_VISIBLE,
-        Q_MEMBER_ROLE,           Q_MEMBERS_LIST,      Q_MEMBER_OLDEST, Q_USER_ROOM_IDS,
-        Q_MESSAGES_PAGE,         Q_DM_HISTORY,        Q_DM_MARK_READ,  Q_DM_UNREAD_COUNTS,
-        Q_DM_UNREAD_LIST,        Q_CONTACTS_LIST,     Q_BLOCK_EXISTS,  Q_FILE_CAN_READ,
+        Q_USER_BY_EMAIL,         Q_USER_BY_ID,        Q_USER_SEARCH,     Q_REFRESH_BY_HASH,
+        Q_REFRESH_REVOKE_FAMILY, Q_ACCESS_IS_REVOKED, Q_ROOM_BY_CODE,    Q_ROOMS_VISIBLE,
+        Q_MEMBER_ROLE,           Q_MEMBERS_LIST,      Q_MEMBER_OLDEST,   Q_USER_ROOM_IDS,
+        Q_MESSAGES_PAGE,         Q_DM_HISTORY,        Q_DM_MARK_READ,    Q_DM_UNREAD_COUNTS,
+        Q_DM_UNREAD_LIST,        Q_CONTACTS_LIST,     Q_BLOCK_EXISTS,    Q_FILE_CAN_READ,
+        Q_CALLS_FOR_USER,        Q_CALL_PARTS_LIST,   Q_CALL_PART_LEAVE,
     };
     for (size_t i = 0; i < sizeof hot / sizeof hot[0]; i++) {
         char sql[2048];
@@ -293,6 +355,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_room_visibility_and_host_handover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_message_pages_newest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dms_unread_and_blocks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_call_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hot_queries_use_indexes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
