@@ -713,3 +713,25 @@ void ws_call_close_all(signaling_t *sig)
             peer_remove(sig, r->peers[0], "node stopping");
     }
 }
+
+void ws_call_candidate(ws_conn_t *c, json_t *msg, json_t *id)
+{
+    call_peer_t *p = peer_of(c, msg, id);
+    if (!p)
+        return;
+    json_t *cand = json_object_get(msg, "candidate");
+    if (!cand || (!json_is_null(cand) && !json_is_string(cand)) ||
+        (json_is_string(cand) && json_string_length(cand) > 1024)) {
+        ws_send_error(c, id, "invalid_field",
+                      "candidate must be an a=candidate string (at most 1024 characters) or null");
+        return;
+    }
+    /* ICE-lite: the client's addresses are learned from its connectivity
+     * checks, so a trickled candidate needs no action; it is acknowledged. */
+    if (id) {
+        json_t *ok = json_pack("{s:s,s:I,s:O}", "type", "call_candidate_ack", "roomId",
+                               (json_int_t)p->room->room_id, "id", id);
+        ws_send(c, ok);
+        json_decref(ok);
+    }
+}

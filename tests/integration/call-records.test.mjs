@@ -48,6 +48,10 @@ test('call records: joins, leaves, host end, pagination; errors on bad joins', a
     // A subscribe answer with no offer outstanding, and garbage SDP to publish.
     assert.equal((await guest.ws.request({ type: 'call_subscribe_answer', roomId: room.id, sdp: 'v=0' })).code, 'no_offer');
     assert.equal((await guest.ws.request({ type: 'call_publish', roomId: room.id, sdp: 'nonsense' })).code, 'invalid_sdp');
+    // Trickled candidates are checked and acknowledged.
+    const ack = await guest.ws.request({ type: 'call_candidate', roomId: room.id, candidate: 'candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host' });
+    assert.equal(ack.type, 'call_candidate_ack');
+    assert.equal((await guest.ws.request({ type: 'call_candidate', roomId: room.id, candidate: 5 })).code, 'invalid_field');
     // A non-host cannot end the call.
     assert.equal((await guest.ws.request({ type: 'call_end', roomId: room.id })).code, 'forbidden');
 
