@@ -23,6 +23,9 @@ json_t *api_user_json(const store_user_t *u);
 /* api_rooms.c */
 json_t *api_room_json(const store_room_t *r);
 json_t *api_message_json(const store_message_t *m);
+/* An optional positive integer query argument into *out; false after
+ * replying 400 naming it. */
+bool api_query_positive(http_req_t *req, const char *name, int64_t *out);
 void api_rooms_list(http_req_t *req);
 void api_rooms_create(http_req_t *req);
 void api_room_get(http_req_t *req);

@@ -51,25 +51,10 @@ static int collect_call(void *ctx, const store_call_t *c)
                   "participants", people));
 }
 
-/* An optional positive integer query argument; false after replying 400. */
-static bool query_positive(http_req_t *req, const char *name, int64_t *out)
-{
-    char buf[32];
-    if (!http_req_query(req, name, buf, sizeof buf))
-        return true;
-    int64_t v = api_parse_id(buf);
-    if (v <= 0) {
-        http_reply_error(req, 400, "invalid_field", name, "%s must be a positive integer", name);
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
 void api_calls_list(http_req_t *req)
 {
     int64_t limit = CALLS_DEFAULT_LIMIT, before = 0;
-    if (!query_positive(req, "limit", &limit) || !query_positive(req, "before", &before))
+    if (!api_query_positive(req, "limit", &limit) || !api_query_positive(req, "before", &before))
         return;
     if (limit > CALLS_MAX_LIMIT)
         limit = CALLS_MAX_LIMIT;

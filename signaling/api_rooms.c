@@ -274,7 +274,7 @@ void api_room_end(http_req_t *req)
 }
 
 /* Reads an optional positive integer query argument; false after replying 400. */
-static bool query_positive(http_req_t *req, const char *name, int64_t *out)
+bool api_query_positive(http_req_t *req, const char *name, int64_t *out)
 {
     char buf[32];
     if (!http_req_query(req, name, buf, sizeof buf))
@@ -311,7 +311,7 @@ void api_room_messages(http_req_t *req)
     if (!room_as_member(req, &room, role))
         return;
     int64_t limit = MESSAGES_DEFAULT_LIMIT, before = 0;
-    if (!query_positive(req, "limit", &limit) || !query_positive(req, "before", &before))
+    if (!api_query_positive(req, "limit", &limit) || !api_query_positive(req, "before", &before))
         return;
     if (limit > MESSAGES_MAX_LIMIT)
         limit = MESSAGES_MAX_LIMIT;

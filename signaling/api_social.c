@@ -50,20 +50,6 @@ static bool path_user(http_req_t *req, store_user_t *u)
     return false;
 }
 
-static bool query_positive(http_req_t *req, const char *name, int64_t *out)
-{
-    char buf[32];
-    if (!http_req_query(req, name, buf, sizeof buf))
-        return true;
-    int64_t v = api_parse_id(buf);
-    if (v <= 0) {
-        http_reply_error(req, 400, "invalid_field", name, "%s must be a positive integer", name);
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
 static int collect_unread(void *ctx, const store_unread_t *u)
 {
     return json_array_append_new(
@@ -109,7 +95,7 @@ void api_dm_history(http_req_t *req)
     if (!path_user(req, &other))
         return;
     int64_t limit = DM_DEFAULT_LIMIT, before = 0;
-    if (!query_positive(req, "limit", &limit) || !query_positive(req, "before", &before))
+    if (!api_query_positive(req, "limit", &limit) || !api_query_positive(req, "before", &before))
         return;
     if (limit > DM_MAX_LIMIT)
         limit = DM_MAX_LIMIT;
