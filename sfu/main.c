@@ -26,6 +26,10 @@ typedef struct sfu_node {
     uv_signal_t sigint, sigterm;
     signaling_t *sig;
     store_t *store;
+    store_checkpointer_t *checkpointer;
+    uv_timer_t checkpoint_timer;
+    uv_work_t checkpoint_work;
+    bool checkpoint_busy;
     dtls_cert_t *cert; /* the node's DTLS identity, shared by every worker */
     sfu_worker_t *workers[MAX_WORKERS];
     sfu_media_t *media;
@@ -91,6 +95,33 @@ static void on_handle_closed(uv_handle_t *h)
     (void)h;
 }
 
+#define CHECKPOINT_MS 1000
+
+static void checkpoint_work(uv_work_t *w)
+{
+    sfu_node_t *node = w->data;
+    if (store_checkpointer_run(node->checkpointer))
+        log_warn("store", "WAL checkpoint failed");
+}
+
+static void checkpoint_done(uv_work_t *w, int status)
+{
+    sfu_node_t *node = w->data;
+    (void)status;
+    node->checkpoint_busy = false;
+}
+
+/* Once a second the WAL is copied back into the database on the threadpool. */
+static void on_checkpoint_tick(uv_timer_t *t)
+{
+    sfu_node_t *node = t->data;
+    if (node->checkpoint_busy || node->stopping)
+        return;
+    node->checkpoint_work.data = node;
+    if (uv_queue_work(&node->loop, &node->checkpoint_work, checkpoint_work, checkpoint_done) == 0)
+        node->checkpoint_busy = true;
+}
+
 static void node_stop(sfu_node_t *node, int signum)
 {
     if (node->stopping)
@@ -105,6 +136,8 @@ static void node_stop(sfu_node_t *node, int signum)
     node->worker_count = 0;
     uv_close((uv_handle_t *)&node->sigint, on_handle_closed);
     uv_close((uv_handle_t *)&node->sigterm, on_handle_closed);
+    if (node->checkpointer)
+        uv_close((uv_handle_t *)&node->checkpoint_timer, on_handle_closed);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -167,6 +200,11 @@ int main(int argc, char **argv)
     if (store_open(db_path, &node.store, err, sizeof err))
         startup_failed(err);
     signaling_attach_store(node.sig, node.store, secret, sizeof secret);
+    if ((node.checkpointer = store_checkpointer_open(node.store, db_path))) {
+        uv_timer_init(&node.loop, &node.checkpoint_timer);
+        node.checkpoint_timer.data = &node;
+        uv_timer_start(&node.checkpoint_timer, on_checkpoint_tick, CHECKPOINT_MS, CHECKPOINT_MS);
+    }
     static const sfu_media_events_t media_events = {.on_leg_state = on_media_leg_state};
     node.media = sfu_media_new(&node.loop, node.workers, node.worker_count,
                                dtls_cert_fingerprint(node.cert), &media_events, &node);
@@ -188,6 +226,7 @@ int main(int argc, char **argv)
     uv_run(&node.loop, UV_RUN_DEFAULT);
 
     /* Every connection is closed and pending work has finished: flush the store. */
+    store_checkpointer_close(node.checkpointer);
     store_close(node.store);
     signaling_free(node.sig);
     dtls_cert_free(node.cert);

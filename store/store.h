@@ -129,6 +129,16 @@ int store_message_add(store_t *st, int64_t room_id, int64_t sender_id, const cha
 int store_messages_page(store_t *st, int64_t room_id, int64_t before_id, int limit,
                         store_message_cb cb, void *ctx);
 
+/* WAL checkpoints on another thread. open (main thread) makes a second
+ * connection to path and turns the store's automatic checkpoints off; run
+ * may then be called from one other thread at a time; close after the last
+ * run returned, before store_close. NULL when it could not be opened (the
+ * store then keeps checkpointing by itself). */
+typedef struct store_checkpointer store_checkpointer_t;
+store_checkpointer_t *store_checkpointer_open(store_t *st, const char *path);
+int store_checkpointer_run(store_checkpointer_t *cp);
+void store_checkpointer_close(store_checkpointer_t *cp);
+
 /* Call records: a call lasts from its first participant to its end. */
 typedef struct store_call {
     int64_t id;
