@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/strbuf.h"
+
 /* Copies at most cap-1 bytes of [s, s+n) and terminates. */
 static void copy_n(char *dst, size_t cap, const char *s, size_t n)
 {
@@ -222,67 +224,46 @@ const rtc_sdp_codec_t *rtc_sdp_pick_codec(const rtc_sdp_media_t *m)
     return h264;
 }
 
-typedef struct writer {
-    char *out;
-    size_t cap, len;
-    bool full;
-} writer_t;
-
-static void w_printf(writer_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void w_printf(writer_t *w, const char *fmt, ...)
-{
-    if (w->full)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(w->out + w->len, w->cap - w->len, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= w->cap - w->len)
-        w->full = true;
-    else
-        w->len += (size_t)n;
-}
-
 /* The BUNDLE group lists mids, or the tracks' mids when mids is NULL. */
-static void write_session(writer_t *w, const rtc_sdp_local_t *l, const char *const *mids, int n,
+static void write_session(strbuf_t *w, const rtc_sdp_local_t *l, const char *const *mids, int n,
                           const rtc_sdp_track_t *tracks, int track_count)
 {
-    w_printf(w, "v=0\r\no=- %llu %u IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n",
-             (unsigned long long)l->session_id, l->version);
-    w_printf(w, "a=group:BUNDLE");
+    strbuf_printf(w, "v=0\r\no=- %llu %u IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n",
+                  (unsigned long long)l->session_id, l->version);
+    strbuf_printf(w, "a=group:BUNDLE");
     for (int i = 0; mids && i < n; i++)
-        w_printf(w, " %s", mids[i]);
+        strbuf_printf(w, " %s", mids[i]);
     for (int i = 0; !mids && i < track_count; i++)
-        w_printf(w, " %s", tracks[i].mid);
-    w_printf(w, "\r\na=ice-lite\r\na=msid-semantic: WMS *\r\n");
+        strbuf_printf(w, " %s", tracks[i].mid);
+    strbuf_printf(w, "\r\na=ice-lite\r\na=msid-semantic: WMS *\r\n");
 }
 
-static void write_transport(writer_t *w, const rtc_sdp_local_t *l, const char *setup, bool cand)
+static void write_transport(strbuf_t *w, const rtc_sdp_local_t *l, const char *setup, bool cand)
 {
-    w_printf(w, "c=IN IP4 %s\r\na=rtcp:%d IN IP4 %s\r\n", l->ip, l->port, l->ip);
-    w_printf(w, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:sha-256 %s\r\na=setup:%s\r\n",
-             l->ice_ufrag, l->ice_pwd, l->fingerprint, setup);
+    strbuf_printf(w, "c=IN IP4 %s\r\na=rtcp:%d IN IP4 %s\r\n", l->ip, l->port, l->ip);
+    strbuf_printf(w, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:sha-256 %s\r\na=setup:%s\r\n",
+                  l->ice_ufrag, l->ice_pwd, l->fingerprint, setup);
     if (cand)
-        w_printf(w, "a=candidate:1 1 udp 2130706431 %s %d typ host\r\na=end-of-candidates\r\n",
-                 l->ip, l->port);
+        strbuf_printf(w, "a=candidate:1 1 udp 2130706431 %s %d typ host\r\na=end-of-candidates\r\n",
+                      l->ip, l->port);
 }
 
-static void write_codec(writer_t *w, const rtc_sdp_codec_t *c, rtc_media_kind_t kind)
+static void write_codec(strbuf_t *w, const rtc_sdp_codec_t *c, rtc_media_kind_t kind)
 {
     if (c->channels > 1)
-        w_printf(w, "a=rtpmap:%u %s/%u/%u\r\n", c->pt, c->name, c->clock_hz, c->channels);
+        strbuf_printf(w, "a=rtpmap:%u %s/%u/%u\r\n", c->pt, c->name, c->clock_hz, c->channels);
     else
-        w_printf(w, "a=rtpmap:%u %s/%u\r\n", c->pt, c->name, c->clock_hz);
+        strbuf_printf(w, "a=rtpmap:%u %s/%u\r\n", c->pt, c->name, c->clock_hz);
     if (c->fmtp[0])
-        w_printf(w, "a=fmtp:%u %s\r\n", c->pt, c->fmtp);
+        strbuf_printf(w, "a=fmtp:%u %s\r\n", c->pt, c->fmtp);
     if (kind == RTC_MEDIA_VIDEO)
-        w_printf(w, "a=rtcp-fb:%u nack pli\r\na=rtcp-fb:%u ccm fir\r\n", c->pt, c->pt);
+        strbuf_printf(w, "a=rtcp-fb:%u nack pli\r\na=rtcp-fb:%u ccm fir\r\n", c->pt, c->pt);
 }
 
 int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *local, char *out,
                                  size_t cap, char *err, size_t err_cap)
 {
-    writer_t w = {out, cap, 0, false};
+    strbuf_t w = {out, cap, 0, false};
     const char *mids[RTC_SDP_MAX_MEDIA];
     const rtc_sdp_codec_t *picked[RTC_SDP_MAX_MEDIA];
     int usable = 0, bundled = 0;
@@ -311,16 +292,16 @@ int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *
                                                         : "application";
         if (!picked[i]) {
             /* Rejected: port 0 and only what identifies the section. */
-            w_printf(&w, "m=%s 0 %s 0\r\nc=IN IP4 0.0.0.0\r\na=mid:%s\r\na=inactive\r\n", kind,
-                     m->kind == RTC_MEDIA_OTHER ? "UDP/DTLS/SCTP webrtc-datachannel"
-                                                : "UDP/TLS/RTP/SAVPF",
-                     m->mid);
+            strbuf_printf(&w, "m=%s 0 %s 0\r\nc=IN IP4 0.0.0.0\r\na=mid:%s\r\na=inactive\r\n", kind,
+                          m->kind == RTC_MEDIA_OTHER ? "UDP/DTLS/SCTP webrtc-datachannel"
+                                                     : "UDP/TLS/RTP/SAVPF",
+                          m->mid);
             continue;
         }
-        w_printf(&w, "m=%s %d UDP/TLS/RTP/SAVPF %u\r\n", kind, local->port, picked[i]->pt);
+        strbuf_printf(&w, "m=%s %d UDP/TLS/RTP/SAVPF %u\r\n", kind, local->port, picked[i]->pt);
         write_transport(&w, local, "passive", first);
         first = false;
-        w_printf(&w, "a=mid:%s\r\na=recvonly\r\na=rtcp-mux\r\na=rtcp-rsize\r\n", m->mid);
+        strbuf_printf(&w, "a=mid:%s\r\na=recvonly\r\na=rtcp-mux\r\na=rtcp-rsize\r\n", m->mid);
         write_codec(&w, picked[i], m->kind);
     }
     return w.full ? -ENOSPC : (int)w.len;
@@ -329,20 +310,20 @@ int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *
 int rtc_sdp_write_subscribe_offer(const rtc_sdp_track_t *tracks, int count,
                                   const rtc_sdp_local_t *local, char *out, size_t cap)
 {
-    writer_t w = {out, cap, 0, false};
+    strbuf_t w = {out, cap, 0, false};
     write_session(&w, local, NULL, 0, tracks, count);
     for (int i = 0; i < count; i++) {
         const rtc_sdp_track_t *t = &tracks[i];
-        w_printf(&w, "m=%s %d UDP/TLS/RTP/SAVPF %u\r\n",
-                 t->kind == RTC_MEDIA_AUDIO ? "audio" : "video", local->port, t->codec.pt);
+        strbuf_printf(&w, "m=%s %d UDP/TLS/RTP/SAVPF %u\r\n",
+                      t->kind == RTC_MEDIA_AUDIO ? "audio" : "video", local->port, t->codec.pt);
         write_transport(&w, local, "actpass", i == 0);
-        w_printf(&w, "a=mid:%s\r\na=%s\r\na=rtcp-mux\r\na=rtcp-rsize\r\n", t->mid,
-                 t->active ? "sendonly" : "inactive");
+        strbuf_printf(&w, "a=mid:%s\r\na=%s\r\na=rtcp-mux\r\na=rtcp-rsize\r\n", t->mid,
+                      t->active ? "sendonly" : "inactive");
         write_codec(&w, &t->codec, t->kind);
         if (t->active) {
-            w_printf(&w, "a=msid:%s %s\r\n", t->stream_id, t->track_id);
-            w_printf(&w, "a=ssrc:%u cname:%s\r\na=ssrc:%u msid:%s %s\r\n", t->ssrc, t->cname,
-                     t->ssrc, t->stream_id, t->track_id);
+            strbuf_printf(&w, "a=msid:%s %s\r\n", t->stream_id, t->track_id);
+            strbuf_printf(&w, "a=ssrc:%u cname:%s\r\na=ssrc:%u msid:%s %s\r\n", t->ssrc, t->cname,
+                          t->ssrc, t->stream_id, t->track_id);
         }
     }
     return w.full ? -ENOSPC : (int)w.len;

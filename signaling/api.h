@@ -23,6 +23,14 @@ json_t *api_user_json(const store_user_t *u);
 /* api_rooms.c */
 json_t *api_room_json(const store_room_t *r);
 json_t *api_message_json(const store_message_t *m);
+/* A room member as clients see it (with online state), for REST and the WebSocket. */
+json_t *api_member_json(signaling_t *sig, const store_member_t *m);
+typedef struct api_members_ctx {
+    json_t *list;
+    signaling_t *sig;
+} api_members_ctx_t;
+/* A store_members_list callback appending api_member_json to ctx->list. */
+int api_collect_member(void *ctx, const store_member_t *m);
 /* An optional positive integer query argument into *out; false after
  * replying 400 naming it. */
 bool api_query_positive(http_req_t *req, const char *name, int64_t *out);

@@ -220,20 +220,18 @@ void api_room_leave(http_req_t *req)
     http_reply_json(req, 204, NULL);
 }
 
-typedef struct members_ctx {
-    json_t *list;
-    signaling_t *sig;
-} members_ctx_t;
-
-static int collect_member(void *ctx, const store_member_t *m)
+json_t *api_member_json(signaling_t *sig, const store_member_t *m)
 {
-    members_ctx_t *mc = ctx;
-    return json_array_append_new(mc->list,
-                                 json_pack("{s:I,s:s,s:s,s:b,s:o,s:o}", "userId",
-                                           (json_int_t)m->user_id, "username", m->username, "role",
-                                           m->role, "online", ws_user_online(mc->sig, m->user_id),
-                                           "joinedAt", api_time_json(m->joined_at_ms), "lastSeen",
-                                           api_time_json(m->last_seen_ms)));
+    return json_pack("{s:I,s:s,s:s,s:b,s:o,s:o}", "userId", (json_int_t)m->user_id, "username",
+                     m->username, "role", m->role, "online", ws_user_online(sig, m->user_id),
+                     "joinedAt", api_time_json(m->joined_at_ms), "lastSeen",
+                     api_time_json(m->last_seen_ms));
+}
+
+int api_collect_member(void *ctx, const store_member_t *m)
+{
+    api_members_ctx_t *mc = ctx;
+    return json_array_append_new(mc->list, api_member_json(mc->sig, m));
 }
 
 void api_room_members(http_req_t *req)
@@ -242,8 +240,8 @@ void api_room_members(http_req_t *req)
     char role[8];
     if (!room_as_member(req, &room, role))
         return;
-    members_ctx_t mc = {.list = json_array(), .sig = req->sig};
-    int rc = store_members_list(req->sig->store, room.id, collect_member, &mc);
+    api_members_ctx_t mc = {.list = json_array(), .sig = req->sig};
+    int rc = store_members_list(req->sig->store, room.id, api_collect_member, &mc);
     if (rc) {
         json_decref(mc.list);
         api_reply_store_error(req, rc);

@@ -111,22 +111,6 @@ static int user_socks_in_room(ws_hub_t *hub, int64_t room_id, int64_t user_id)
     return n;
 }
 
-typedef struct members_ctx {
-    json_t *list;
-    signaling_t *sig;
-} members_ctx_t;
-
-static int collect_member(void *ctx, const store_member_t *m)
-{
-    members_ctx_t *mc = ctx;
-    return json_array_append_new(mc->list,
-                                 json_pack("{s:I,s:s,s:s,s:b,s:o,s:o}", "userId",
-                                           (json_int_t)m->user_id, "username", m->username, "role",
-                                           m->role, "online", ws_user_online(mc->sig, m->user_id),
-                                           "joinedAt", api_time_json(m->joined_at_ms), "lastSeen",
-                                           api_time_json(m->last_seen_ms)));
-}
-
 typedef struct history_ctx {
     json_t *list;
     int limit;
@@ -168,7 +152,7 @@ void ws_chat_join_room(ws_conn_t *c, json_t *msg, json_t *id)
         }
         store_room_get(c->sig->store, room.id, &room);
     }
-    members_ctx_t mc = {.list = json_array(), .sig = c->sig};
+    api_members_ctx_t mc = {.list = json_array(), .sig = c->sig};
     history_ctx_t hc = {.list = json_array(), .limit = WS_HISTORY_ON_JOIN};
     if (!ws_conn_in_room(c, room.id)) {
         c->rooms[c->room_count++] = room.id;
@@ -180,7 +164,7 @@ void ws_chat_join_room(ws_conn_t *c, json_t *msg, json_t *id)
                                         "username", c->username),
                               c);
     }
-    if (store_members_list(c->sig->store, room.id, collect_member, &mc) ||
+    if (store_members_list(c->sig->store, room.id, api_collect_member, &mc) ||
         store_messages_page(c->sig->store, room.id, 0, hc.limit + 1, collect_message, &hc)) {
         json_decref(mc.list);
         json_decref(hc.list);

@@ -7,28 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/strbuf.h"
 #include "tools/loadgen/lg.h"
-
-typedef struct sdp_writer {
-    char *out;
-    size_t cap, len;
-    bool full;
-} sdp_writer_t;
-
-static void w_printf(sdp_writer_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void w_printf(sdp_writer_t *w, const char *fmt, ...)
-{
-    if (w->full)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(w->out + w->len, w->cap - w->len, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= w->cap - w->len)
-        w->full = true;
-    else
-        w->len += (size_t)n;
-}
 
 static void copy_value(char *dst, size_t cap, const char *v, size_t n)
 {
@@ -134,24 +114,24 @@ int lg_sdp_parse(const char *sdp, lg_sdp_remote_t *out)
     return 0;
 }
 
-static void write_head(sdp_writer_t *w, const lg_sdp_local_t *l, const char *bundle)
+static void write_head(strbuf_t *w, const lg_sdp_local_t *l, const char *bundle)
 {
-    w_printf(w, "v=0\r\no=- %u 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n", l->cname_id + 1000);
-    w_printf(w, "a=group:BUNDLE%s\r\na=msid-semantic: WMS lg%u\r\n", bundle, l->cname_id);
+    strbuf_printf(w, "v=0\r\no=- %u 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n", l->cname_id + 1000);
+    strbuf_printf(w, "a=group:BUNDLE%s\r\na=msid-semantic: WMS lg%u\r\n", bundle, l->cname_id);
 }
 
-static void write_transport(sdp_writer_t *w, const lg_sdp_local_t *l, const char *setup, bool cand)
+static void write_transport(strbuf_t *w, const lg_sdp_local_t *l, const char *setup, bool cand)
 {
-    w_printf(w, "c=IN IP4 127.0.0.1\r\na=rtcp:9 IN IP4 0.0.0.0\r\n");
-    w_printf(w, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:sha-256 %s\r\na=setup:%s\r\n",
-             l->ufrag, l->pwd, l->fingerprint, setup);
+    strbuf_printf(w, "c=IN IP4 127.0.0.1\r\na=rtcp:9 IN IP4 0.0.0.0\r\n");
+    strbuf_printf(w, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:sha-256 %s\r\na=setup:%s\r\n",
+                  l->ufrag, l->pwd, l->fingerprint, setup);
     if (cand)
-        w_printf(w, "a=candidate:1 1 udp 2130706431 127.0.0.1 %d typ host\r\n", l->port);
+        strbuf_printf(w, "a=candidate:1 1 udp 2130706431 127.0.0.1 %d typ host\r\n", l->port);
 }
 
 int lg_sdp_write_publish_offer(const lg_sdp_local_t *l, char *out, size_t cap)
 {
-    sdp_writer_t w = {out, cap, 0, false};
+    strbuf_t w = {out, cap, 0, false};
     char bundle[32] = "";
     int mid = 0;
     for (int t = 0; t < LG_MAX_TRACKS; t++) {
@@ -164,18 +144,20 @@ int lg_sdp_write_publish_offer(const lg_sdp_local_t *l, char *out, size_t cap)
         if (!l->ssrc[t])
             continue;
         bool video = t == 1;
-        w_printf(&w, "m=%s 9 UDP/TLS/RTP/SAVPF %d\r\n", video ? "video" : "audio",
-                 video ? LG_VIDEO_PT : LG_AUDIO_PT);
+        strbuf_printf(&w, "m=%s 9 UDP/TLS/RTP/SAVPF %d\r\n", video ? "video" : "audio",
+                      video ? LG_VIDEO_PT : LG_AUDIO_PT);
         write_transport(&w, l, "actpass", mid == 0);
-        w_printf(&w, "a=mid:%d\r\na=sendonly\r\na=rtcp-mux\r\na=rtcp-rsize\r\n", mid);
+        strbuf_printf(&w, "a=mid:%d\r\na=sendonly\r\na=rtcp-mux\r\na=rtcp-rsize\r\n", mid);
         if (video)
-            w_printf(&w, "a=rtpmap:%d VP8/90000\r\na=rtcp-fb:%d nack\r\na=rtcp-fb:%d nack pli\r\n",
-                     LG_VIDEO_PT, LG_VIDEO_PT, LG_VIDEO_PT);
+            strbuf_printf(&w,
+                          "a=rtpmap:%d VP8/90000\r\na=rtcp-fb:%d nack\r\na=rtcp-fb:%d nack pli\r\n",
+                          LG_VIDEO_PT, LG_VIDEO_PT, LG_VIDEO_PT);
         else
-            w_printf(&w, "a=rtpmap:%d opus/48000/2\r\na=fmtp:%d minptime=10;useinbandfec=1\r\n",
-                     LG_AUDIO_PT, LG_AUDIO_PT);
-        w_printf(&w, "a=msid:lg%u t%d\r\na=ssrc:%u cname:lg%u\r\na=ssrc:%u msid:lg%u t%d\r\n",
-                 l->cname_id, t, l->ssrc[t], l->cname_id, l->ssrc[t], l->cname_id, t);
+            strbuf_printf(&w,
+                          "a=rtpmap:%d opus/48000/2\r\na=fmtp:%d minptime=10;useinbandfec=1\r\n",
+                          LG_AUDIO_PT, LG_AUDIO_PT);
+        strbuf_printf(&w, "a=msid:lg%u t%d\r\na=ssrc:%u cname:lg%u\r\na=ssrc:%u msid:lg%u t%d\r\n",
+                      l->cname_id, t, l->ssrc[t], l->cname_id, l->ssrc[t], l->cname_id, t);
         mid++;
     }
     return w.full ? -ENOSPC : (int)w.len;
@@ -184,7 +166,7 @@ int lg_sdp_write_publish_offer(const lg_sdp_local_t *l, char *out, size_t cap)
 int lg_sdp_write_subscribe_answer(const lg_sdp_remote_t *offer, const lg_sdp_local_t *l, char *out,
                                   size_t cap)
 {
-    sdp_writer_t w = {out, cap, 0, false};
+    strbuf_t w = {out, cap, 0, false};
     int count = offer->section_count;
     /* The node parses at most LG_NODE_MAX_MEDIA sections; it needs only our ICE and
      * DTLS parameters from the answer, so the sections past that are left out. */
@@ -197,16 +179,16 @@ int lg_sdp_write_subscribe_answer(const lg_sdp_remote_t *offer, const lg_sdp_loc
     write_head(&w, l, bundle);
     for (int i = 0; i < count; i++) {
         const lg_sdp_section_t *m = &offer->sections[i];
-        w_printf(&w, "m=%s 9 UDP/TLS/RTP/SAVPF %u\r\n", m->video ? "video" : "audio", m->pt);
+        strbuf_printf(&w, "m=%s 9 UDP/TLS/RTP/SAVPF %u\r\n", m->video ? "video" : "audio", m->pt);
         write_transport(&w, l, "active", i == 0);
-        w_printf(&w, "a=mid:%s\r\na=%s\r\na=rtcp-mux\r\na=rtcp-rsize\r\n", m->mid,
-                 m->active ? "recvonly" : "inactive");
+        strbuf_printf(&w, "a=mid:%s\r\na=%s\r\na=rtcp-mux\r\na=rtcp-rsize\r\n", m->mid,
+                      m->active ? "recvonly" : "inactive");
         if (m->rtpmap[0])
-            w_printf(&w, "a=rtpmap:%u %s\r\n", m->pt, m->rtpmap);
+            strbuf_printf(&w, "a=rtpmap:%u %s\r\n", m->pt, m->rtpmap);
         if (m->fmtp[0])
-            w_printf(&w, "a=fmtp:%u %s\r\n", m->pt, m->fmtp);
+            strbuf_printf(&w, "a=fmtp:%u %s\r\n", m->pt, m->fmtp);
         if (m->video)
-            w_printf(&w, "a=rtcp-fb:%u nack\r\na=rtcp-fb:%u nack pli\r\n", m->pt, m->pt);
+            strbuf_printf(&w, "a=rtcp-fb:%u nack\r\na=rtcp-fb:%u nack pli\r\n", m->pt, m->pt);
     }
     return w.full ? -ENOSPC : (int)w.len;
 }
