@@ -123,6 +123,18 @@ static int parse_attr(rtc_sdp_t *s, rtc_sdp_media_t *m, const char *a, size_t n,
             m->ssrc = ssrc;
         if (ssrc == m->ssrc && off && !strncmp(v + off, "cname:", 6))
             copy_n(m->cname, sizeof m->cname, v + off + 6, strlen(v + off + 6));
+    } else if (!strcmp(name, "extmap")) {
+        /* RFC 8285 8: a=extmap:<id>[/<direction>] <uri> [<attributes>] */
+        unsigned id;
+        char uri[128];
+        if (sscanf(v, "%u%*[^ ] %127s", &id, uri) < 2 && sscanf(v, "%u %127s", &id, uri) < 2)
+            return fail(err, err_cap, "bad extmap line: %.80s", v);
+        if (id < 1 || id > 255)
+            return fail(err, err_cap, "extmap id out of range: %.80s", v);
+        int kind = rtp_ext_kind_of_uri(uri);
+        /* Ours go in the one-byte form (RFC 8285 4.2): ids 1-14 only. */
+        if (kind >= 0 && id <= RTP_EXT_ONE_BYTE_MAX_ID)
+            m->ext.id[kind] = (uint8_t)id;
     } else if (!strcmp(name, "msid")) {
         char *sp = strchr(v, ' ');
         copy_n(m->msid_stream, sizeof m->msid_stream, v, sp ? (size_t)(sp - v) : strlen(v));
@@ -260,6 +272,38 @@ static void write_codec(strbuf_t *w, const rtc_sdp_codec_t *c, rtc_media_kind_t 
         strbuf_printf(w, "a=rtcp-fb:%u nack pli\r\na=rtcp-fb:%u ccm fir\r\n", c->pt, c->pt);
 }
 
+static void write_extmaps(strbuf_t *w, const rtp_ext_ids_t *ids)
+{
+    for (int k = 0; k < RTP_EXT_KIND_COUNT; k++) {
+        if (ids->id[k])
+            strbuf_printf(w, "a=extmap:%u %s\r\n", ids->id[k], rtp_ext_kind_uri[k]);
+    }
+}
+
+const rtp_ext_ids_t rtc_sdp_node_ext_ids = {.id = {[RTP_EXT_AUDIO_LEVEL] = 1,
+                                                   [RTP_EXT_ABS_SEND_TIME] = 2,
+                                                   [RTP_EXT_TWCC] = 3,
+                                                   [RTP_EXT_MID] = 4}};
+
+void rtc_sdp_ext_ids_for(rtc_media_kind_t kind, rtp_ext_ids_t *out)
+{
+    *out = rtc_sdp_node_ext_ids;
+    if (kind != RTC_MEDIA_AUDIO)
+        out->id[RTP_EXT_AUDIO_LEVEL] = 0;
+}
+
+void rtc_sdp_answer_ext_ids(const rtc_sdp_t *answer, rtp_ext_ids_t *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < answer->media_count; i++) {
+        for (int k = 0; k < RTP_EXT_KIND_COUNT; k++) {
+            uint8_t id = answer->media[i].ext.id[k];
+            if (id && id == rtc_sdp_node_ext_ids.id[k])
+                out->id[k] = id;
+        }
+    }
+}
+
 int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *local, char *out,
                                  size_t cap, char *err, size_t err_cap)
 {
@@ -302,6 +346,7 @@ int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *
         write_transport(&w, local, "passive", first);
         first = false;
         strbuf_printf(&w, "a=mid:%s\r\na=recvonly\r\na=rtcp-mux\r\na=rtcp-rsize\r\n", m->mid);
+        write_extmaps(&w, &m->ext);
         write_codec(&w, picked[i], m->kind);
     }
     return w.full ? -ENOSPC : (int)w.len;
@@ -319,6 +364,9 @@ int rtc_sdp_write_subscribe_offer(const rtc_sdp_track_t *tracks, int count,
         write_transport(&w, local, "actpass", i == 0);
         strbuf_printf(&w, "a=mid:%s\r\na=%s\r\na=rtcp-mux\r\na=rtcp-rsize\r\n", t->mid,
                       t->active ? "sendonly" : "inactive");
+        rtp_ext_ids_t ids;
+        rtc_sdp_ext_ids_for(t->kind, &ids);
+        write_extmaps(&w, &ids);
         write_codec(&w, &t->codec, t->kind);
         if (t->active) {
             strbuf_printf(&w, "a=msid:%s %s\r\n", t->stream_id, t->track_id);

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rtp/rtp.h"
+
 #define RTC_SDP_MAX_MEDIA  16
 #define RTC_SDP_MAX_CODECS 24
 
@@ -35,6 +37,7 @@ typedef struct rtc_sdp_media {
     char cname[64];
     char msid_stream[64];
     char msid_track[64];
+    rtp_ext_ids_t ext; /* a=extmap ids of the extensions this node uses (1-14) */
 } rtc_sdp_media_t;
 
 typedef struct rtc_sdp {
@@ -70,6 +73,7 @@ typedef struct rtc_sdp_track {
     char cname[64];
     char stream_id[64];
     char track_id[64];
+    uint64_t producer_id, consumer_id; /* the caller's; not written */
 } rtc_sdp_track_t;
 
 /* Parses sdp. 0, or -EINVAL with a one-line reason in err (missing ICE
@@ -86,6 +90,14 @@ const rtc_sdp_codec_t *rtc_sdp_pick_codec(const rtc_sdp_media_t *m);
  * length written, or -EINVAL (nothing usable: reason in err) / -ENOSPC. */
 int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *local, char *out,
                                  size_t cap, char *err, size_t err_cap);
+/* The extension ids the node offers on subscribe sessions (the same in every
+ * section: BUNDLE shares one id space). */
+extern const rtp_ext_ids_t rtc_sdp_node_ext_ids;
+/* Those a section of that kind carries (audio level for audio only). */
+void rtc_sdp_ext_ids_for(rtc_media_kind_t kind, rtp_ext_ids_t *out);
+/* The ids a subscribe answer accepted, of those we offered. */
+void rtc_sdp_answer_ext_ids(const rtc_sdp_t *answer, rtp_ext_ids_t *out);
+
 /* An offer sending tracks (sendonly, or inactive when ended). Length or -ENOSPC. */
 int rtc_sdp_write_subscribe_offer(const rtc_sdp_track_t *tracks, int count,
                                   const rtc_sdp_local_t *local, char *out, size_t cap);

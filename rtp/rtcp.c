@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "rtp/rtp_bytes.h"
+#include "common/bytes.h"
 
 void rtcp_iter_init(rtcp_iter_t *it, uint8_t *data, size_t len)
 {

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "rtp/rtp_bytes.h"
+#include "common/bytes.h"
 
 int rtp_packet_parse(rtp_packet_t *p, uint8_t *data, size_t len)
 {
@@ -177,6 +177,23 @@ int rtp_ext_find(const rtp_packet_t *p, uint8_t id, rtp_ext_t *e)
             return 0;
     }
     return rc < 0 ? rc : -ENOENT;
+}
+
+const char *const rtp_ext_kind_uri[RTP_EXT_KIND_COUNT] = {
+    [RTP_EXT_MID] = "urn:ietf:params:rtp-hdrext:sdes:mid",
+    [RTP_EXT_ABS_SEND_TIME] = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
+    [RTP_EXT_AUDIO_LEVEL] = "urn:ietf:params:rtp-hdrext:ssrc-audio-level",
+    [RTP_EXT_TWCC] =
+        "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
+};
+
+int rtp_ext_kind_of_uri(const char *uri)
+{
+    for (int k = 0; k < RTP_EXT_KIND_COUNT; k++) {
+        if (!strcmp(uri, rtp_ext_kind_uri[k]))
+            return k;
+    }
+    return -ENOENT;
 }
 
 void rtp_ext_map_init(rtp_ext_map_t *map)

@@ -110,6 +110,26 @@ int rtp_ext_remap(rtp_packet_t *p, const rtp_ext_map_t *map);
  * or a negative count). */
 int rtp_packet_set_extensions(rtp_packet_t *p, size_t cap, const rtp_ext_t *elems, int count);
 
+/* The extensions this node negotiates (a=extmap) and rewrites per leg. */
+typedef enum rtp_ext_kind {
+    RTP_EXT_MID,           /* urn:ietf:params:rtp-hdrext:sdes:mid (RFC 8843) */
+    RTP_EXT_ABS_SEND_TIME, /* http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time */
+    RTP_EXT_AUDIO_LEVEL,   /* urn:ietf:params:rtp-hdrext:ssrc-audio-level (RFC 6464) */
+    RTP_EXT_TWCC,          /* transport-wide-cc-extensions-01 */
+    RTP_EXT_KIND_COUNT
+} rtp_ext_kind_t;
+
+/* The URI of each kind, for a=extmap. */
+extern const char *const rtp_ext_kind_uri[RTP_EXT_KIND_COUNT];
+
+/* One side's ids per kind; 0: not negotiated. */
+typedef struct rtp_ext_ids {
+    uint8_t id[RTP_EXT_KIND_COUNT];
+} rtp_ext_ids_t;
+
+/* The kind of uri, or -ENOENT when this node does not use it. */
+int rtp_ext_kind_of_uri(const char *uri);
+
 /* Typed elements, read from and written into an element that rtp_ext_next or
  * rtp_ext_find returned. Each returns 0, or -EINVAL when the element's length
  * does not fit the type. */

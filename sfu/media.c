@@ -1,85 +1,55 @@
-/* sfu/media.c: legs, producers and consumers on the workers, and the
- * forwarding loop: a producer's packet is copied per consumer, protected with
- * that consumer's SRTP context and sent. SSRC, sequence numbers and payload
- * types pass through unchanged: each subscribe offer announces the
- * publisher's SSRC and payload type. */
+/* sfu/media.c: the main thread's handle on the media plane. Each call posts
+ * one command to the worker that owns the room (common/mq); there the
+ * command acts on the room's model (sfu/room.h). Legs report their state back
+ * to the main loop through the same kind of queue. */
 #include "sfu/media.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/idmap.h"
 #include "common/log.h"
+#include "common/mq.h"
 #include "dtls/srtp_session.h"
-#include "rtp/rtp.h"
+#include "sfu/room.h"
 #include "sfu/rtc_transport.h"
 
-#define PLI_MIN_INTERVAL_MS 500
-#define RR_INTERVAL_MS      1000
-#define SEND_BUF            (1500 + SRTP_SESSION_TRAILER_LEN)
+#define SCRATCH_CAP (1500 + SRTP_SESSION_TRAILER_LEN)
 
 typedef struct media_worker media_worker_t;
 
+/* A leg on the worker: its transport and its place in the room's model. */
 typedef struct media_leg {
     uint64_t id;
     media_worker_t *mw;
     rtc_transport_t *transport;
+    sfu_leg_t *leg;
 } media_leg_t;
 
-/* What the node received of a producer's stream, for its receiver reports
- * (RFC 3550 6.4.1, A.1, A.8). */
-typedef struct media_rx_stats {
-    bool started;
-    uint16_t max_seq;
-    uint32_t cycles; /* sequence wraps, times 65536 */
-    uint32_t base_seq;
-    uint64_t received, expected_prior, received_prior;
-    double jitter; /* in timestamp units */
-    uint32_t last_transit;
-    uint32_t last_sr;       /* middle 32 bits of the last sender report's NTP time */
-    uint64_t last_sr_at_ms; /* when it arrived */
-    uint64_t last_rr_ms;
-} media_rx_stats_t;
-
-typedef struct media_producer {
-    uint32_t ssrc;
-    bool video;
-    uint32_t clock_hz;
-    media_leg_t *from;
-    media_leg_t **consumers;
-    size_t consumer_count, consumer_cap;
-    uint64_t last_pli_ms;
-    media_rx_stats_t rx;
-} media_producer_t;
-
-/* Per-worker state: touched only on that worker's thread. */
+/* Per-worker state: touched only on that worker's thread (but stats). */
 struct media_worker {
     sfu_media_t *media;
     int index;
     sfu_worker_t *worker;
-    idmap_t legs;      /* leg id (as int64) -> media_leg_t */
-    idmap_t producers; /* ssrc + 1 -> media_producer_t */
-    uint8_t send_buf[SEND_BUF];
-    volatile uint64_t rtp_forwarded, rtcp_forwarded, pli_sent, rr_sent, unknown_ssrc, send_failed;
-    volatile uint64_t rtp_malformed;
+    idmap_t rooms; /* room id -> sfu_room_t */
+    idmap_t legs;  /* leg id -> media_leg_t */
+    sfu_media_stats_t stats;
+    uint8_t scratch[SCRATCH_CAP];
 };
 
 typedef struct media_event {
     uint64_t leg_id;
     bool connected;
     char reason[96];
-    struct media_event *next;
 } media_event_t;
 
 struct sfu_media {
     uv_loop_t *loop;
-    uv_async_t events_async;
-    pthread_mutex_t events_lock;
-    media_event_t *events_head, *events_tail;
-    sfu_media_events_t events;
+    mq_t events; /* worker -> main */
+    sfu_media_events_t cb;
     void *ctx;
     char fingerprint[128];
     media_worker_t *workers;
@@ -87,6 +57,15 @@ struct sfu_media {
 };
 
 /* ---- events: worker -> main ---- */
+
+static void deliver_event(void *ctx, void *arg)
+{
+    sfu_media_t *m = ctx;
+    media_event_t *e = arg;
+    if (m->cb.on_leg_state)
+        m->cb.on_leg_state(m->ctx, e->leg_id, e->connected, e->connected ? NULL : e->reason);
+    free(e);
+}
 
 static void post_event(sfu_media_t *m, uint64_t leg_id, bool connected, const char *reason)
 {
@@ -96,421 +75,257 @@ static void post_event(sfu_media_t *m, uint64_t leg_id, bool connected, const ch
     e->leg_id = leg_id;
     e->connected = connected;
     snprintf(e->reason, sizeof e->reason, "%s", reason ? reason : "");
-    pthread_mutex_lock(&m->events_lock);
-    if (m->events_tail)
-        m->events_tail->next = e;
-    else
-        m->events_head = e;
-    m->events_tail = e;
-    pthread_mutex_unlock(&m->events_lock);
-    uv_async_send(&m->events_async);
-}
-
-static void on_events(uv_async_t *a)
-{
-    sfu_media_t *m = a->data;
-    pthread_mutex_lock(&m->events_lock);
-    media_event_t *e = m->events_head;
-    m->events_head = m->events_tail = NULL;
-    pthread_mutex_unlock(&m->events_lock);
-    while (e) {
-        media_event_t *next = e->next;
-        if (m->events.on_leg_state)
-            m->events.on_leg_state(m->ctx, e->leg_id, e->connected,
-                                   e->connected ? NULL : e->reason);
+    if (mq_post(&m->events, deliver_event, e))
         free(e);
-        e = next;
-    }
 }
 
-/* ---- the packet path (worker thread) ---- */
+/* ---- the transport under a leg (worker thread) ---- */
 
-static media_producer_t *producer_of(media_worker_t *mw, uint32_t ssrc)
+static uint64_t now_ms_of(const media_leg_t *ml)
 {
-    const idmap_set_t *s = idmap_get(&mw->producers, (int64_t)ssrc + 1);
-    return s ? s->items[0] : NULL;
+    return uv_now(sfu_worker__loop(ml->mw->worker));
 }
 
-static uint32_t rd32(const uint8_t *p)
+static uint64_t wall_clock_ntp(void)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    /* RFC 3550 4: seconds since 1900 in the high word, the fraction below. */
+    uint64_t secs = (uint64_t)ts.tv_sec + 2208988800ull;
+    uint64_t frac = ((uint64_t)ts.tv_nsec << 32) / 1000000000ull;
+    return secs << 32 | frac;
 }
 
-static void send_pli(media_worker_t *mw, media_producer_t *pr, uint64_t now_ms)
+static int io_send_rtp(void *ctx, uint8_t *pkt, size_t len, size_t cap)
 {
-    if (!pr->video || !pr->from || now_ms - pr->last_pli_ms < PLI_MIN_INTERVAL_MS)
-        return;
-    pr->last_pli_ms = now_ms;
-    /* RFC 4585 6.3.1: PLI, FMT 1, PT 206, length 2; sender SSRC 1. */
-    uint8_t *p = mw->send_buf;
-    static const uint8_t head[8] = {0x81, 206, 0, 2, 0, 0, 0, 1};
-    memcpy(p, head, 8);
-    p[8] = (uint8_t)(pr->ssrc >> 24);
-    p[9] = (uint8_t)(pr->ssrc >> 16);
-    p[10] = (uint8_t)(pr->ssrc >> 8);
-    p[11] = (uint8_t)pr->ssrc;
-    if (rtc_transport_send_rtcp(pr->from->transport, p, 12, sizeof mw->send_buf) == 0)
-        mw->pli_sent++;
+    media_leg_t *ml = ctx;
+    return rtc_transport_send_rtp(ml->transport, pkt, len, cap);
 }
 
-static void fan_out(media_worker_t *mw, media_producer_t *pr, const uint8_t *pkt, size_t len,
-                    bool rtcp)
+static int io_send_rtcp(void *ctx, uint8_t *pkt, size_t len, size_t cap)
 {
-    if (len > SEND_BUF - SRTP_SESSION_TRAILER_LEN)
-        return;
-    for (size_t i = 0; i < pr->consumer_count; i++) {
-        rtc_transport_t *t = pr->consumers[i]->transport;
-        if (!rtc_transport_connected(t))
-            continue;
-        memcpy(mw->send_buf, pkt, len);
-        int rc = rtcp ? rtc_transport_send_rtcp(t, mw->send_buf, len, sizeof mw->send_buf)
-                      : rtc_transport_send_rtp(t, mw->send_buf, len, sizeof mw->send_buf);
-        if (rc)
-            mw->send_failed++;
-        else if (rtcp)
-            mw->rtcp_forwarded++;
-        else
-            mw->rtp_forwarded++;
-    }
+    media_leg_t *ml = ctx;
+    return rtc_transport_send_rtcp(ml->transport, pkt, len, cap);
 }
 
-static void wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
+static const sfu_leg_io_t leg_io = {.send_rtp = io_send_rtp, .send_rtcp = io_send_rtcp};
 
-static void rx_update(media_rx_stats_t *rx, uint16_t seq, uint32_t ts, uint32_t clock_hz,
-                      uint64_t now_ms)
+static void on_transport_rtp(void *ctx, rtc_transport_t *t, uint8_t *pkt, size_t len)
 {
-    if (!rx->started) {
-        rx->started = true;
-        rx->base_seq = rx->max_seq = seq;
-    } else if ((uint16_t)(seq - rx->max_seq) < 0x8000) { /* in order, maybe after a gap */
-        if (seq < rx->max_seq)
-            rx->cycles += 65536;
-        rx->max_seq = seq;
-    }
-    rx->received++;
-    uint32_t arrival = (uint32_t)(now_ms * clock_hz / 1000);
-    uint32_t transit = arrival - ts;
-    if (rx->received > 1) {
-        int32_t d = (int32_t)(transit - rx->last_transit);
-        rx->jitter += ((d < 0 ? -(double)d : (double)d) - rx->jitter) / 16.0;
-    }
-    rx->last_transit = transit;
-}
-
-/* One receiver report block about pr to its publisher, at most once a second. */
-static void send_rr(media_worker_t *mw, media_producer_t *pr, uint64_t now_ms)
-{
-    media_rx_stats_t *rx = &pr->rx;
-    if (now_ms - rx->last_rr_ms < RR_INTERVAL_MS || !pr->from)
-        return;
-    rx->last_rr_ms = now_ms;
-    uint32_t ext_max = rx->cycles + rx->max_seq;
-    uint64_t expected = (uint64_t)ext_max - rx->base_seq + 1;
-    int64_t lost = (int64_t)expected - (int64_t)rx->received;
-    if (lost > 0x7fffff)
-        lost = 0x7fffff;
-    else if (lost < -0x800000)
-        lost = -0x800000;
-    uint64_t exp_int = expected - rx->expected_prior;
-    uint64_t rec_int = rx->received - rx->received_prior;
-    rx->expected_prior = expected;
-    rx->received_prior = rx->received;
-    int64_t lost_int = (int64_t)exp_int - (int64_t)rec_int;
-    uint8_t fraction =
-        exp_int == 0 || lost_int <= 0 ? 0 : (uint8_t)((lost_int << 8) / (int64_t)exp_int);
-    uint32_t dlsr = rx->last_sr_at_ms ? (uint32_t)((now_ms - rx->last_sr_at_ms) * 65536 / 1000) : 0;
-    uint8_t *p = mw->send_buf;
-    static const uint8_t head[8] = {0x81, 201, 0, 7, 0, 0, 0, 1}; /* RR, RC 1; sender SSRC 1 */
-    memcpy(p, head, 8);
-    wr32(p + 8, pr->ssrc);
-    wr32(p + 12, (uint32_t)fraction << 24 | ((uint32_t)lost & 0xffffff));
-    wr32(p + 16, ext_max);
-    wr32(p + 20, (uint32_t)rx->jitter);
-    wr32(p + 24, rx->last_sr);
-    wr32(p + 28, dlsr);
-    if (rtc_transport_send_rtcp(pr->from->transport, p, 32, sizeof mw->send_buf) == 0)
-        mw->rr_sent++;
-}
-
-static void leg_on_rtp(void *ctx, rtc_transport_t *t, uint8_t *pkt, size_t len)
-{
-    media_leg_t *leg = ctx;
+    media_leg_t *ml = ctx;
     (void)t;
-    rtp_packet_t rtp;
-    if (rtp_packet_parse(&rtp, pkt, len)) {
-        leg->mw->rtp_malformed++;
-        return;
-    }
-    media_producer_t *pr = producer_of(leg->mw, rtp.ssrc);
-    if (!pr || pr->from != leg) {
-        leg->mw->unknown_ssrc++;
-        return;
-    }
-    uint64_t now = uv_now(sfu_worker__loop(leg->mw->worker));
-    rx_update(&pr->rx, rtp.seq, rtp.ts, pr->clock_hz, now);
-    fan_out(leg->mw, pr, pkt, len, false);
-    send_rr(leg->mw, pr, now);
+    sfu_leg_receive_rtp(ml->leg, pkt, len, now_ms_of(ml));
 }
 
-/* RTCP is terminated per leg: a publisher's sender reports go on to the
- * consumers of that SSRC (lip sync); PLI and FIR from a subscriber become a
- * throttled PLI to the publisher. Receiver reports stop here. */
-static void leg_on_rtcp(void *ctx, rtc_transport_t *t, uint8_t *pkt, size_t len)
+static void on_transport_rtcp(void *ctx, rtc_transport_t *t, uint8_t *pkt, size_t len)
 {
-    media_leg_t *leg = ctx;
-    media_worker_t *mw = leg->mw;
+    media_leg_t *ml = ctx;
     (void)t;
-    uint64_t now = uv_now(sfu_worker__loop(mw->worker));
-    for (size_t off = 0; off + 8 <= len;) {
-        const uint8_t *p = pkt + off;
-        size_t plen = ((size_t)(p[2] << 8 | p[3]) + 1) * 4;
-        if ((p[0] >> 6) != 2 || off + plen > len)
-            break;
-        uint8_t pt = p[1], fmt = p[0] & 0x1f;
-        if (pt == 200 && plen >= 28) { /* SR */
-            media_producer_t *pr = producer_of(mw, rd32(p + 4));
-            if (pr && pr->from == leg) {
-                pr->rx.last_sr = rd32(p + 8) << 16 | rd32(p + 12) >> 16;
-                pr->rx.last_sr_at_ms = now;
-                fan_out(mw, pr, p, plen, true);
-            }
-        } else if (pt == 206 && (fmt == 1 || fmt == 4) && plen >= 12) {
-            uint32_t media_ssrc = fmt == 1 ? rd32(p + 8) : (plen >= 20 ? rd32(p + 12) : 0);
-            media_producer_t *pr = producer_of(mw, media_ssrc);
-            if (pr)
-                send_pli(mw, pr, now);
-        }
-        off += plen;
-    }
+    sfu_leg_receive_rtcp(ml->leg, pkt, len, now_ms_of(ml));
 }
 
-static void leg_on_connected(void *ctx, rtc_transport_t *t)
+static void on_transport_connected(void *ctx, rtc_transport_t *t)
 {
-    media_leg_t *leg = ctx;
+    media_leg_t *ml = ctx;
     (void)t;
-    /* Consumers already attached get a keyframe now that they can receive. */
-    uint64_t now = uv_now(sfu_worker__loop(leg->mw->worker));
-    for (size_t i = 0; i < leg->mw->producers.cap; i++) {
-        idmap_set_t *s = &leg->mw->producers.slots[i];
-        for (size_t j = 0; j < s->len; j++) {
-            media_producer_t *pr = s->items[j];
-            for (size_t k = 0; k < pr->consumer_count; k++) {
-                if (pr->consumers[k] == leg) {
-                    pr->last_pli_ms = 0;
-                    send_pli(leg->mw, pr, now);
-                }
-            }
-        }
-    }
-    post_event(leg->mw->media, leg->id, true, NULL);
+    sfu_leg_set_connected(ml->leg, true, now_ms_of(ml));
+    post_event(ml->mw->media, ml->id, true, NULL);
 }
 
-static void leg_on_closed(void *ctx, rtc_transport_t *t, const char *reason)
+static void on_transport_closed(void *ctx, rtc_transport_t *t, const char *reason)
 {
-    media_leg_t *leg = ctx;
+    media_leg_t *ml = ctx;
     (void)t;
-    post_event(leg->mw->media, leg->id, false, reason);
+    sfu_leg_set_connected(ml->leg, false, now_ms_of(ml));
+    post_event(ml->mw->media, ml->id, false, reason);
 }
 
-static const rtc_transport_listener_t leg_listener = {
-    .on_connected = leg_on_connected,
-    .on_rtp = leg_on_rtp,
-    .on_rtcp = leg_on_rtcp,
-    .on_closed = leg_on_closed,
+static const rtc_transport_listener_t transport_listener = {
+    .on_connected = on_transport_connected,
+    .on_rtp = on_transport_rtp,
+    .on_rtcp = on_transport_rtcp,
+    .on_closed = on_transport_closed,
 };
 
 /* ---- commands (worker thread) ---- */
 
+typedef enum {
+    CMD_LEG_OPEN,
+    CMD_LEG_CLOSE,
+    CMD_LEG_EXT,
+    CMD_PRODUCER_ADD,
+    CMD_PRODUCER_REMOVE,
+    CMD_CONSUMER_ADD,
+    CMD_CONSUMER_REMOVE,
+    CMD_CONSUMER_PAUSE,
+} media_cmd_kind_t;
+
 typedef struct media_cmd {
+    media_cmd_kind_t kind;
     media_worker_t *mw;
+    int64_t room_id;
     uint64_t leg_id;
-    uint32_t ssrc;
-    bool video;
+    uint64_t producer_id, consumer_id;
+    bool paused;
+    rtp_ext_ids_t ext;
+    sfu_producer_params_t producer;
+    sfu_consumer_params_t consumer;
     char ufrag[40];
     char pwd[64];
     char fingerprint[128];
 } media_cmd_t;
 
-static media_leg_t *leg_of(media_worker_t *mw, uint64_t id)
+static sfu_room_t *room_of(media_worker_t *mw, int64_t room_id)
 {
-    const idmap_set_t *s = idmap_get(&mw->legs, (int64_t)id);
+    const idmap_set_t *s = room_id > 0 ? idmap_get(&mw->rooms, room_id) : NULL;
     return s ? s->items[0] : NULL;
 }
 
-static void detach_consumer(media_producer_t *pr, media_leg_t *leg)
+static media_leg_t *leg_of(media_worker_t *mw, uint64_t id)
 {
-    for (size_t i = 0; i < pr->consumer_count; i++) {
-        if (pr->consumers[i] == leg) {
-            pr->consumers[i] = pr->consumers[--pr->consumer_count];
-            return;
-        }
+    const idmap_set_t *s = id && id <= INT64_MAX ? idmap_get(&mw->legs, (int64_t)id) : NULL;
+    return s ? s->items[0] : NULL;
+}
+
+static sfu_room_t *room_open(media_worker_t *mw, int64_t room_id)
+{
+    sfu_room_t *r = room_of(mw, room_id);
+    if (r)
+        return r;
+    sfu_room_env_t env = {.stats = &mw->stats,
+                          .scratch = mw->scratch,
+                          .scratch_cap = sizeof mw->scratch,
+                          .now_ntp = wall_clock_ntp};
+    r = sfu_room_new(room_id, &env);
+    if (r && idmap_add(&mw->rooms, room_id, r)) {
+        sfu_room_free(r);
+        r = NULL;
+    }
+    return r;
+}
+
+static void leg_destroy(media_worker_t *mw, media_leg_t *ml)
+{
+    sfu_room_t *r = sfu_leg_room(ml->leg);
+    sfu_leg_free(ml->leg);
+    idmap_remove(&mw->legs, (int64_t)ml->id, ml);
+    rtc_transport_free(ml->transport);
+    free(ml);
+    if (sfu_room_leg_count(r) == 0) {
+        idmap_remove(&mw->rooms, sfu_room_id(r), r);
+        sfu_room_free(r);
     }
 }
 
-static void producer_free(media_worker_t *mw, media_producer_t *pr)
+static void cmd_leg_open(media_worker_t *mw, const media_cmd_t *c)
 {
-    idmap_remove(&mw->producers, (int64_t)pr->ssrc + 1, pr);
-    free(pr->consumers);
-    free(pr);
-}
-
-static void cmd_leg_open(sfu_worker_t *w, void *arg)
-{
-    media_cmd_t *c = arg;
-    media_leg_t *leg = calloc(1, sizeof *leg);
-    if (leg) {
-        leg->id = c->leg_id;
-        leg->mw = c->mw;
-        leg->transport = rtc_transport_new(w, c->ufrag, c->pwd, c->fingerprint, &leg_listener, leg);
+    sfu_room_t *r = room_open(mw, c->room_id);
+    media_leg_t *ml = r && c->leg_id <= INT64_MAX && !leg_of(mw, c->leg_id)
+                          ? calloc(1, sizeof *ml)
+                          : NULL;
+    if (ml) {
+        ml->id = c->leg_id;
+        ml->mw = mw;
+        ml->leg = sfu_leg_new(r, c->leg_id, &leg_io, ml);
+        ml->transport = ml->leg ? rtc_transport_new(mw->worker, c->ufrag, c->pwd, c->fingerprint,
+                                                    &transport_listener, ml)
+                                : NULL;
     }
-    if (!leg || !leg->transport || idmap_add(&c->mw->legs, (int64_t)c->leg_id, leg)) {
-        if (leg)
-            rtc_transport_free(leg->transport);
-        free(leg);
-        post_event(c->mw->media, c->leg_id, false, "could not create the transport");
+    if (ml && ml->transport && idmap_add(&mw->legs, (int64_t)c->leg_id, ml) == 0)
+        return;
+    if (ml) {
+        rtc_transport_free(ml->transport);
+        sfu_leg_free(ml->leg);
+        free(ml);
     }
-    free(c);
-}
-
-static void leg_destroy(media_worker_t *mw, media_leg_t *leg)
-{
-    /* Producers it published go, and it stops consuming everything else. */
-    for (size_t i = 0; i < mw->producers.cap; i++) {
-        idmap_set_t *s = &mw->producers.slots[i];
-        for (size_t j = 0; j < s->len;) {
-            media_producer_t *pr = s->items[j];
-            if (pr->from == leg) {
-                producer_free(mw, pr); /* shrinks s */
-                continue;
-            }
-            detach_consumer(pr, leg);
-            j++;
-        }
+    if (r && sfu_room_leg_count(r) == 0) {
+        idmap_remove(&mw->rooms, c->room_id, r);
+        sfu_room_free(r);
     }
-    idmap_remove(&mw->legs, (int64_t)leg->id, leg);
-    rtc_transport_free(leg->transport);
-    free(leg);
+    post_event(mw->media, c->leg_id, false, "could not create the transport");
 }
 
-static void cmd_leg_close(sfu_worker_t *w, void *arg)
+static void run_cmd(void *worker, void *arg)
 {
     media_cmd_t *c = arg;
-    (void)w;
-    media_leg_t *leg = leg_of(c->mw, c->leg_id);
-    if (leg)
-        leg_destroy(c->mw, leg);
-    free(c);
-}
-
-static void cmd_producer_add(sfu_worker_t *w, void *arg)
-{
-    media_cmd_t *c = arg;
-    (void)w;
-    media_leg_t *leg = leg_of(c->mw, c->leg_id);
-    if (leg && !producer_of(c->mw, c->ssrc)) {
-        media_producer_t *pr = calloc(1, sizeof *pr);
-        if (pr) {
-            pr->ssrc = c->ssrc;
-            pr->video = c->video;
-            pr->clock_hz = c->video ? 90000 : 48000; /* VP8/H264, opus */
-            pr->from = leg;
-            if (idmap_add(&c->mw->producers, (int64_t)c->ssrc + 1, pr))
-                free(pr);
-        }
+    media_worker_t *mw = c->mw;
+    sfu_room_t *r = room_of(mw, c->room_id);
+    media_leg_t *ml = leg_of(mw, c->leg_id);
+    uint64_t now = uv_now(sfu_worker__loop(worker));
+    int rc = 0;
+    switch (c->kind) {
+    case CMD_LEG_OPEN:
+        cmd_leg_open(mw, c);
+        break;
+    case CMD_LEG_CLOSE:
+        if (ml)
+            leg_destroy(mw, ml);
+        break;
+    case CMD_LEG_EXT:
+        if (ml)
+            sfu_leg_set_ext_ids(ml->leg, &c->ext);
+        break;
+    case CMD_PRODUCER_ADD:
+        rc = r && ml ? sfu_producer_new(r, ml->leg, &c->producer, NULL) : -ENOENT;
+        break;
+    case CMD_PRODUCER_REMOVE:
+        rc = r ? sfu_room_producer_close(r, c->producer_id, c->leg_id) : -ENOENT;
+        break;
+    case CMD_CONSUMER_ADD:
+        rc = r && ml ? sfu_consumer_new(r, c->producer_id, ml->leg, &c->consumer, now, NULL)
+                     : -ENOENT;
+        if (rc == -EEXIST)
+            rc = 0; /* attached again once the leg opened: already there */
+        break;
+    case CMD_CONSUMER_REMOVE:
+        rc = r ? sfu_room_consumer_close(r, c->consumer_id) : -ENOENT;
+        break;
+    case CMD_CONSUMER_PAUSE:
+        rc = r ? sfu_room_consumer_pause(r, c->consumer_id, c->paused, now) : -ENOENT;
+        break;
     }
+    if (rc && rc != -ENOENT)
+        log_warn("media", "room %lld: command %d failed: %s", (long long)c->room_id, (int)c->kind,
+                 strerror(-rc));
     free(c);
 }
 
-static void cmd_producer_remove(sfu_worker_t *w, void *arg)
-{
-    media_cmd_t *c = arg;
-    (void)w;
-    media_producer_t *pr = producer_of(c->mw, c->ssrc);
-    if (pr)
-        producer_free(c->mw, pr);
-    free(c);
-}
-
-static void cmd_consumer_add(sfu_worker_t *w, void *arg)
-{
-    media_cmd_t *c = arg;
-    media_producer_t *pr = producer_of(c->mw, c->ssrc);
-    media_leg_t *leg = leg_of(c->mw, c->leg_id);
-    if (pr && leg) {
-        detach_consumer(pr, leg); /* no duplicates */
-        if (pr->consumer_count == pr->consumer_cap) {
-            size_t cap = pr->consumer_cap ? pr->consumer_cap * 2 : 4;
-            media_leg_t **grown = realloc(pr->consumers, cap * sizeof *grown);
-            if (!grown) {
-                free(c);
-                return;
-            }
-            pr->consumers = grown;
-            pr->consumer_cap = cap;
-        }
-        pr->consumers[pr->consumer_count++] = leg;
-        if (rtc_transport_connected(leg->transport)) {
-            pr->last_pli_ms = 0;
-            send_pli(c->mw, pr, uv_now(sfu_worker__loop(w)));
-        }
-    }
-    free(c);
-}
-
-static void cmd_consumer_remove(sfu_worker_t *w, void *arg)
-{
-    media_cmd_t *c = arg;
-    (void)w;
-    media_producer_t *pr = producer_of(c->mw, c->ssrc);
-    media_leg_t *leg = leg_of(c->mw, c->leg_id);
-    if (pr && leg)
-        detach_consumer(pr, leg);
-    free(c);
-}
-
-static void cmd_close_all(sfu_worker_t *w, void *arg)
+static void close_all(void *worker, void *arg)
 {
     media_worker_t *mw = arg;
-    (void)w;
+    (void)worker;
     for (size_t i = 0; i < mw->legs.cap; i++) {
         idmap_set_t *s = &mw->legs.slots[i];
         while (s->len)
             leg_destroy(mw, s->items[0]);
     }
     idmap_free(&mw->legs);
-    idmap_free(&mw->producers);
+    idmap_free(&mw->rooms);
 }
 
 /* ---- the main-thread API ---- */
 
-static int post(sfu_media_t *m, int worker, sfu_worker_fn fn, media_cmd_t *c)
-{
-    if (worker < 0 || worker >= m->count) {
-        free(c);
-        return -EINVAL;
-    }
-    c->mw = &m->workers[worker];
-    int rc = sfu_worker_call(m->workers[worker].worker, fn, c);
-    if (rc)
-        free(c);
-    return rc;
-}
-
-static media_cmd_t *cmd_new(uint64_t leg_id, uint32_t ssrc, bool video)
+static media_cmd_t *cmd_new(media_cmd_kind_t kind, int64_t room_id, uint64_t leg_id)
 {
     media_cmd_t *c = calloc(1, sizeof *c);
     if (c) {
+        c->kind = kind;
+        c->room_id = room_id;
         c->leg_id = leg_id;
-        c->ssrc = ssrc;
-        c->video = video;
     }
     return c;
+}
+
+static int post(sfu_media_t *m, media_cmd_t *c)
+{
+    if (!c)
+        return -ENOMEM;
+    int w = sfu_media_worker_of_room(m, c->room_id);
+    c->mw = &m->workers[w];
+    int rc = sfu_worker_call(m->workers[w].worker, run_cmd, c);
+    if (rc)
+        free(c);
+    return rc;
 }
 
 sfu_media_t *sfu_media_new(uv_loop_t *main_loop, sfu_worker_t *const *workers, int count,
@@ -520,12 +335,13 @@ sfu_media_t *sfu_media_new(uv_loop_t *main_loop, sfu_worker_t *const *workers, i
     if (!m)
         return NULL;
     m->workers = calloc((size_t)count, sizeof *m->workers);
-    if (!m->workers) {
+    if (!m->workers || mq_init(&m->events, main_loop, m)) {
+        free(m->workers);
         free(m);
         return NULL;
     }
     m->loop = main_loop;
-    m->events = *events;
+    m->cb = *events;
     m->ctx = ctx;
     m->count = count;
     snprintf(m->fingerprint, sizeof m->fingerprint, "%s", fingerprint);
@@ -533,25 +349,18 @@ sfu_media_t *sfu_media_new(uv_loop_t *main_loop, sfu_worker_t *const *workers, i
         m->workers[i].media = m;
         m->workers[i].index = i;
         m->workers[i].worker = workers[i];
+        idmap_init(&m->workers[i].rooms);
         idmap_init(&m->workers[i].legs);
-        idmap_init(&m->workers[i].producers);
     }
-    pthread_mutex_init(&m->events_lock, NULL);
-    uv_async_init(main_loop, &m->events_async, on_events);
-    m->events_async.data = m;
     return m;
 }
 
-static void on_async_closed(uv_handle_t *h)
+static void on_events_closed(uv_handle_t *h)
 {
-    sfu_media_t *m = h->data;
-    media_event_t *e = m->events_head;
-    while (e) {
-        media_event_t *next = e->next;
-        free(e);
-        e = next;
-    }
-    pthread_mutex_destroy(&m->events_lock);
+    mq_t *q = h->data;
+    sfu_media_t *m = q->ctx;
+    m->cb.on_leg_state = NULL; /* what raced the close is freed, not delivered */
+    mq_destroy(&m->events);
     free(m->workers);
     free(m);
 }
@@ -561,8 +370,9 @@ void sfu_media_free(sfu_media_t *m)
     if (!m)
         return;
     for (int i = 0; i < m->count; i++)
-        sfu_worker_call(m->workers[i].worker, cmd_close_all, &m->workers[i]);
-    uv_close((uv_handle_t *)&m->events_async, on_async_closed);
+        sfu_worker_call(m->workers[i].worker, close_all, &m->workers[i]);
+    /* Events still queued are delivered; later ones are dropped at close. */
+    mq_close(&m->events, on_events_closed);
 }
 
 int sfu_media_worker_of_room(const sfu_media_t *m, int64_t room_id)
@@ -575,62 +385,99 @@ const char *sfu_media_fingerprint(const sfu_media_t *m)
     return m->fingerprint;
 }
 
-int sfu_media_leg_open(sfu_media_t *m, int worker, uint64_t leg_id, const char *ufrag,
+int sfu_media_leg_open(sfu_media_t *m, int64_t room_id, uint64_t leg_id, const char *ufrag,
                        const char *pwd, const char *remote_fingerprint)
 {
-    media_cmd_t *c = cmd_new(leg_id, 0, false);
+    media_cmd_t *c = cmd_new(CMD_LEG_OPEN, room_id, leg_id);
     if (!c)
         return -ENOMEM;
     snprintf(c->ufrag, sizeof c->ufrag, "%s", ufrag);
     snprintf(c->pwd, sizeof c->pwd, "%s", pwd);
     snprintf(c->fingerprint, sizeof c->fingerprint, "%s", remote_fingerprint);
-    return post(m, worker, cmd_leg_open, c);
+    return post(m, c);
 }
 
-int sfu_media_leg_close(sfu_media_t *m, int worker, uint64_t leg_id)
+int sfu_media_leg_close(sfu_media_t *m, int64_t room_id, uint64_t leg_id)
 {
-    media_cmd_t *c = cmd_new(leg_id, 0, false);
-    return c ? post(m, worker, cmd_leg_close, c) : -ENOMEM;
+    return post(m, cmd_new(CMD_LEG_CLOSE, room_id, leg_id));
 }
 
-int sfu_media_producer_add(sfu_media_t *m, int worker, uint64_t leg_id, uint32_t ssrc, bool video)
+int sfu_media_leg_set_ext_ids(sfu_media_t *m, int64_t room_id, uint64_t leg_id,
+                              const rtp_ext_ids_t *ids)
 {
-    media_cmd_t *c = cmd_new(leg_id, ssrc, video);
-    return c ? post(m, worker, cmd_producer_add, c) : -ENOMEM;
+    media_cmd_t *c = cmd_new(CMD_LEG_EXT, room_id, leg_id);
+    if (c)
+        c->ext = *ids;
+    return post(m, c);
 }
 
-int sfu_media_producer_remove(sfu_media_t *m, int worker, uint32_t ssrc)
+int sfu_media_producer_add(sfu_media_t *m, int64_t room_id, uint64_t leg_id,
+                           const sfu_producer_params_t *params)
 {
-    media_cmd_t *c = cmd_new(0, ssrc, false);
-    return c ? post(m, worker, cmd_producer_remove, c) : -ENOMEM;
+    media_cmd_t *c = cmd_new(CMD_PRODUCER_ADD, room_id, leg_id);
+    if (c)
+        c->producer = *params;
+    return post(m, c);
 }
 
-int sfu_media_consumer_add(sfu_media_t *m, int worker, uint32_t ssrc, uint64_t leg_id)
+int sfu_media_producer_remove(sfu_media_t *m, int64_t room_id, uint64_t owner_leg_id,
+                              uint64_t producer_id)
 {
-    media_cmd_t *c = cmd_new(leg_id, ssrc, false);
-    return c ? post(m, worker, cmd_consumer_add, c) : -ENOMEM;
+    media_cmd_t *c = cmd_new(CMD_PRODUCER_REMOVE, room_id, owner_leg_id);
+    if (c)
+        c->producer_id = producer_id;
+    return post(m, c);
 }
 
-int sfu_media_consumer_remove(sfu_media_t *m, int worker, uint32_t ssrc, uint64_t leg_id)
+int sfu_media_consumer_add(sfu_media_t *m, int64_t room_id, uint64_t producer_id, uint64_t leg_id,
+                           const sfu_consumer_params_t *params)
 {
-    media_cmd_t *c = cmd_new(leg_id, ssrc, false);
-    return c ? post(m, worker, cmd_consumer_remove, c) : -ENOMEM;
+    media_cmd_t *c = cmd_new(CMD_CONSUMER_ADD, room_id, leg_id);
+    if (c) {
+        c->producer_id = producer_id;
+        c->consumer = *params;
+    }
+    return post(m, c);
+}
+
+int sfu_media_consumer_remove(sfu_media_t *m, int64_t room_id, uint64_t consumer_id)
+{
+    media_cmd_t *c = cmd_new(CMD_CONSUMER_REMOVE, room_id, 0);
+    if (c)
+        c->consumer_id = consumer_id;
+    return post(m, c);
+}
+
+int sfu_media_consumer_pause(sfu_media_t *m, int64_t room_id, uint64_t consumer_id, bool paused)
+{
+    media_cmd_t *c = cmd_new(CMD_CONSUMER_PAUSE, room_id, 0);
+    if (c) {
+        c->consumer_id = consumer_id;
+        c->paused = paused;
+    }
+    return post(m, c);
 }
 
 void sfu_media_counters(const sfu_media_t *m, sfu_media_counters_t *out)
 {
     memset(out, 0, sizeof *out);
     for (int i = 0; i < m->count; i++) {
-        const media_worker_t *mw = &m->workers[i];
-        out->rtp_forwarded += mw->rtp_forwarded;
-        out->rtcp_forwarded += mw->rtcp_forwarded;
-        out->pli_sent += mw->pli_sent;
-        out->rr_sent += mw->rr_sent;
-        out->rtp_malformed += mw->rtp_malformed;
-        out->unknown_ssrc += mw->unknown_ssrc;
-        out->send_failed += mw->send_failed;
+        const sfu_media_stats_t *s = &m->workers[i].stats;
+        out->rtp_forwarded += counter_get(&s->rtp_forwarded);
+        out->sr_sent += counter_get(&s->sr_sent);
+        out->pli_sent += counter_get(&s->pli_sent);
+        out->rr_sent += counter_get(&s->rr_sent);
+        out->nack_sent += counter_get(&s->nack_sent);
+        out->nack_received += counter_get(&s->nack_received);
+        out->keyframe_requests += counter_get(&s->keyframe_requests);
+        out->rtp_malformed += counter_get(&s->rtp_malformed);
+        out->rtcp_malformed += counter_get(&s->rtcp_malformed);
+        out->unknown_ssrc += counter_get(&s->unknown_ssrc);
+        out->rtcp_unknown_ssrc += counter_get(&s->rtcp_unknown_ssrc);
+        out->rtp_not_placed += counter_get(&s->rtp_not_placed);
+        out->send_failed += counter_get(&s->send_failed);
         sfu_worker_stats_t ws;
-        sfu_worker_stats(mw->worker, &ws);
+        sfu_worker_stats(m->workers[i].worker, &ws);
         out->udp_rx += ws.rx_packets;
         out->udp_rx_dropped += ws.rx_dropped;
         out->stun_rejected += ws.stun_rejected;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "sfu/room.h"
 #include "sfu/worker.h"
 
 typedef struct sfu_media sfu_media_t;
@@ -19,8 +20,13 @@ typedef struct sfu_media_events {
 } sfu_media_events_t;
 
 typedef struct sfu_media_counters {
-    uint64_t rtp_forwarded, rtcp_forwarded, pli_sent, rr_sent, unknown_ssrc, send_failed;
-    uint64_t rtp_malformed; /* decrypted, yet not well-formed RTP */
+    uint64_t rtp_forwarded, sr_sent, pli_sent, rr_sent, nack_sent, send_failed;
+    uint64_t nack_received, keyframe_requests;
+    uint64_t rtp_malformed;     /* decrypted, yet not well-formed RTP */
+    uint64_t unknown_ssrc;      /* RTP of no producer of the leg that sent it */
+    uint64_t rtp_not_placed;    /* duplicates and stale packets refused by a consumer */
+    uint64_t rtcp_malformed;    /* compound RTCP that did not parse to its end */
+    uint64_t rtcp_unknown_ssrc; /* feedback naming no consumer of that leg */
     /* From the workers' sockets and transports. */
     uint64_t udp_rx, udp_rx_dropped, stun_rejected, udp_tx, udp_tx_failed;
     uint64_t srtp_auth_failed, srtp_replayed, dtls_failed;
@@ -32,21 +38,31 @@ sfu_media_t *sfu_media_new(uv_loop_t *main_loop, sfu_worker_t *const *workers, i
 /* Closes every leg on every worker first (call before stopping the workers). */
 void sfu_media_free(sfu_media_t *m);
 
-/* The worker a room lives on. */
+/* The worker a room lives on (its port is rtc_port + this). */
 int sfu_media_worker_of_room(const sfu_media_t *m, int64_t room_id);
 const char *sfu_media_fingerprint(const sfu_media_t *m);
 
-int sfu_media_leg_open(sfu_media_t *m, int worker, uint64_t leg_id, const char *ufrag,
+/* Each returns 0 once the command is queued (or a negative code); the worker
+ * carries it out in order. A room exists on its worker while it has legs. */
+int sfu_media_leg_open(sfu_media_t *m, int64_t room_id, uint64_t leg_id, const char *ufrag,
                        const char *pwd, const char *remote_fingerprint);
-int sfu_media_leg_close(sfu_media_t *m, int worker, uint64_t leg_id);
-/* RTP with this SSRC arriving on the leg is a track others may consume. */
-int sfu_media_producer_add(sfu_media_t *m, int worker, uint64_t leg_id, uint32_t ssrc, bool video);
-int sfu_media_producer_remove(sfu_media_t *m, int worker, uint32_t ssrc);
-/* Forwards the producer's packets to the leg; asks the publisher for a
- * keyframe when the track is video. */
-int sfu_media_consumer_add(sfu_media_t *m, int worker, uint32_t ssrc, uint64_t leg_id);
-int sfu_media_consumer_remove(sfu_media_t *m, int worker, uint32_t ssrc, uint64_t leg_id);
-/* Sums over workers (each word read without locks). */
+int sfu_media_leg_close(sfu_media_t *m, int64_t room_id, uint64_t leg_id);
+/* The extension ids a subscriber accepted for what its subscribe leg sends. */
+int sfu_media_leg_set_ext_ids(sfu_media_t *m, int64_t room_id, uint64_t leg_id,
+                              const rtp_ext_ids_t *ids);
+/* RTP with params->ssrc arriving on the leg becomes a track others consume. */
+int sfu_media_producer_add(sfu_media_t *m, int64_t room_id, uint64_t leg_id,
+                           const sfu_producer_params_t *params);
+/* Removes the producer only when owner_leg_id publishes it. */
+int sfu_media_producer_remove(sfu_media_t *m, int64_t room_id, uint64_t owner_leg_id,
+                              uint64_t producer_id);
+/* Sends the producer's packets on the leg under params->ssrc; asks the
+ * publisher for a keyframe when the track is video. */
+int sfu_media_consumer_add(sfu_media_t *m, int64_t room_id, uint64_t producer_id, uint64_t leg_id,
+                           const sfu_consumer_params_t *params);
+int sfu_media_consumer_remove(sfu_media_t *m, int64_t room_id, uint64_t consumer_id);
+int sfu_media_consumer_pause(sfu_media_t *m, int64_t room_id, uint64_t consumer_id, bool paused);
+/* Sums over workers (C11 atomics, read without locks). */
 void sfu_media_counters(const sfu_media_t *m, sfu_media_counters_t *out);
 
 #endif

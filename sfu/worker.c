@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "common/idmap.h"
+#include "common/counter.h"
 #include "common/log.h"
+#include "common/mq.h"
 #include "ice/demux.h"
 #include "ice/stun_server.h"
 #include "sfu/rtc_transport.h"
@@ -34,35 +36,27 @@ typedef struct send_slot {
     uint8_t data[WORKER_SEND_SLOT];
 } send_slot_t;
 
-typedef struct worker_call {
-    sfu_worker_fn fn;
-    void *arg;
-    struct worker_call *next;
-} worker_call_t;
-
 struct sfu_worker {
     int index;
     int port;
     const dtls_cert_t *cert;
     uv_loop_t loop;
     uv_udp_t udp;
-    uv_async_t wake;
+    mq_t calls; /* commands from the main thread */
     uv_timer_t consent_timer;
     uv_check_t flush_check; /* after each poll: the queued sends go */
     send_slot_t *send_q;
     int send_n;
     uv_thread_t thread;
-    pthread_mutex_t calls_lock; /* the call queue only; never on the packet path */
-    worker_call_t *calls_head, *calls_tail;
-    volatile int stopping;
     ice_lite_t ice;
     rtc_transport_t **transports;
     size_t transport_count, transport_cap;
     idmap_t tuples; /* hash of the remote address -> transports */
     uint8_t recv_buf[WORKER_RECV_BUF];
     uint8_t stun_resp[ICE_STUN_MAX_LEN];
-    volatile uint64_t rx_packets, rx_dropped, stun_rejected, tx_packets, tx_failed;
-    volatile uint64_t srtp_auth_failed, srtp_replayed, dtls_failed;
+    counter_t rx_packets, rx_dropped, stun_rejected, tx_packets, tx_failed;
+    counter_t srtp_auth_failed, srtp_replayed, dtls_failed;
+    _Atomic uint32_t transports_live;
 };
 
 static int64_t tuple_key(const struct sockaddr *sa)
@@ -128,7 +122,7 @@ static void handle_stun(sfu_worker_t *w, const uint8_t *p, size_t n, const struc
     if (rc == 0 && res.binding_ok && res.transport)
         rtc_transport__ice_checked(res.transport, from, from_len, res.use_candidate);
     else if (rc)
-        w->stun_rejected++;
+        counter_inc(&w->stun_rejected);
 }
 
 static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
@@ -137,9 +131,9 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
     sfu_worker_t *w = udp->data;
     if (nread < 0 || !addr)
         return; /* nread 0 without addr: nothing more to read */
-    w->rx_packets++;
+    counter_inc(&w->rx_packets);
     if (nread == 0 || nread > WORKER_MAX_DGRAM || (flags & UV_UDP_PARTIAL)) {
-        w->rx_dropped++; /* empty, or larger than any packet we take */
+        counter_inc(&w->rx_dropped); /* empty, or larger than any packet we take */
         return;
     }
     uint8_t *p = (uint8_t *)buf->base;
@@ -165,7 +159,7 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
         break;
     }
     /* Garbage, or a 5-tuple that never passed a connectivity check. */
-    w->rx_dropped++;
+    counter_inc(&w->rx_dropped);
 }
 
 static void flush_sends(sfu_worker_t *w)
@@ -175,7 +169,7 @@ static void flush_sends(sfu_worker_t *w)
     int n = w->send_n, fd;
     w->send_n = 0;
     if (n == 0 || uv_fileno((const uv_handle_t *)&w->udp, &fd)) {
-        w->tx_failed += (uint64_t)n;
+        counter_add(&w->tx_failed, (uint64_t)n);
         return;
     }
     for (int i = 0; i < n; i++) {
@@ -192,11 +186,11 @@ static void flush_sends(sfu_worker_t *w)
         if (rc < 0) {
             /* The socket buffer is full (or the first datagram was refused):
              * count it and move past that datagram. */
-            w->tx_failed++;
+            counter_inc(&w->tx_failed);
             off++;
             continue;
         }
-        w->tx_packets += (uint64_t)rc;
+        counter_add(&w->tx_packets, (uint64_t)rc);
         off += rc;
     }
 }
@@ -213,10 +207,10 @@ int sfu_worker__send(sfu_worker_t *w, const struct sockaddr *to, socklen_t to_le
         uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
         int rc = uv_udp_try_send(&w->udp, &b, 1, to);
         if (rc < 0) {
-            w->tx_failed++;
+            counter_inc(&w->tx_failed);
             return rc;
         }
-        w->tx_packets++;
+        counter_inc(&w->tx_packets);
         return 0;
     }
     if (w->send_n == WORKER_SEND_BATCH)
@@ -250,6 +244,7 @@ int sfu_worker__register(sfu_worker_t *w, rtc_transport_t *t)
         w->transport_cap = cap;
     }
     w->transports[w->transport_count++] = t;
+    atomic_store_explicit(&w->transports_live, (uint32_t)w->transport_count, memory_order_relaxed);
     return 0;
 }
 
@@ -258,6 +253,8 @@ void sfu_worker__unregister(sfu_worker_t *w, rtc_transport_t *t)
     for (size_t i = 0; i < w->transport_count; i++) {
         if (w->transports[i] == t) {
             w->transports[i] = w->transports[--w->transport_count];
+            atomic_store_explicit(&w->transports_live, (uint32_t)w->transport_count,
+                                  memory_order_relaxed);
             break;
         }
     }
@@ -294,49 +291,21 @@ static void on_close(uv_handle_t *h)
     (void)h;
 }
 
-static void run_calls(sfu_worker_t *w)
+/* The last command: closes every handle so that uv_run returns. */
+static void worker_stop_cmd(void *ctx, void *arg)
 {
-    pthread_mutex_lock(&w->calls_lock);
-    worker_call_t *c = w->calls_head;
-    w->calls_head = w->calls_tail = NULL;
-    pthread_mutex_unlock(&w->calls_lock);
-    while (c) {
-        worker_call_t *next = c->next;
-        c->fn(w, c->arg);
-        free(c);
-        c = next;
-    }
-}
-
-static void on_wake(uv_async_t *a)
-{
-    sfu_worker_t *w = a->data;
-    run_calls(w);
-    if (!w->stopping)
-        return;
+    sfu_worker_t *w = ctx;
+    (void)arg;
     flush_sends(w);
     uv_close((uv_handle_t *)&w->udp, on_close);
-    uv_close((uv_handle_t *)&w->wake, on_close);
+    mq_close(&w->calls, on_close);
     uv_close((uv_handle_t *)&w->consent_timer, on_close);
     uv_close((uv_handle_t *)&w->flush_check, on_close);
 }
 
-int sfu_worker_call(sfu_worker_t *w, sfu_worker_fn fn, void *arg)
+int sfu_worker_call(sfu_worker_t *w, mq_fn fn, void *arg)
 {
-    worker_call_t *c = malloc(sizeof *c);
-    if (!c)
-        return -ENOMEM;
-    c->fn = fn;
-    c->arg = arg;
-    c->next = NULL;
-    pthread_mutex_lock(&w->calls_lock);
-    if (w->calls_tail)
-        w->calls_tail->next = c;
-    else
-        w->calls_head = c;
-    w->calls_tail = c;
-    pthread_mutex_unlock(&w->calls_lock);
-    return uv_async_send(&w->wake);
+    return mq_post(&w->calls, fn, arg);
 }
 
 static void worker_main(void *arg)
@@ -358,7 +327,6 @@ int sfu_worker_start(int index, const char *bind_ip, int port, const dtls_cert_t
     w->cert = cert;
     ice_lite_init(&w->ice);
     idmap_init(&w->tuples);
-    pthread_mutex_init(&w->calls_lock, NULL);
     struct sockaddr_storage ss;
     int rc = strchr(bind_ip, ':') ? uv_ip6_addr(bind_ip, port, (struct sockaddr_in6 *)&ss)
                                   : uv_ip4_addr(bind_ip, port, (struct sockaddr_in *)&ss);
@@ -370,10 +338,10 @@ int sfu_worker_start(int index, const char *bind_ip, int port, const dtls_cert_t
         return rc;
     }
     uv_udp_init_ex(&w->loop, &w->udp, (unsigned)ss.ss_family | UV_UDP_RECVMMSG);
-    uv_async_init(&w->loop, &w->wake, on_wake);
+    mq_init(&w->calls, &w->loop, w);
     uv_timer_init(&w->loop, &w->consent_timer);
     uv_check_init(&w->loop, &w->flush_check);
-    w->udp.data = w->wake.data = w->consent_timer.data = w->flush_check.data = w;
+    w->udp.data = w->consent_timer.data = w->flush_check.data = w;
     w->send_q = malloc(WORKER_SEND_BATCH * sizeof *w->send_q);
     rc = w->send_q ? uv_udp_bind(&w->udp, (const struct sockaddr *)&ss, 0) : UV_ENOMEM;
     if (rc == 0)
@@ -396,11 +364,12 @@ int sfu_worker_start(int index, const char *bind_ip, int port, const dtls_cert_t
         snprintf(err, err_cap, "cannot bind media port %s:%d (worker %d): %s", bind_ip, port, index,
                  rc == UV_EADDRINUSE ? "port already in use" : uv_strerror(rc));
         uv_close((uv_handle_t *)&w->udp, on_close);
-        uv_close((uv_handle_t *)&w->wake, on_close);
+        uv_close((uv_handle_t *)&w->calls.async, on_close);
         uv_close((uv_handle_t *)&w->consent_timer, on_close);
         uv_close((uv_handle_t *)&w->flush_check, on_close);
         uv_run(&w->loop, UV_RUN_DEFAULT);
         uv_loop_close(&w->loop);
+        mq_destroy(&w->calls);
         idmap_free(&w->tuples);
         free(w->send_q);
         free(w);
@@ -415,10 +384,12 @@ void sfu_worker_stop(sfu_worker_t *w)
 {
     if (!w)
         return;
-    w->stopping = 1;
-    uv_async_send(&w->wake);
+    if (mq_post(&w->calls, worker_stop_cmd, NULL)) {
+        log_error("worker", "media worker %d: cannot post its stop", w->index);
+        return;
+    }
     uv_thread_join(&w->thread);
-    run_calls(w); /* calls that raced the stop still run (and free their args) */
+    mq_drain(&w->calls); /* calls that raced the stop still run (and free their args) */
     while (w->transport_count)
         rtc_transport_free(w->transports[0]);
     uv_run(&w->loop, UV_RUN_DEFAULT);
@@ -426,34 +397,34 @@ void sfu_worker_stop(sfu_worker_t *w)
     idmap_free(&w->tuples);
     free(w->transports);
     free(w->send_q);
-    pthread_mutex_destroy(&w->calls_lock);
+    mq_destroy(&w->calls);
     free(w);
 }
 
 void sfu_worker_stats(const sfu_worker_t *w, sfu_worker_stats_t *out)
 {
-    out->rx_packets = w->rx_packets;
-    out->rx_dropped = w->rx_dropped;
-    out->stun_rejected = w->stun_rejected;
-    out->tx_packets = w->tx_packets;
-    out->tx_failed = w->tx_failed;
-    out->srtp_auth_failed = w->srtp_auth_failed;
-    out->srtp_replayed = w->srtp_replayed;
-    out->dtls_failed = w->dtls_failed;
-    out->transports = (uint32_t)w->transport_count;
+    out->rx_packets = counter_get(&w->rx_packets);
+    out->rx_dropped = counter_get(&w->rx_dropped);
+    out->stun_rejected = counter_get(&w->stun_rejected);
+    out->tx_packets = counter_get(&w->tx_packets);
+    out->tx_failed = counter_get(&w->tx_failed);
+    out->srtp_auth_failed = counter_get(&w->srtp_auth_failed);
+    out->srtp_replayed = counter_get(&w->srtp_replayed);
+    out->dtls_failed = counter_get(&w->dtls_failed);
+    out->transports = atomic_load_explicit(&w->transports_live, memory_order_relaxed);
 }
 
 void sfu_worker__count(sfu_worker_t *w, sfu_worker_event_t what)
 {
     switch (what) {
     case SFU_WORKER_SRTP_AUTH:
-        w->srtp_auth_failed++;
+        counter_inc(&w->srtp_auth_failed);
         break;
     case SFU_WORKER_SRTP_REPLAY:
-        w->srtp_replayed++;
+        counter_inc(&w->srtp_replayed);
         break;
     case SFU_WORKER_DTLS_FAIL:
-        w->dtls_failed++;
+        counter_inc(&w->dtls_failed);
         break;
     }
 }

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "common/mq.h"
 #include "dtls/dtls_cert.h"
 
 typedef struct sfu_worker sfu_worker_t;
@@ -35,9 +36,9 @@ void sfu_worker_stop(sfu_worker_t *w);
 /* A snapshot of the worker's counters (each one word, read without locks). */
 void sfu_worker_stats(const sfu_worker_t *w, sfu_worker_stats_t *out);
 
-/* Runs fn(w, arg) on the worker's thread, soon. Callable from any thread. */
-typedef void (*sfu_worker_fn)(sfu_worker_t *w, void *arg);
-int sfu_worker_call(sfu_worker_t *w, sfu_worker_fn fn, void *arg);
+/* Runs fn(w, arg) on the worker's thread, soon (ctx is the worker). Callable
+ * from any thread; 0 or a negative code (fn then never runs). */
+int sfu_worker_call(sfu_worker_t *w, mq_fn fn, void *arg);
 
 /* For rtc_transport.c, on the worker thread. */
 uv_loop_t *sfu_worker__loop(sfu_worker_t *w);

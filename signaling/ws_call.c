@@ -28,6 +28,8 @@ typedef struct call_track {
     rtc_media_kind_t kind;
     rtc_sdp_codec_t codec;
     uint32_t ssrc;
+    uint64_t producer_id; /* on the room's worker */
+    rtp_ext_ids_t ext;    /* the publisher's extension ids */
     char cname[64];
 } call_track_t;
 
@@ -156,6 +158,37 @@ static void sub_renegotiate(signaling_t *sig, call_peer_t *p)
     json_decref(o);
 }
 
+/* True when ssrc is published in the room, or sent to anyone in it. */
+static bool room_ssrc_taken(const call_room_t *r, uint32_t ssrc)
+{
+    for (int i = 0; i < r->peer_count; i++) {
+        const call_peer_t *o = r->peers[i];
+        for (int t = 0; t < o->track_count; t++)
+            if (o->tracks[t].ssrc == ssrc)
+                return true;
+        for (int k = 0; k < o->sub_count; k++)
+            if (o->sub[k].ssrc == ssrc)
+                return true;
+    }
+    return false;
+}
+
+/* A consumer's outgoing SSRC: random (RFC 3550 8.1), never one in the room. */
+static uint32_t consumer_ssrc_new(const call_room_t *r)
+{
+    uint32_t ssrc = 0;
+    while (ssrc == 0 || ssrc == SFU_RTCP_SENDER_SSRC || room_ssrc_taken(r, ssrc))
+        random_bytes((uint8_t *)&ssrc, sizeof ssrc);
+    return ssrc;
+}
+
+static void consumer_attach(signaling_t *sig, call_peer_t *p, const rtc_sdp_track_t *s)
+{
+    sfu_consumer_params_t cp = {.id = s->consumer_id, .ssrc = s->ssrc};
+    snprintf(cp.mid, sizeof cp.mid, "%s", s->mid);
+    sfu_media_consumer_add(sig->media, p->room->room_id, s->producer_id, p->sub_leg, &cp);
+}
+
 /* p starts receiving track t of publisher pub. */
 static void sub_add(signaling_t *sig, call_peer_t *p, const call_peer_t *pub, const call_track_t *t)
 {
@@ -178,20 +211,24 @@ static void sub_add(signaling_t *sig, call_peer_t *p, const call_peer_t *pub, co
     snprintf(s->mid, sizeof s->mid, "%d", p->sub_mid_seq++);
     s->active = true;
     s->codec = t->codec;
-    s->ssrc = t->ssrc;
+    s->producer_id = t->producer_id;
+    s->consumer_id = ++sig->next_leg_id;
+    s->ssrc = consumer_ssrc_new(p->room);
     snprintf(s->cname, sizeof s->cname, "%s", t->cname[0] ? t->cname : "sfu");
     snprintf(s->stream_id, sizeof s->stream_id, "u%lld-%s", (long long)pub->user_id,
              strcmp(t->source, "screen") ? "camera" : "screen");
-    snprintf(s->track_id, sizeof s->track_id, "t%u", t->ssrc);
-    sfu_media_consumer_add(sig->media, p->room->worker, t->ssrc, p->sub_leg);
+    snprintf(s->track_id, sizeof s->track_id, "t%llu", (unsigned long long)t->producer_id);
+    if (p->sub_open)
+        consumer_attach(sig, p, s);
 }
 
-static void sub_remove(signaling_t *sig, call_peer_t *p, uint32_t ssrc)
+static void sub_remove(signaling_t *sig, call_peer_t *p, uint64_t producer_id)
 {
     for (int i = 0; i < p->sub_count; i++) {
-        if (p->sub[i].active && p->sub[i].ssrc == ssrc) {
+        if (p->sub[i].active && p->sub[i].producer_id == producer_id) {
             p->sub[i].active = false;
-            sfu_media_consumer_remove(sig->media, p->room->worker, ssrc, p->sub_leg);
+            if (p->sub_open)
+                sfu_media_consumer_remove(sig->media, p->room->room_id, p->sub[i].consumer_id);
         }
     }
 }
@@ -216,14 +253,14 @@ static void peer_remove(signaling_t *sig, call_peer_t *p, const char *reason)
             r->peers[i] = r->peers[--r->peer_count];
     }
     for (int t = 0; t < p->track_count; t++) {
-        sfu_media_producer_remove(sig->media, r->worker, p->tracks[t].ssrc);
         for (int i = 0; i < r->peer_count; i++)
-            sub_remove(sig, r->peers[i], p->tracks[t].ssrc);
+            sub_remove(sig, r->peers[i], p->tracks[t].producer_id);
     }
+    /* Closing a leg closes what it published and what it consumed. */
     if (p->pub_open)
-        sfu_media_leg_close(sig->media, r->worker, p->pub_leg);
+        sfu_media_leg_close(sig->media, r->room_id, p->pub_leg);
     if (p->sub_open)
-        sfu_media_leg_close(sig->media, r->worker, p->sub_leg);
+        sfu_media_leg_close(sig->media, r->room_id, p->sub_leg);
     if (p->conn)
         p->conn->call_peer = NULL;
     room_send_all(r,
@@ -471,11 +508,6 @@ void ws_call_publish(ws_conn_t *c, json_t *msg, json_t *id)
         ws_send_error(c, id, "invalid_sdp", "%s", n == -ENOSPC ? "answer too large" : err);
         return;
     }
-    if (!p->pub_open) {
-        sfu_media_leg_open(sig->media, r->worker, p->pub_leg, p->pub_ufrag, p->pub_pwd,
-                           offer.fingerprint);
-        p->pub_open = true;
-    }
     /* The tracks now published, against those before. */
     call_track_t now[PEER_MAX_TRACKS];
     int now_count = 0;
@@ -492,29 +524,61 @@ void ws_call_publish(ws_conn_t *c, json_t *msg, json_t *id)
         t->kind = m->kind;
         t->codec = *codec;
         t->ssrc = m->ssrc;
+        t->ext = m->ext;
         snprintf(t->cname, sizeof t->cname, "%s", m->cname);
+    }
+    /* An SSRC is the room's: one already published (or sent) by anyone else
+     * is refused, and nothing changes. */
+    for (int j = 0; j < now_count; j++) {
+        bool own = false;
+        for (int i = 0; i < p->track_count; i++)
+            own |= now[j].ssrc == p->tracks[i].ssrc;
+        for (int k = 0; k < j; k++) {
+            if (now[k].ssrc == now[j].ssrc) {
+                ws_send_error(c, id, "invalid_sdp", "SSRC %u is in two media sections",
+                              now[j].ssrc);
+                return;
+            }
+        }
+        if (!own && (room_ssrc_taken(r, now[j].ssrc) || now[j].ssrc == SFU_RTCP_SENDER_SSRC)) {
+            ws_send_error(c, id, "ssrc_in_use", "SSRC %u is already in use in this call",
+                          now[j].ssrc);
+            return;
+        }
+    }
+    if (!p->pub_open) {
+        sfu_media_leg_open(sig->media, r->room_id, p->pub_leg, p->pub_ufrag, p->pub_pwd,
+                           offer.fingerprint);
+        p->pub_open = true;
     }
     for (int i = 0; i < p->track_count; i++) {
         bool kept = false;
-        for (int j = 0; j < now_count; j++)
-            kept |= now[j].ssrc == p->tracks[i].ssrc;
+        for (int j = 0; j < now_count; j++) {
+            if (now[j].ssrc == p->tracks[i].ssrc) {
+                kept = true;
+                now[j].producer_id = p->tracks[i].producer_id;
+            }
+        }
         if (kept)
             continue;
-        sfu_media_producer_remove(sig->media, r->worker, p->tracks[i].ssrc);
+        sfu_media_producer_remove(sig->media, r->room_id, p->pub_leg, p->tracks[i].producer_id);
         for (int k = 0; k < r->peer_count; k++)
-            sub_remove(sig, r->peers[k], p->tracks[i].ssrc);
+            sub_remove(sig, r->peers[k], p->tracks[i].producer_id);
     }
     call_track_t added[PEER_MAX_TRACKS];
     int added_count = 0;
     for (int j = 0; j < now_count; j++) {
-        bool existed = false;
-        for (int i = 0; i < p->track_count; i++)
-            existed |= now[j].ssrc == p->tracks[i].ssrc;
-        if (!existed) {
-            added[added_count++] = now[j];
-            sfu_media_producer_add(sig->media, r->worker, p->pub_leg, now[j].ssrc,
-                                   now[j].kind == RTC_MEDIA_VIDEO);
-        }
+        if (now[j].producer_id)
+            continue; /* published before */
+        now[j].producer_id = ++sig->next_leg_id;
+        sfu_producer_params_t pp = {.id = now[j].producer_id,
+                                    .ssrc = now[j].ssrc,
+                                    .video = now[j].kind == RTC_MEDIA_VIDEO,
+                                    .pt = now[j].codec.pt,
+                                    .clock_hz = now[j].codec.clock_hz,
+                                    .ext = now[j].ext};
+        sfu_media_producer_add(sig->media, r->room_id, p->pub_leg, &pp);
+        added[added_count++] = now[j];
     }
     memcpy(p->tracks, now, sizeof now[0] * (size_t)now_count);
     p->track_count = now_count;
@@ -568,16 +632,20 @@ void ws_call_subscribe_answer(ws_conn_t *c, json_t *msg, json_t *id)
         return;
     }
     p->sub_pending = false;
+    int64_t room_id = p->room->room_id;
     if (!p->sub_open) {
-        sfu_media_leg_open(sig->media, p->room->worker, p->sub_leg, p->sub_ufrag, p->sub_pwd,
+        sfu_media_leg_open(sig->media, room_id, p->sub_leg, p->sub_ufrag, p->sub_pwd,
                            answer.fingerprint);
         p->sub_open = true;
-        /* Consumers attached before the leg existed are attached again now. */
+        /* Consumers of tracks offered before the leg existed are attached now. */
         for (int i = 0; i < p->sub_count; i++) {
             if (p->sub[i].active)
-                sfu_media_consumer_add(sig->media, p->room->worker, p->sub[i].ssrc, p->sub_leg);
+                consumer_attach(sig, p, &p->sub[i]);
         }
     }
+    rtp_ext_ids_t ext;
+    rtc_sdp_answer_ext_ids(&answer, &ext);
+    sfu_media_leg_set_ext_ids(sig->media, room_id, p->sub_leg, &ext);
     if (p->sub_dirty)
         sub_renegotiate(sig, p);
 }

@@ -58,7 +58,7 @@ static void on_closed(void *ctx, rtc_transport_t *t, const char *reason)
     ((harness_t *)ctx)->closed = 1;
 }
 
-static void create_transport(sfu_worker_t *w, void *arg)
+static void create_transport(void *w, void *arg)
 {
     harness_t *h = arg;
     static const rtc_transport_listener_t listener = {
@@ -67,7 +67,7 @@ static void create_transport(sfu_worker_t *w, void *arg)
                                      dtls_cert_fingerprint(h->client_cert), &listener, h);
 }
 
-static void free_transport(sfu_worker_t *w, void *arg)
+static void free_transport(void *w, void *arg)
 {
     harness_t *h = arg;
     (void)w;

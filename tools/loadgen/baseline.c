@@ -22,9 +22,11 @@ static void on_recv(void *ctx, uint8_t *data, size_t len, const struct sockaddr_
                     uint64_t rx_ns)
 {
     lg_baseline_t *b = ctx;
+    rtp_packet_t pkt;
     lg_payload_t pl;
     (void)from;
-    if (srtp_session_unprotect_rtp(b->rx_srtp, data, &len) || lg_payload_read(data, len, &pl))
+    if (srtp_session_unprotect_rtp(b->rx_srtp, data, &len) || rtp_packet_parse(&pkt, data, len) ||
+        lg_payload_read(&pkt, &pl))
         return;
     if (lg_measuring(b->lg, pl.sent_ns) && rx_ns > pl.sent_ns)
         lg_hist_add(&b->lg->baseline_hist, (rx_ns - pl.sent_ns) / 1000);
@@ -85,12 +87,14 @@ void lg_baseline_send_due(lg_baseline_t *b, uint64_t now_ns)
         while (s->next_ns <= now_ns) {
             lg_payload_t pl = {
                 .publisher = 0, .track = s->video ? 1 : 0, .seq = s->seq++, .sent_ns = lg_now_ns()};
-            size_t n = lg_rtp_header(tx_buf, s->video ? LG_VIDEO_PT : LG_AUDIO_PT, true,
-                                     s->rtp_seq++, pl.seq, s->ssrc);
+            int n = rtp_header_write(tx_buf, sizeof tx_buf, s->video ? LG_VIDEO_PT : LG_AUDIO_PT,
+                                     true, s->rtp_seq++, pl.seq, s->ssrc);
+            if (n < 0)
+                return;
             size_t bytes = s->bytes < LG_PAYLOAD_HDR ? LG_PAYLOAD_HDR : s->bytes;
             lg_payload_write(tx_buf + n, &pl);
             memset(tx_buf + n + LG_PAYLOAD_HDR, 0xa5, bytes - LG_PAYLOAD_HDR);
-            size_t len = n + bytes;
+            size_t len = (size_t)n + bytes;
             if (srtp_session_protect_rtp(b->tx_srtp, tx_buf, &len, sizeof tx_buf) == 0)
                 lg_sock_send(&b->tx, &b->rx.addr, tx_buf, len);
             s->next_ns += s->period_ns;

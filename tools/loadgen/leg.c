@@ -117,7 +117,7 @@ static void on_srtp(lg_leg_t *leg, uint8_t *data, size_t len, uint64_t now_ns)
         if (srtp_session_unprotect_rtcp(leg->srtp, data, &len))
             return;
         leg->rx_rtcp++;
-        lg_peer_on_rtcp(leg->peer, leg, data, len);
+        lg_peer_on_rtcp(leg->peer, leg, data, len, now_ns);
         return;
     }
     if (srtp_session_unprotect_rtp(leg->srtp, data, &len))

@@ -16,6 +16,7 @@
 #include "dtls/dtls_transport.h"
 #include "dtls/srtp_session.h"
 #include "ice/stun_client.h"
+#include "rtp/rtp.h"
 
 #define LG_AUDIO_PT       111
 #define LG_VIDEO_PT       96
@@ -31,6 +32,8 @@
 #define LG_SDP_MAX        32768
 #define LG_SUB_SECTIONS   64
 #define LG_NODE_MAX_MEDIA 16 /* the node's SDP parser takes at most this many m= sections */
+#define LG_SECTION_SSRCS  4  /* a=ssrc values kept per m= section (media, RTX, FEC) */
+#define LG_FIXED_SSRC     0x10000000u /* --fixed-ssrc: this + 16 * index in room + track */
 
 /* ---- latency histogram (microseconds) ---- */
 typedef struct lg_hist {
@@ -53,14 +56,57 @@ typedef struct lg_payload {
     uint64_t sent_ns;
 } lg_payload_t;
 
-/* Writes an RTP header (RFC 3550 5.1, no CSRC, no extension) and returns 12. */
-size_t lg_rtp_header(uint8_t *p, uint8_t pt, bool marker, uint16_t seq, uint32_t ts, uint32_t ssrc);
 /* Writes the payload header at p (LG_PAYLOAD_HDR bytes): two bytes that read as a
  * VP8 payload descriptor and frame tag (keyframe bit), then magic, publisher,
  * track, flags, sequence and send time. */
 void lg_payload_write(uint8_t *p, const lg_payload_t *pl);
-/* Reads it back from an RTP packet. 0, or -EINVAL when it is not ours. */
-int lg_payload_read(const uint8_t *pkt, size_t len, lg_payload_t *out);
+/* Reads it back from the payload of a parsed RTP packet (after any CSRCs and
+ * header extension the node added). 0, or -EINVAL when it is not ours. */
+int lg_payload_read(const rtp_packet_t *pkt, lg_payload_t *out);
+
+/* ---- SSRCs announced to a subscribe leg (ssrc.c) ---- */
+/* Media or an SR may arrive this long before the offer that announces its SSRC
+ * (the node adds a consumer before its offer goes out, and UDP overtakes the
+ * WebSocket) without counting as unannounced. */
+#define LG_SSRC_GRACE_NS    (5 * 1000000000ull)
+#define LG_SSRC_UNKNOWN_MAX 64 /* unannounced SSRCs tracked one by one per leg */
+
+typedef struct lg_ssrc_entry {
+    uint32_t ssrc;
+    bool announced;                 /* in an active section of an offer the leg answered */
+    bool had_sr;                    /* a sender report came under it once announced */
+    uint64_t first_early_ns;        /* its first packet or SR before it was announced */
+    uint64_t early_pkts, early_srs; /* before it was announced, and not forgiven */
+} lg_ssrc_entry_t;
+
+/* Every SSRC ever announced to the leg (packets of an earlier offer's SSRCs stay
+ * welcome while the node switches over), and those seen without announcement.
+ * Embed zeroed; lg_ssrc_set_free releases it. */
+typedef struct lg_ssrc_set {
+    lg_ssrc_entry_t *v; /* sorted by ssrc */
+    int len, cap;
+    int last;               /* index of the latest hit: consecutive packets share an SSRC */
+    int unknown;            /* entries not announced */
+    uint64_t forgiven_pkts; /* arrived before their offer, within the grace */
+    uint64_t overflow_pkts, overflow_srs; /* unannounced past LG_SSRC_UNKNOWN_MAX */
+} lg_ssrc_set_t;
+
+typedef struct lg_ssrc_stats {
+    uint64_t unannounced_pkts, unannounced_srs, early_pkts;
+    uint64_t announced, with_sr;
+} lg_ssrc_stats_t;
+
+/* An offer the leg answered names ssrc in an active section. 0 or -ENOMEM. */
+int lg_ssrc_set_announce(lg_ssrc_set_t *s, uint32_t ssrc, uint64_t now_ns);
+/* An RTP packet (sr false) or a sender report (sr true) under ssrc arrived at
+ * now_ns: true when ssrc was announced. */
+bool lg_ssrc_set_seen(lg_ssrc_set_t *s, uint32_t ssrc, bool sr, uint64_t now_ns);
+/* Adds the set's counts to *st. */
+void lg_ssrc_set_add_stats(const lg_ssrc_set_t *s, lg_ssrc_stats_t *st);
+void lg_ssrc_set_free(lg_ssrc_set_t *s);
+/* The sorted list of every publisher SSRC of the run. */
+void lg_ssrc_sort(uint32_t *v, size_t n);
+bool lg_ssrc_sorted_has(const uint32_t *v, size_t n, uint32_t ssrc);
 
 /* ---- WebSocket client over uv_tcp (RFC 6455, client side, text only) ---- */
 typedef struct lg_ws lg_ws_t;
@@ -124,7 +170,8 @@ typedef struct lg_sdp_section {
     uint8_t pt;
     char rtpmap[96]; /* the "a=rtpmap:" value */
     char fmtp[160];
-    uint32_t ssrc;
+    uint32_t ssrcs[LG_SECTION_SSRCS]; /* the distinct a=ssrc values, in order */
+    int ssrc_count;
 } lg_sdp_section_t;
 
 typedef struct lg_sdp_remote {
@@ -213,7 +260,9 @@ struct lg_peer {
     lg_leg_t pub, sub;
     lg_stream_t streams[LG_MAX_TRACKS];
     int stream_count;
-    lg_rx_t *rx; /* [lg->participants * LG_MAX_TRACKS] */
+    lg_rx_t *rx;             /* [lg->participants * LG_MAX_TRACKS] */
+    lg_ssrc_set_t announced; /* SSRCs the subscribe offers announced */
+    uint64_t srs_received;   /* RTCP sender reports on the subscribe leg */
     uint64_t join_ns, first_rx_ns;
     uint64_t ws_errors;
     char last_error[160];
@@ -235,6 +284,7 @@ typedef struct lg_opts {
     const char *json_out;
     bool quiet;
     bool null_target; /* --null HOST:PORT: the null forwarder instead of a node */
+    bool fixed_ssrc;  /* SSRCs from the index in the room and the track, not random */
     struct sockaddr_in null_addr;
 } lg_opts_t;
 
@@ -255,6 +305,9 @@ struct lg {
     lg_hist_t connect_ms;
     lg_baseline_t *baseline;
     uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes, tx_failed, foreign_pkts;
+    uint32_t *pub_ssrcs; /* every publisher track's SSRC, sorted */
+    size_t pub_ssrc_count;
+    uint64_t publisher_ssrc_sections; /* subscribe-offer sections under a publisher's SSRC */
     uint64_t rx_per_s[LG_SECONDS_MAX], tx_per_s[LG_SECONDS_MAX];
     double p99_per_s[LG_SECONDS_MAX];
     lg_hist_t second_hist;
@@ -287,9 +340,9 @@ void lg_peer_leave(lg_peer_t *p);
 void lg_peer_fail(lg_peer_t *p, const char *why);
 void lg_peer_send_due(lg_peer_t *p, uint64_t now_ns);
 /* A decrypted RTP packet on the subscribe leg. */
-void lg_peer_on_media(lg_peer_t *p, const uint8_t *pkt, size_t len, uint64_t now_ns);
+void lg_peer_on_media(lg_peer_t *p, uint8_t *pkt, size_t len, uint64_t now_ns);
 /* A decrypted RTCP compound packet on either leg. */
-void lg_peer_on_rtcp(lg_peer_t *p, lg_leg_t *leg, const uint8_t *pkt, size_t len);
+void lg_peer_on_rtcp(lg_peer_t *p, lg_leg_t *leg, uint8_t *pkt, size_t len, uint64_t now_ns);
 
 /* baseline.c: two sockets talking straight to each other on the same loop */
 lg_baseline_t *lg_baseline_new(lg_t *lg);

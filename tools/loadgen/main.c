@@ -128,11 +128,17 @@ static int read_tokens(lg_t *lg)
 static void init_streams(lg_t *lg, lg_peer_t *p)
 {
     const lg_opts_t *o = &lg->o;
-    uint32_t ssrc[2];
+    uint32_t ssrc[LG_MAX_TRACKS];
     random_bytes((uint8_t *)ssrc, sizeof ssrc);
+    ssrc[0] |= 1;
+    ssrc[1] = (ssrc[1] | 1) ^ 0x80000000u;
+    /* --fixed-ssrc: every room uses the same SSRCs, so a node that keys anything
+     * by SSRC alone mixes the rooms up. */
+    for (uint32_t t = 0; o->fixed_ssrc && t < LG_MAX_TRACKS; t++)
+        ssrc[t] = LG_FIXED_SSRC + 16 * (uint32_t)(p->index % o->per_room) + t;
     if (o->audio) {
         lg_stream_t *s = &p->streams[p->stream_count++];
-        s->ssrc = ssrc[0] | 1;
+        s->ssrc = ssrc[0];
         s->period_ns = NS_PER_S / (uint64_t)o->audio_pps;
         s->bytes = (size_t)o->audio_bytes;
     }
@@ -145,12 +151,26 @@ static void init_streams(lg_t *lg, lg_peer_t *p)
             pps = 1;
         size_t bytes = (size_t)o->video_kbps * 1000 / 8 / (size_t)pps;
         s->video = true;
-        s->ssrc = (ssrc[1] | 1) ^ 0x80000000u;
+        s->ssrc = ssrc[1];
         s->period_ns = NS_PER_S / (uint64_t)pps;
         s->bytes = bytes > LG_PKT_MAX ? LG_PKT_MAX : bytes;
         s->frame_pkts = (unsigned)(pps / o->video_fps > 0 ? pps / o->video_fps : 1);
         s->keyframe_due = true;
     }
+}
+
+/* Every publisher track's SSRC, sorted: an offer naming one announces the
+ * publisher's SSRC rather than one of the node's own. */
+static int collect_publisher_ssrcs(lg_t *lg)
+{
+    lg->pub_ssrcs = calloc((size_t)lg->participants * LG_MAX_TRACKS, sizeof *lg->pub_ssrcs);
+    if (!lg->pub_ssrcs)
+        return -1;
+    for (int i = 0; i < lg->participants; i++)
+        for (int s = 0; s < lg->peers[i].stream_count; s++)
+            lg->pub_ssrcs[lg->pub_ssrc_count++] = lg->peers[i].streams[s].ssrc;
+    lg_ssrc_sort(lg->pub_ssrcs, lg->pub_ssrc_count);
+    return 0;
 }
 
 /* ---- phases ---- */
@@ -364,6 +384,8 @@ static void usage(FILE *out)
                  "  --user-prefix P          usernames P_0, P_1, ... (default: lg + random)\n"
                  "  --password P             their password (default loadgen-password)\n"
                  "  --watch-pid PID          report this process's CPU and RSS (the node)\n"
+                 "  --fixed-ssrc             SSRCs 0x10000000 + 16 * index in room + track\n"
+                 "                           (0 audio, 1 video): the same in every room\n"
                  "  --null HOST:PORT         the null forwarder instead of a node (bench ceiling)\n"
                  "  --json FILE              also write the summary to FILE\n"
                  "  --quiet                  no progress line\n");
@@ -394,6 +416,7 @@ static int parse_opts(int argc, char **argv, lg_opts_t *o)
         O_PASSWORD,
         O_WATCH_PID,
         O_NULL,
+        O_FIXED_SSRC,
         O_JSON,
         O_QUIET,
         O_HELP
@@ -421,6 +444,7 @@ static int parse_opts(int argc, char **argv, lg_opts_t *o)
         {"password", 1, 0, O_PASSWORD},
         {"watch-pid", 1, 0, O_WATCH_PID},
         {"null", 1, 0, O_NULL},
+        {"fixed-ssrc", 0, 0, O_FIXED_SSRC},
         {"json", 1, 0, O_JSON},
         {"quiet", 0, 0, O_QUIET},
         {"help", 0, 0, O_HELP},
@@ -518,6 +542,9 @@ static int parse_opts(int argc, char **argv, lg_opts_t *o)
             o->null_target = true;
             break;
         }
+        case O_FIXED_SSRC:
+            o->fixed_ssrc = true;
+            break;
         case O_JSON:
             o->json_out = optarg;
             break;
@@ -582,6 +609,8 @@ static int setup(lg_t *lg, uv_loop_t *loop)
         if (p->publishes)
             init_streams(lg, p);
     }
+    if (collect_publisher_ssrcs(lg))
+        return -1;
     if (lg->o.null_target)
         return 0;
     if (lg->o.tokens_file)
@@ -653,8 +682,10 @@ int main(int argc, char **argv)
         srtp_session_free(lg->peers[i].pub.srtp);
         srtp_session_free(lg->peers[i].sub.srtp);
         free(lg->peers[i].rx);
+        lg_ssrc_set_free(&lg->peers[i].announced);
     }
     free(lg->peers);
+    free(lg->pub_ssrcs);
     dtls_cert_free(lg->cert);
     if (lg->exit_code)
         return lg->exit_code;

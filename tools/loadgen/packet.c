@@ -1,5 +1,5 @@
-/* tools/loadgen/packet.c: the latency histogram, RTP headers and the synthetic
- * payload every generated packet carries. */
+/* tools/loadgen/packet.c: the latency histogram and the synthetic payload every
+ * generated packet carries (its RTP header is rtp/'s business). */
 #include <errno.h>
 #include <string.h>
 
@@ -69,16 +69,6 @@ uint64_t lg_hist_quantile(const lg_hist_t *h, double q)
     return h->max_us;
 }
 
-size_t lg_rtp_header(uint8_t *p, uint8_t pt, bool marker, uint16_t seq, uint32_t ts, uint32_t ssrc)
-{
-    p[0] = 0x80; /* V=2, no padding, no extension, no CSRC */
-    p[1] = (uint8_t)((marker ? 0x80 : 0) | (pt & 0x7f));
-    wr16(p + 2, seq);
-    wr32(p + 4, ts);
-    wr32(p + 8, ssrc);
-    return 12;
-}
-
 void lg_payload_write(uint8_t *p, const lg_payload_t *pl)
 {
     /* RFC 7741 4.2: X=0, S=1, PID 0; RFC 6386 9.1: frame tag bit 0 is 0 on keyframes. */
@@ -94,19 +84,11 @@ void lg_payload_write(uint8_t *p, const lg_payload_t *pl)
     wr32(p + 22, (uint32_t)pl->sent_ns);
 }
 
-int lg_payload_read(const uint8_t *pkt, size_t len, lg_payload_t *out)
+int lg_payload_read(const rtp_packet_t *pkt, lg_payload_t *out)
 {
-    if (len < 12 || (pkt[0] >> 6) != 2)
+    if (pkt->payload_len < LG_PAYLOAD_HDR)
         return -EINVAL;
-    size_t off = 12 + (size_t)(pkt[0] & 0x0f) * 4;
-    if (pkt[0] & 0x10) { /* RFC 3550 5.3.1: header extension */
-        if (len < off + 4)
-            return -EINVAL;
-        off += 4 + (size_t)(pkt[off + 2] << 8 | pkt[off + 3]) * 4;
-    }
-    if (len < off + LG_PAYLOAD_HDR)
-        return -EINVAL;
-    const uint8_t *p = pkt + off;
+    const uint8_t *p = pkt->payload;
     if (rd32(p + 2) != LG_MAGIC)
         return -EINVAL;
     out->publisher = rd32(p + 6);

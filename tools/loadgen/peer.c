@@ -77,6 +77,25 @@ static void on_publish_answer(lg_peer_t *p, json_t *msg)
         lg_peer_fail(p, "could not start the publish leg");
 }
 
+/* What the offer announces: every SSRC of its active sections joins the leg's
+ * set; a section under a publisher's own SSRC is counted (the node should
+ * announce per-subscriber SSRCs of its own). */
+static void note_offer_ssrcs(lg_peer_t *p, const lg_sdp_remote_t *offer)
+{
+    lg_t *lg = p->lg;
+    uint64_t now_ns = lg_now_ns();
+    for (int i = 0; i < offer->section_count; i++) {
+        const lg_sdp_section_t *m = &offer->sections[i];
+        bool publisher_ssrc = false;
+        for (int k = 0; k < m->ssrc_count; k++) {
+            publisher_ssrc |= lg_ssrc_sorted_has(lg->pub_ssrcs, lg->pub_ssrc_count, m->ssrcs[k]);
+            if (m->active && lg_ssrc_set_announce(&p->announced, m->ssrcs[k], now_ns))
+                lg_peer_fail(p, "out of memory for announced SSRCs");
+        }
+        lg->publisher_ssrc_sections += publisher_ssrc;
+    }
+}
+
 static void on_subscribe_offer(lg_peer_t *p, json_t *msg)
 {
     static lg_sdp_remote_t offer;
@@ -93,6 +112,7 @@ static void on_subscribe_offer(lg_peer_t *p, json_t *msg)
         return;
     }
     p->sub_version = (unsigned)version;
+    note_offer_ssrcs(p, &offer);
     send_json(p, json_pack("{s:s,s:I,s:s,s:I,s:i}", "type", "call_subscribe_answer", "roomId",
                            (json_int_t)p->room_id, "sdp", answer, "version", version, "id",
                            ++p->next_id));
@@ -210,13 +230,15 @@ static void send_one(lg_peer_t *p, lg_stream_t *s)
     } else {
         ts = s->seq * 960; /* 20 ms of 48 kHz opus per packet */
     }
-    size_t n =
-        lg_rtp_header(b, s->video ? LG_VIDEO_PT : LG_AUDIO_PT, marker, s->rtp_seq, ts, s->ssrc);
+    int n = rtp_header_write(b, LG_BUF_CAP, s->video ? LG_VIDEO_PT : LG_AUDIO_PT, marker,
+                             s->rtp_seq, ts, s->ssrc);
+    if (n < 0)
+        return;
     if (bytes < LG_PAYLOAD_HDR)
         bytes = LG_PAYLOAD_HDR;
     lg_payload_write(b + n, &pl);
     memset(b + n + LG_PAYLOAD_HDR, 0xa5, bytes - LG_PAYLOAD_HDR);
-    int sent = lg_leg_send_rtp(&p->pub, b, n + bytes);
+    int sent = lg_leg_send_rtp(&p->pub, b, (size_t)n + bytes);
     s->rtp_seq++;
     s->seq++;
     if (sent > 0) {
@@ -248,12 +270,21 @@ void lg_peer_send_due(lg_peer_t *p, uint64_t now_ns)
 
 /* ---- media in ---- */
 
-void lg_peer_on_media(lg_peer_t *p, const uint8_t *pkt, size_t len, uint64_t now_ns)
+void lg_peer_on_media(lg_peer_t *p, uint8_t *data, size_t len, uint64_t now_ns)
 {
     lg_t *lg = p->lg;
+    rtp_packet_t pkt;
     lg_payload_t pl;
-    if (lg_payload_read(pkt, len, &pl) || pl.publisher >= (uint32_t)lg->participants ||
-        pl.track >= LG_MAX_TRACKS) {
+    if (rtp_packet_parse(&pkt, data, len)) {
+        lg->foreign_pkts++;
+        return;
+    }
+    /* The null forwarder announces nothing: it keeps the publishers' SSRCs. */
+    if (!lg->o.null_target)
+        lg_ssrc_set_seen(&p->announced, pkt.ssrc, false, now_ns);
+    /* Not ours, or a publisher of another room: a leak across rooms. */
+    if (lg_payload_read(&pkt, &pl) || pl.publisher >= (uint32_t)lg->participants ||
+        pl.track >= LG_MAX_TRACKS || lg->peers[pl.publisher].room != p->room) {
         lg->foreign_pkts++;
         return;
     }
@@ -286,33 +317,56 @@ void lg_peer_on_media(lg_peer_t *p, const uint8_t *pkt, size_t len, uint64_t now
     }
 }
 
-static uint32_t rd32(const uint8_t *p)
+/* RFC 4585 6.3.1 PLI, RFC 5104 4.3.1 FIR: the next frame of that stream is a keyframe. */
+static void on_keyframe_request(lg_peer_t *p, uint32_t media_ssrc)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    for (int i = 0; i < p->stream_count; i++) {
+        if (p->streams[i].ssrc == media_ssrc && p->streams[i].video) {
+            p->streams[i].keyframe_due = true;
+            p->streams[i].plis++;
+        }
+    }
 }
 
-void lg_peer_on_rtcp(lg_peer_t *p, lg_leg_t *leg, const uint8_t *pkt, size_t len)
+static void on_feedback(lg_peer_t *p, const rtcp_packet_t *r)
 {
-    if (!leg->is_pub)
-        return; /* sender reports relayed to subscribers: nothing to do */
-    /* RFC 3550 6.1: a compound packet; RFC 4585 6.3.1 PLI, RFC 5104 4.3.1 FIR. */
-    for (size_t off = 0; off + 8 <= len;) {
-        const uint8_t *r = pkt + off;
-        size_t rlen = ((size_t)(r[2] << 8 | r[3]) + 1) * 4;
-        if ((r[0] >> 6) != 2 || off + rlen > len)
-            break;
-        uint8_t pt = r[1], fmt = r[0] & 0x1f;
-        uint32_t media = 0;
-        if (pt == 206 && fmt == 1 && rlen >= 12)
-            media = rd32(r + 8);
-        else if (pt == 206 && fmt == 4 && rlen >= 20)
-            media = rd32(r + 12);
-        for (int i = 0; media && i < p->stream_count; i++) {
-            if (p->streams[i].ssrc == media && p->streams[i].video) {
-                p->streams[i].keyframe_due = true;
-                p->streams[i].plis++;
-            }
-        }
-        off += rlen;
+    rtcp_fb_t fb;
+    if (rtcp_parse_fb(r, &fb))
+        return;
+    if (rtcp_fb_is_pli(&fb)) {
+        on_keyframe_request(p, fb.media_ssrc);
+        return;
+    }
+    int firs = rtcp_fir_count(&fb);
+    for (int i = 0; i < firs; i++) {
+        uint32_t ssrc;
+        uint8_t seq_nr;
+        rtcp_fir_entry(&fb, i, &ssrc, &seq_nr);
+        on_keyframe_request(p, ssrc);
+    }
+}
+
+/* The node's own reports on the subscribe leg: each under an SSRC it announced. */
+static void on_sender_report(lg_peer_t *p, const rtcp_packet_t *r, uint64_t now_ns)
+{
+    rtcp_sr_t sr;
+    if (rtcp_parse_sr(r, &sr))
+        return;
+    p->srs_received++;
+    if (!p->lg->o.null_target)
+        lg_ssrc_set_seen(&p->announced, sr.ssrc, true, now_ns);
+}
+
+void lg_peer_on_rtcp(lg_peer_t *p, lg_leg_t *leg, uint8_t *pkt, size_t len, uint64_t now_ns)
+{
+    /* RFC 3550 6.1: a compound packet (or a reduced-size one, RFC 5506). */
+    rtcp_iter_t it;
+    rtcp_packet_t r;
+    rtcp_iter_init(&it, pkt, len);
+    while (rtcp_iter_next(&it, &r) == 1) {
+        if (leg->is_pub && r.pt == RTCP_PT_PSFB)
+            on_feedback(p, &r);
+        else if (!leg->is_pub && r.pt == RTCP_PT_SR)
+            on_sender_report(p, &r, now_ns);
     }
 }

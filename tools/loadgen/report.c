@@ -69,7 +69,8 @@ json_t *lg_summary(lg_t *lg)
                      ? (double)(lg->measure_end_ns - lg->measure_start_ns) / 1e9
                      : 0;
     uint64_t expected = 0, in_window = 0, pairs = 0, pairs_with = 0, min_pair = UINT64_MAX;
-    uint64_t auth_fail = 0, plis = 0, ws_errors = 0, late = 0;
+    uint64_t auth_fail = 0, plis = 0, ws_errors = 0, late = 0, srs = 0;
+    lg_ssrc_stats_t ssrcs = {0};
     int failed = 0, connected = 0;
     json_t *matrix = lg->participants <= MATRIX_MAX ? json_array() : NULL;
     for (int i = 0; i < lg->participants; i++) {
@@ -77,6 +78,8 @@ json_t *lg_summary(lg_t *lg)
         failed += p->failed;
         auth_fail += lg_leg_auth_failures(&p->pub) + lg_leg_auth_failures(&p->sub);
         ws_errors += p->ws_errors;
+        srs += p->srs_received;
+        lg_ssrc_set_add_stats(&p->announced, &ssrcs);
         bool legs_up = (!p->publishes || !p->stream_count || p->pub.connected_ns) &&
                        (p->sub.state == LEG_IDLE || p->sub.connected_ns);
         connected += !p->failed && legs_up;
@@ -158,6 +161,17 @@ json_t *lg_summary(lg_t *lg)
     json_object_set_new(j, "ws_errors", json_integer((json_int_t)ws_errors));
     json_object_set_new(j, "tx_failed", json_integer((json_int_t)lg->tx_failed));
     json_object_set_new(j, "foreign_packets", json_integer((json_int_t)lg->foreign_pkts));
+    /* What subscribers got under SSRCs the subscribe offers did not announce. */
+    json_object_set_new(j, "unannounced_ssrc_packets",
+                        json_integer((json_int_t)ssrcs.unannounced_pkts));
+    json_object_set_new(j, "early_ssrc_packets", json_integer((json_int_t)ssrcs.early_pkts));
+    json_object_set_new(j, "publisher_ssrc_in_offers",
+                        json_integer((json_int_t)lg->publisher_ssrc_sections));
+    json_object_set_new(j, "sender_reports",
+                        json_pack("{s:I,s:I,s:I,s:I}", "received", (json_int_t)srs, "unannounced",
+                                  (json_int_t)ssrcs.unannounced_srs, "ssrcs_with_sr",
+                                  (json_int_t)ssrcs.with_sr, "announced_ssrcs",
+                                  (json_int_t)ssrcs.announced));
     /* The distinct errors the node sent (at most 5), for the report. */
     json_t *errors = json_array();
     for (int i = 0; i < lg->participants && json_array_size(errors) < 5; i++) {

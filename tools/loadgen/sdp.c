@@ -82,9 +82,15 @@ static void parse_line(lg_sdp_remote_t *s, lg_sdp_section_t *m, char type, const
         if (sscanf(val, "%u %n", &pt, &off) == 1 && pt == m->pt && off)
             snprintf(m->fmtp, sizeof m->fmtp, "%s", val + off);
     } else if (!strcmp(line, "ssrc")) {
+        /* RFC 5576 4.1: one line per attribute, so the same SSRC comes several times. */
         unsigned ssrc;
-        if (sscanf(val, "%u", &ssrc) == 1 && !m->ssrc)
-            m->ssrc = ssrc;
+        if (sscanf(val, "%u", &ssrc) != 1)
+            return;
+        for (int k = 0; k < m->ssrc_count; k++)
+            if (m->ssrcs[k] == ssrc)
+                return;
+        if (m->ssrc_count < LG_SECTION_SSRCS)
+            m->ssrcs[m->ssrc_count++] = ssrc;
     }
 }
 

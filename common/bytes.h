@@ -1,6 +1,6 @@
-/* rtp/rtp_bytes.h: big-endian reads and writes for the rtp/ sources (not public). */
-#ifndef SFU_RTP_RTP_BYTES_H
-#define SFU_RTP_RTP_BYTES_H
+/* common/bytes.h: big-endian reads and writes of wire fields, for every layer. */
+#ifndef SFU_COMMON_BYTES_H
+#define SFU_COMMON_BYTES_H
 
 #include <stdint.h>
 

@@ -1,0 +1,292 @@
+/* sfu/consumer.c: one producer sent to one subscribe leg. Each packet is
+ * copied once into the worker's scratch buffer and rewritten there: SSRC,
+ * sequence number and timestamp (rtp_rewriter_t), extension ids remapped to
+ * the subscriber's, mid / abs-send-time / transport-wide sequence rewritten
+ * with this leg's values; then the leg protects and sends it. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "sfu/room_internal.h"
+
+/* Room for a rebuilt extension block when a mid grows. */
+#define CONSUMER_MAX_EXT_ELEMS 16
+
+int sfu_consumer_new(sfu_room_t *r, uint64_t producer_id, sfu_leg_t *sub,
+                     const sfu_consumer_params_t *params, uint64_t now_ms, sfu_consumer_t **out)
+{
+    if (!params->id || params->id > INT64_MAX || !params->ssrc || sub->room != r)
+        return -EINVAL;
+    sfu_producer_t *pr = sfu_room_producer(r, producer_id);
+    if (!pr)
+        return -ENOENT;
+    if (pr->owner == sub)
+        return -EINVAL;
+    if (sfu_room_consumer(r, params->id) || idmap_get(&sub->consumers_by_ssrc,
+                                                      (int64_t)params->ssrc + 1))
+        return -EEXIST;
+    sfu_consumer_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    c->room = r;
+    c->producer = pr;
+    c->leg = sub;
+    c->p = *params;
+    c->p.mid[sizeof c->p.mid - 1] = '\0';
+    /* RFC 3550 5.1: random initial sequence number and timestamp. */
+    uint16_t first_seq;
+    uint32_t first_ts;
+    random_bytes((uint8_t *)&first_seq, sizeof first_seq);
+    random_bytes((uint8_t *)&first_ts, sizeof first_ts);
+    rtp_rewriter_init(&c->rw, pr->p.ssrc, params->ssrc, pr->p.clock_hz, first_seq, first_ts);
+    sfu_consumer__rebuild_ext_map(c);
+    if (idmap_add(&r->consumers_by_id, (int64_t)params->id, c)) {
+        free(c);
+        return -ENOMEM;
+    }
+    if (idmap_add(&sub->consumers_by_ssrc, (int64_t)params->ssrc + 1, c)) {
+        idmap_remove(&r->consumers_by_id, (int64_t)params->id, c);
+        free(c);
+        return -ENOMEM;
+    }
+    c->next_of_producer = pr->consumers;
+    pr->consumers = c;
+    c->next_in_leg = sub->consumers;
+    sub->consumers = c;
+    if (sub->connected && !c->p.paused)
+        sfu_producer_request_keyframe(pr, now_ms);
+    if (out)
+        *out = c;
+    return 0;
+}
+
+static void unlink_from_producer(sfu_consumer_t *c)
+{
+    for (sfu_consumer_t **pp = &c->producer->consumers; *pp; pp = &(*pp)->next_of_producer) {
+        if (*pp == c) {
+            *pp = c->next_of_producer;
+            break;
+        }
+    }
+    c->next_of_producer = NULL;
+}
+
+void sfu_consumer__free(sfu_consumer_t *c)
+{
+    unlink_from_producer(c);
+    for (sfu_consumer_t **pp = &c->leg->consumers; *pp; pp = &(*pp)->next_in_leg) {
+        if (*pp == c) {
+            *pp = c->next_in_leg;
+            break;
+        }
+    }
+    idmap_remove(&c->room->consumers_by_id, (int64_t)c->p.id, c);
+    idmap_remove(&c->leg->consumers_by_ssrc, (int64_t)c->p.ssrc + 1, c);
+    free(c);
+}
+
+int sfu_room_consumer_close(sfu_room_t *r, uint64_t consumer_id)
+{
+    sfu_consumer_t *c = sfu_room_consumer(r, consumer_id);
+    if (!c)
+        return -ENOENT;
+    sfu_consumer__free(c);
+    return 0;
+}
+
+sfu_consumer_t *sfu_room_consumer(const sfu_room_t *r, uint64_t consumer_id)
+{
+    if (!consumer_id || consumer_id > INT64_MAX)
+        return NULL;
+    const idmap_set_t *s = idmap_get(&r->consumers_by_id, (int64_t)consumer_id);
+    return s ? s->items[0] : NULL;
+}
+
+int sfu_room_consumer_pause(sfu_room_t *r, uint64_t consumer_id, bool paused, uint64_t now_ms)
+{
+    sfu_consumer_t *c = sfu_room_consumer(r, consumer_id);
+    if (!c)
+        return -ENOENT;
+    if (c->p.paused == paused)
+        return 0;
+    c->p.paused = paused;
+    if (!paused) {
+        /* What was skipped is no loss: numbering carries on from the last sent. */
+        rtp_rewriter_switch(&c->rw, c->producer->p.ssrc);
+        if (c->leg->connected)
+            sfu_producer_request_keyframe(c->producer, now_ms);
+    }
+    return 0;
+}
+
+int sfu_consumer_switch_producer(sfu_consumer_t *c, sfu_producer_t *pr, uint64_t now_ms)
+{
+    if (pr->room != c->room || pr->p.video != c->producer->p.video || pr->owner == c->leg)
+        return -EINVAL;
+    if (pr != c->producer) {
+        unlink_from_producer(c);
+        c->producer = pr;
+        c->next_of_producer = pr->consumers;
+        pr->consumers = c;
+    }
+    rtp_rewriter_switch(&c->rw, pr->p.ssrc);
+    c->rw.clock_hz = pr->p.clock_hz;
+    sfu_consumer__rebuild_ext_map(c);
+    if (c->leg->connected && !c->p.paused)
+        sfu_producer_request_keyframe(pr, now_ms);
+    return 0;
+}
+
+uint32_t sfu_consumer_ssrc(const sfu_consumer_t *c)
+{
+    return c->p.ssrc;
+}
+
+sfu_producer_t *sfu_consumer_producer(const sfu_consumer_t *c)
+{
+    return c->producer;
+}
+
+void sfu_consumer_get_stats(const sfu_consumer_t *c, sfu_consumer_stats_t *out)
+{
+    *out = c->stats;
+}
+
+void sfu_consumer__rebuild_ext_map(sfu_consumer_t *c)
+{
+    rtp_ext_map_init(&c->ext_map);
+    for (int k = 0; k < RTP_EXT_KIND_COUNT; k++) {
+        uint8_t from = c->producer->p.ext.id[k], to = c->leg->ext.id[k];
+        if (from && to)
+            rtp_ext_map_set(&c->ext_map, from, to);
+    }
+}
+
+/* After the remap, the elements carry the subscriber's ids: stamp this hop's
+ * values. A mid longer than the publisher's rebuilds the block. Returns 0, or
+ * negative when the packet must be dropped. */
+static int stamp_extensions(sfu_consumer_t *c, rtp_packet_t *p, size_t cap, uint64_t now_ms)
+{
+    const rtp_ext_ids_t *ids = &c->leg->ext;
+    rtp_ext_iter_t it;
+    rtp_ext_t e, elems[CONSUMER_MAX_EXT_ELEMS];
+    int n = 0, rc;
+    bool rebuild = false;
+    rtp_ext_iter_init(&it, p);
+    while ((rc = rtp_ext_next(&it, &e)) == 1) {
+        if (e.id == ids->id[RTP_EXT_TWCC])
+            rtp_ext_write_twcc_seq(&e, c->leg->twcc_seq++);
+        else if (e.id == ids->id[RTP_EXT_ABS_SEND_TIME])
+            rtp_ext_write_abs_send_time(&e, rtp_abs_send_time_from_us(now_ms * 1000));
+        else if (e.id == ids->id[RTP_EXT_MID] && rtp_ext_write_mid(&e, c->p.mid) == -ENOSPC) {
+            rebuild = true;
+            e.data = (uint8_t *)c->p.mid;
+            e.len = (uint8_t)strlen(c->p.mid);
+        }
+        if (n < CONSUMER_MAX_EXT_ELEMS)
+            elems[n++] = e;
+    }
+    if (rc < 0)
+        return rc;
+    return rebuild ? rtp_packet_set_extensions(p, cap, elems, n) : 0;
+}
+
+static void send_sr(sfu_consumer_t *c, uint64_t now_ms)
+{
+    sfu_room_t *r = c->room;
+    c->last_sr_ms = now_ms;
+    int n = sfu_consumer_write_sr(c, now_ms, r->env.now_ntp(), r->env.scratch, r->env.scratch_cap);
+    if (n > 0 && sfu_leg__send_rtcp(c->leg, r->env.scratch, (size_t)n) == 0) {
+        c->stats.srs++;
+        counter_inc(&r->env.stats->sr_sent);
+    }
+}
+
+void sfu_consumer__send_rtp(sfu_consumer_t *c, const rtp_packet_t *pkt, uint64_t now_ms)
+{
+    sfu_room_t *r = c->room;
+    sfu_media_stats_t *st = r->env.stats;
+    if (c->p.paused || !c->leg->connected)
+        return;
+    if (pkt->len > r->env.scratch_cap) {
+        counter_inc(&st->send_failed);
+        return;
+    }
+    /* The one copy: the view moves with it. */
+    uint8_t *buf = r->env.scratch;
+    memcpy(buf, pkt->data, pkt->len);
+    rtp_packet_t p = *pkt;
+    p.data = buf;
+    p.payload = buf + (pkt->payload - pkt->data);
+    p.ext = pkt->ext ? buf + (pkt->ext - pkt->data) : NULL;
+    if (rtp_rewriter_rewrite(&c->rw, &p, now_ms)) {
+        c->stats.not_placed++;
+        counter_inc(&st->rtp_not_placed);
+        return;
+    }
+    if (p.ext && (rtp_ext_remap(&p, &c->ext_map) < 0 ||
+                  stamp_extensions(c, &p, r->env.scratch_cap, now_ms) < 0)) {
+        counter_inc(&st->rtp_malformed);
+        return;
+    }
+    size_t len = p.len, payload_len = p.payload_len;
+    if (c->leg->io.send_rtp(c->leg->io_ctx, buf, len, r->env.scratch_cap)) {
+        counter_inc(&st->send_failed);
+        return;
+    }
+    c->stats.packets++;
+    c->stats.bytes += len;
+    c->stats.payload_bytes += payload_len;
+    counter_inc(&st->rtp_forwarded);
+    if (now_ms - c->last_sr_ms >= SFU_SR_INTERVAL_MS)
+        send_sr(c, now_ms);
+}
+
+int sfu_consumer_write_sr(const sfu_consumer_t *c, uint64_t now_ms, uint64_t ntp, uint8_t *buf,
+                          size_t cap)
+{
+    const sfu_producer_t *pr = c->producer;
+    if (!pr->has_sr || !c->rw.started || c->rw.in_ssrc != pr->p.ssrc)
+        return -EAGAIN;
+    /* RFC 3550 6.4.1: the RTP time of the same instant as the NTP time. The
+     * publisher's last SR mapping, carried forward by the time since it
+     * arrived, then into this consumer's timestamp space. */
+    uint64_t elapsed_ms = now_ms > pr->sr_at_ms ? now_ms - pr->sr_at_ms : 0;
+    uint32_t in_ts = pr->sr_rtp_ts + (uint32_t)(elapsed_ms * pr->p.clock_hz / 1000);
+    rtcp_sr_t sr = {.ssrc = c->p.ssrc,
+                    .ntp = ntp,
+                    .rtp_ts = in_ts + c->rw.ts_offset,
+                    .packet_count = (uint32_t)c->stats.packets,
+                    .octet_count = (uint32_t)c->stats.payload_bytes};
+    return rtcp_write_sr(buf, cap, &sr, NULL, 0);
+}
+
+void sfu_consumer__on_feedback(sfu_consumer_t *c, const rtcp_fb_t *fb, uint64_t now_ms)
+{
+    sfu_media_stats_t *st = c->room->env.stats;
+    if (fb->pt == RTCP_PT_PSFB) { /* PLI or FIR */
+        c->stats.keyframe_requests++;
+        counter_inc(&st->keyframe_requests);
+        if (!c->p.paused)
+            sfu_producer_request_keyframe(c->producer, now_ms);
+        return;
+    }
+    /* RFC 4585 6.2.1: the subscriber's sequence numbers, mapped back to the
+     * publisher's; those of an earlier source are gone. */
+    c->stats.nack_packets++;
+    counter_inc(&st->nack_received);
+    uint16_t seqs[256], in_seqs[256];
+    int n = rtcp_nack_seqs(fb, seqs, 256), m = 0;
+    for (int i = 0; i < n; i++) {
+        if (rtp_rewriter_seq_to_input(&c->rw, seqs[i], &in_seqs[m]) == 0)
+            m++;
+    }
+    sfu_producer__nack(c->producer, in_seqs, m);
+}
+
+void sfu_consumer__on_report(sfu_consumer_t *c, const rtcp_report_block_t *rb)
+{
+    c->stats.fraction_lost = rb->fraction_lost;
+    c->stats.jitter = rb->jitter;
+}

@@ -1,0 +1,164 @@
+/* sfu/producer.c: one published track: what the node received of it (for
+ * receiver reports), the publisher's clock mapping (for consumers' sender
+ * reports), throttled keyframe requests, and the fan-out to its consumers. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "sfu/room_internal.h"
+
+int sfu_producer_new(sfu_room_t *r, sfu_leg_t *owner, const sfu_producer_params_t *params,
+                     sfu_producer_t **out)
+{
+    if (!params->id || params->id > INT64_MAX || !params->clock_hz || owner->room != r)
+        return -EINVAL;
+    if (sfu_room_producer_by_ssrc(r, params->ssrc) || sfu_room_producer(r, params->id))
+        return -EEXIST;
+    sfu_producer_t *pr = calloc(1, sizeof *pr);
+    if (!pr)
+        return -ENOMEM;
+    pr->room = r;
+    pr->owner = owner;
+    pr->p = *params;
+    rtp_rx_stats_init(&pr->rx);
+    if (idmap_add(&r->producers_by_id, (int64_t)params->id, pr)) {
+        free(pr);
+        return -ENOMEM;
+    }
+    if (idmap_add(&r->producers_by_ssrc, (int64_t)params->ssrc + 1, pr)) {
+        idmap_remove(&r->producers_by_id, (int64_t)params->id, pr);
+        free(pr);
+        return -ENOMEM;
+    }
+    pr->next_in_leg = owner->producers;
+    owner->producers = pr;
+    if (out)
+        *out = pr;
+    return 0;
+}
+
+void sfu_producer__free(sfu_producer_t *pr)
+{
+    while (pr->consumers)
+        sfu_consumer__free(pr->consumers);
+    for (sfu_producer_t **pp = &pr->owner->producers; *pp; pp = &(*pp)->next_in_leg) {
+        if (*pp == pr) {
+            *pp = pr->next_in_leg;
+            break;
+        }
+    }
+    idmap_remove(&pr->room->producers_by_id, (int64_t)pr->p.id, pr);
+    idmap_remove(&pr->room->producers_by_ssrc, (int64_t)pr->p.ssrc + 1, pr);
+    free(pr);
+}
+
+int sfu_room_producer_close(sfu_room_t *r, uint64_t producer_id, uint64_t owner_leg_id)
+{
+    sfu_producer_t *pr = sfu_room_producer(r, producer_id);
+    if (!pr)
+        return -ENOENT;
+    if (pr->owner->id != owner_leg_id)
+        return -EPERM;
+    sfu_producer__free(pr);
+    return 0;
+}
+
+sfu_producer_t *sfu_room_producer(const sfu_room_t *r, uint64_t producer_id)
+{
+    if (!producer_id || producer_id > INT64_MAX)
+        return NULL;
+    const idmap_set_t *s = idmap_get(&r->producers_by_id, (int64_t)producer_id);
+    return s ? s->items[0] : NULL;
+}
+
+sfu_producer_t *sfu_room_producer_by_ssrc(const sfu_room_t *r, uint32_t ssrc)
+{
+    const idmap_set_t *s = idmap_get(&r->producers_by_ssrc, (int64_t)ssrc + 1);
+    return s ? s->items[0] : NULL;
+}
+
+uint32_t sfu_producer_ssrc(const sfu_producer_t *pr)
+{
+    return pr->p.ssrc;
+}
+
+sfu_leg_t *sfu_producer_owner(const sfu_producer_t *pr)
+{
+    return pr->owner;
+}
+
+void sfu_producer_get_stats(const sfu_producer_t *pr, sfu_producer_stats_t *out)
+{
+    *out = pr->stats;
+}
+
+static void send_pli(sfu_producer_t *pr, uint64_t now_ms)
+{
+    sfu_room_t *r = pr->room;
+    pr->last_pli_ms = now_ms ? now_ms : 1;
+    pr->keyframe_pending = false;
+    int n = rtcp_write_pli(r->env.scratch, r->env.scratch_cap, SFU_RTCP_SENDER_SSRC, pr->p.ssrc);
+    if (n > 0 && sfu_leg__send_rtcp(pr->owner, r->env.scratch, (size_t)n) == 0) {
+        pr->stats.plis_sent++;
+        counter_inc(&r->env.stats->pli_sent);
+    }
+}
+
+void sfu_producer_request_keyframe(sfu_producer_t *pr, uint64_t now_ms)
+{
+    if (!pr->p.video)
+        return;
+    pr->stats.keyframe_requests++;
+    if (pr->last_pli_ms && now_ms - pr->last_pli_ms < SFU_PLI_MIN_INTERVAL_MS) {
+        pr->keyframe_pending = true; /* goes with a packet once the interval ended */
+        return;
+    }
+    send_pli(pr, now_ms);
+}
+
+/* RFC 3550 6.4.2: one report block about this stream, at most once a second. */
+static void send_rr(sfu_producer_t *pr, uint64_t now_ms)
+{
+    sfu_room_t *r = pr->room;
+    pr->last_rr_ms = now_ms;
+    rtcp_report_block_t rb;
+    rtp_rx_stats_report(&pr->rx, pr->p.ssrc, now_ms, &rb);
+    int n = rtcp_write_rr(r->env.scratch, r->env.scratch_cap, SFU_RTCP_SENDER_SSRC, &rb, 1);
+    if (n > 0 && sfu_leg__send_rtcp(pr->owner, r->env.scratch, (size_t)n) == 0)
+        counter_inc(&r->env.stats->rr_sent);
+}
+
+void sfu_producer__on_rtp(sfu_producer_t *pr, const rtp_packet_t *pkt, uint64_t now_ms)
+{
+    pr->stats.packets++;
+    pr->stats.bytes += pkt->len;
+    uint32_t arrival = (uint32_t)(now_ms * pr->p.clock_hz / 1000);
+    rtp_rx_stats_update(&pr->rx, pkt->seq, pkt->ts, arrival);
+    for (sfu_consumer_t *c = pr->consumers; c; c = c->next_of_producer)
+        sfu_consumer__send_rtp(c, pkt, now_ms);
+    /* RTCP after the media: the scratch buffer is free again. */
+    if (pr->keyframe_pending && now_ms - pr->last_pli_ms >= SFU_PLI_MIN_INTERVAL_MS)
+        send_pli(pr, now_ms);
+    if (now_ms - pr->last_rr_ms >= SFU_RR_INTERVAL_MS)
+        send_rr(pr, now_ms);
+}
+
+void sfu_producer__on_sr(sfu_producer_t *pr, const rtcp_sr_t *sr, uint64_t now_ms)
+{
+    rtp_rx_stats_on_sr(&pr->rx, sr->ntp, now_ms);
+    pr->has_sr = true;
+    pr->sr_rtp_ts = sr->rtp_ts;
+    pr->sr_at_ms = now_ms;
+}
+
+void sfu_producer__nack(sfu_producer_t *pr, const uint16_t *seqs, int count)
+{
+    sfu_room_t *r = pr->room;
+    if (count <= 0)
+        return;
+    int n = rtcp_write_nack(r->env.scratch, r->env.scratch_cap, SFU_RTCP_SENDER_SSRC, pr->p.ssrc,
+                            seqs, count);
+    if (n > 0 && sfu_leg__send_rtcp(pr->owner, r->env.scratch, (size_t)n) == 0) {
+        pr->stats.nack_seqs_sent += (uint64_t)count;
+        counter_inc(&r->env.stats->nack_sent);
+    }
+}

@@ -1,0 +1,228 @@
+/* sfu/room.c: rooms and legs, and the two entry points of the packet path:
+ * RTP and RTCP that a leg's transport decrypted. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "sfu/room_internal.h"
+
+sfu_room_t *sfu_room_new(int64_t id, const sfu_room_env_t *env)
+{
+    sfu_room_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->id = id;
+    r->env = *env;
+    idmap_init(&r->legs);
+    idmap_init(&r->producers_by_id);
+    idmap_init(&r->producers_by_ssrc);
+    idmap_init(&r->consumers_by_id);
+    return r;
+}
+
+void sfu_room_free(sfu_room_t *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->legs.cap; i++) {
+        idmap_set_t *s = &r->legs.slots[i];
+        while (s->len)
+            sfu_leg_free(s->items[0]);
+    }
+    idmap_free(&r->legs);
+    idmap_free(&r->producers_by_id);
+    idmap_free(&r->producers_by_ssrc);
+    idmap_free(&r->consumers_by_id);
+    free(r);
+}
+
+int64_t sfu_room_id(const sfu_room_t *r)
+{
+    return r->id;
+}
+
+size_t sfu_room_leg_count(const sfu_room_t *r)
+{
+    return r->leg_count;
+}
+
+sfu_leg_t *sfu_leg_new(sfu_room_t *r, uint64_t id, const sfu_leg_io_t *io, void *io_ctx)
+{
+    if (id == 0 || id > INT64_MAX || sfu_room_leg(r, id))
+        return NULL;
+    sfu_leg_t *leg = calloc(1, sizeof *leg);
+    if (!leg)
+        return NULL;
+    leg->room = r;
+    leg->id = id;
+    leg->io = *io;
+    leg->io_ctx = io_ctx;
+    idmap_init(&leg->consumers_by_ssrc);
+    if (idmap_add(&r->legs, (int64_t)id, leg)) {
+        idmap_free(&leg->consumers_by_ssrc);
+        free(leg);
+        return NULL;
+    }
+    r->leg_count++;
+    return leg;
+}
+
+void sfu_leg_free(sfu_leg_t *leg)
+{
+    if (!leg)
+        return;
+    while (leg->producers)
+        sfu_producer__free(leg->producers);
+    while (leg->consumers)
+        sfu_consumer__free(leg->consumers);
+    idmap_remove(&leg->room->legs, (int64_t)leg->id, leg);
+    leg->room->leg_count--;
+    idmap_free(&leg->consumers_by_ssrc);
+    free(leg);
+}
+
+sfu_leg_t *sfu_room_leg(const sfu_room_t *r, uint64_t leg_id)
+{
+    const idmap_set_t *s = leg_id && leg_id <= INT64_MAX ? idmap_get(&r->legs, (int64_t)leg_id)
+                                                         : NULL;
+    return s ? s->items[0] : NULL;
+}
+
+sfu_room_t *sfu_leg_room(const sfu_leg_t *leg)
+{
+    return leg->room;
+}
+
+void sfu_leg_set_connected(sfu_leg_t *leg, bool connected, uint64_t now_ms)
+{
+    leg->connected = connected;
+    if (!connected)
+        return;
+    /* Consumers attached before the transport was up get a keyframe now. */
+    for (sfu_consumer_t *c = leg->consumers; c; c = c->next_in_leg) {
+        if (!c->p.paused)
+            sfu_producer_request_keyframe(c->producer, now_ms);
+    }
+}
+
+void sfu_leg_set_ext_ids(sfu_leg_t *leg, const rtp_ext_ids_t *ids)
+{
+    leg->ext = *ids;
+    for (sfu_consumer_t *c = leg->consumers; c; c = c->next_in_leg)
+        sfu_consumer__rebuild_ext_map(c);
+}
+
+int sfu_leg__send_rtcp(sfu_leg_t *leg, uint8_t *pkt, size_t len)
+{
+    sfu_media_stats_t *st = leg->room->env.stats;
+    if (!leg->connected)
+        return -ENOTCONN;
+    int rc = leg->io.send_rtcp(leg->io_ctx, pkt, len, leg->room->env.scratch_cap);
+    if (rc)
+        counter_inc(&st->send_failed);
+    return rc;
+}
+
+void sfu_leg_receive_rtp(sfu_leg_t *leg, uint8_t *pkt, size_t len, uint64_t now_ms)
+{
+    sfu_media_stats_t *st = leg->room->env.stats;
+    rtp_packet_t rtp;
+    if (rtp_packet_parse(&rtp, pkt, len)) {
+        counter_inc(&st->rtp_malformed);
+        return;
+    }
+    /* Only what this leg publishes: an SSRC is the room's, never a worker's. */
+    sfu_producer_t *pr = sfu_room_producer_by_ssrc(leg->room, rtp.ssrc);
+    if (!pr || pr->owner != leg) {
+        counter_inc(&st->unknown_ssrc);
+        return;
+    }
+    sfu_producer__on_rtp(pr, &rtp, now_ms);
+}
+
+static sfu_consumer_t *consumer_of_leg(const sfu_leg_t *leg, uint32_t ssrc)
+{
+    const idmap_set_t *s = idmap_get(&leg->consumers_by_ssrc, (int64_t)ssrc + 1);
+    return s ? s->items[0] : NULL;
+}
+
+/* Feedback from a subscriber names one of our consumer SSRCs. */
+static void on_feedback(sfu_leg_t *leg, const rtcp_packet_t *pkt, uint64_t now_ms)
+{
+    sfu_media_stats_t *st = leg->room->env.stats;
+    rtcp_fb_t fb;
+    if (rtcp_parse_fb(pkt, &fb))
+        return;
+    if (fb.pt == RTCP_PT_PSFB && fb.fmt == RTCP_FMT_FIR) {
+        /* RFC 5104 4.3.1: the SSRCs are in the FCI entries. */
+        int n = rtcp_fir_count(&fb);
+        for (int i = 0; i < n; i++) {
+            uint32_t ssrc;
+            uint8_t seq_nr;
+            rtcp_fir_entry(&fb, i, &ssrc, &seq_nr);
+            sfu_consumer_t *c = consumer_of_leg(leg, ssrc);
+            if (c)
+                sfu_consumer__on_feedback(c, &fb, now_ms);
+            else
+                counter_inc(&st->rtcp_unknown_ssrc);
+        }
+        return;
+    }
+    bool wanted = (fb.pt == RTCP_PT_PSFB && fb.fmt == RTCP_FMT_PLI) ||
+                  (fb.pt == RTCP_PT_RTPFB && fb.fmt == RTCP_FMT_NACK);
+    if (!wanted)
+        return; /* REMB, transport-cc feedback, ...: terminated here */
+    sfu_consumer_t *c = consumer_of_leg(leg, fb.media_ssrc);
+    if (!c) {
+        counter_inc(&st->rtcp_unknown_ssrc);
+        return;
+    }
+    sfu_consumer__on_feedback(c, &fb, now_ms);
+}
+
+static void on_report_blocks(sfu_leg_t *leg, const uint8_t *reports, int count)
+{
+    for (int i = 0; i < count; i++) {
+        rtcp_report_block_t rb;
+        rtcp_report_block_read(reports, i, &rb);
+        sfu_consumer_t *c = consumer_of_leg(leg, rb.ssrc);
+        if (c)
+            sfu_consumer__on_report(c, &rb);
+    }
+}
+
+void sfu_leg_receive_rtcp(sfu_leg_t *leg, uint8_t *pkt, size_t len, uint64_t now_ms)
+{
+    sfu_media_stats_t *st = leg->room->env.stats;
+    rtcp_iter_t it;
+    rtcp_packet_t p;
+    int rc;
+    rtcp_iter_init(&it, pkt, len);
+    while ((rc = rtcp_iter_next(&it, &p)) == 1) {
+        switch (p.pt) {
+        case RTCP_PT_SR: {
+            rtcp_sr_t sr;
+            if (rtcp_parse_sr(&p, &sr))
+                break;
+            sfu_producer_t *pr = sfu_room_producer_by_ssrc(leg->room, sr.ssrc);
+            if (pr && pr->owner == leg)
+                sfu_producer__on_sr(pr, &sr, now_ms);
+            on_report_blocks(leg, sr.reports, sr.report_count);
+            break;
+        }
+        case RTCP_PT_RR: {
+            rtcp_rr_t rr;
+            if (rtcp_parse_rr(&p, &rr) == 0)
+                on_report_blocks(leg, rr.reports, rr.report_count);
+            break;
+        }
+        case RTCP_PT_RTPFB:
+        case RTCP_PT_PSFB:
+            on_feedback(leg, &p, now_ms);
+            break;
+        default:
+            break; /* SDES, BYE, APP, XR: nothing to do */
+        }
+    }
+    if (rc < 0)
+        counter_inc(&st->rtcp_malformed);
+}

@@ -1,0 +1,171 @@
+/* sfu/room.h: the media model on a worker, in the spirit of mediasoup's
+ * Router/Producer/Consumer. A room (one per call) holds legs (one per
+ * participant's publish or subscribe transport); a producer is one published
+ * track, owned by its publish leg and keyed by SSRC within its room; a
+ * consumer is one (producer, subscribe leg) pair with its own outgoing SSRC,
+ * sequence/timestamp rewriter, header-extension map, paused state and stats.
+ *
+ * Everything here runs on the room's worker thread and does no I/O of its
+ * own: a leg sends through the sfu_leg_io_t it was given (the worker's
+ * rtc_transport, or a test's capture), so the model is testable without
+ * sockets. No allocation on the packet path. */
+#ifndef SFU_ROOM_H
+#define SFU_ROOM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/counter.h"
+#include "rtp/rtp.h"
+
+typedef struct sfu_room sfu_room_t;
+typedef struct sfu_leg sfu_leg_t;
+typedef struct sfu_producer sfu_producer_t;
+typedef struct sfu_consumer sfu_consumer_t;
+
+/* Keyframe requests to one producer go at most this often (PLI/FIR from
+ * many subscribers collapse into one); one asked for meanwhile goes when the
+ * interval ends, with the producer's next packet. */
+#define SFU_PLI_MIN_INTERVAL_MS 500
+/* Receiver reports to publishers and sender reports to subscribers, per stream. */
+#define SFU_RR_INTERVAL_MS 1000
+#define SFU_SR_INTERVAL_MS 1000
+/* The sender SSRC of the node's own RTCP (RR, PLI, NACK) on publish legs. */
+#define SFU_RTCP_SENDER_SSRC 1
+
+/* Per worker; written on the worker thread only, read by /metrics. */
+typedef struct sfu_media_stats {
+    counter_t rtp_forwarded;   /* RTP packets sent to consumers */
+    counter_t rtp_malformed;   /* decrypted, yet not well-formed RTP */
+    counter_t unknown_ssrc;    /* RTP of no producer of the leg that sent it */
+    counter_t rtp_not_placed;  /* duplicates and stale packets a consumer's rewriter refused */
+    counter_t send_failed;     /* a consumer's or an RTCP send that failed */
+    counter_t rtcp_malformed;  /* compound RTCP that did not parse to its end */
+    counter_t rtcp_unknown_ssrc; /* feedback naming no consumer of the leg */
+    counter_t rr_sent, sr_sent, pli_sent, nack_sent;
+    counter_t keyframe_requests; /* PLI/FIR received from subscribers */
+    counter_t nack_received;     /* NACK packets received from subscribers */
+} sfu_media_stats_t;
+
+/* How a leg sends. pkt has cap bytes of room (the SRTP trailer must fit). 0 or
+ * a negative code. */
+typedef struct sfu_leg_io {
+    int (*send_rtp)(void *ctx, uint8_t *pkt, size_t len, size_t cap);
+    int (*send_rtcp)(void *ctx, uint8_t *pkt, size_t len, size_t cap);
+} sfu_leg_io_t;
+
+/* What every room of a worker shares: its counters, one scratch buffer for
+ * the packet being sent (one copy per consumer), and the wall clock. */
+typedef struct sfu_room_env {
+    sfu_media_stats_t *stats;
+    uint8_t *scratch;
+    size_t scratch_cap;
+    /* Now as a 64-bit NTP time (RFC 3550 4), for sender reports. */
+    uint64_t (*now_ntp)(void);
+} sfu_room_env_t;
+
+typedef struct sfu_producer_params {
+    uint64_t id; /* unique on the node, > 0 */
+    uint32_t ssrc;
+    bool video;
+    uint8_t pt;
+    uint32_t clock_hz;
+    rtp_ext_ids_t ext; /* the publisher's extension ids */
+} sfu_producer_params_t;
+
+typedef struct sfu_consumer_params {
+    uint64_t id;   /* unique on the node, > 0 */
+    uint32_t ssrc; /* outgoing, never a publisher's */
+    char mid[32];  /* the subscribe section, for the mid extension */
+    bool paused;
+} sfu_consumer_params_t;
+
+typedef struct sfu_consumer_stats {
+    uint64_t packets, bytes, payload_bytes;
+    uint64_t not_placed; /* duplicates or stale packets refused by the rewriter */
+    uint64_t keyframe_requests, nack_packets, srs;
+    uint8_t fraction_lost; /* from the subscriber's last receiver report */
+    uint32_t jitter;
+} sfu_consumer_stats_t;
+
+typedef struct sfu_producer_stats {
+    uint64_t packets, bytes;
+    uint64_t keyframe_requests; /* asked for by consumers */
+    uint64_t plis_sent;
+    uint64_t nack_seqs_sent;
+} sfu_producer_stats_t;
+
+/* ---- rooms and legs ---- */
+
+sfu_room_t *sfu_room_new(int64_t id, const sfu_room_env_t *env);
+/* Frees every leg, producer and consumer of the room; NULL is a no-op. */
+void sfu_room_free(sfu_room_t *r);
+int64_t sfu_room_id(const sfu_room_t *r);
+size_t sfu_room_leg_count(const sfu_room_t *r);
+
+/* NULL on -ENOMEM or a leg id already in the room. */
+sfu_leg_t *sfu_leg_new(sfu_room_t *r, uint64_t id, const sfu_leg_io_t *io, void *io_ctx);
+/* The leg's producers (and their consumers) and its consumers go with it. */
+void sfu_leg_free(sfu_leg_t *leg);
+sfu_leg_t *sfu_room_leg(const sfu_room_t *r, uint64_t leg_id);
+sfu_room_t *sfu_leg_room(const sfu_leg_t *leg);
+/* The transport under the leg connected: consumers on it ask for keyframes. */
+void sfu_leg_set_connected(sfu_leg_t *leg, bool connected, uint64_t now_ms);
+/* The extension ids the subscriber accepted for what this leg sends. */
+void sfu_leg_set_ext_ids(sfu_leg_t *leg, const rtp_ext_ids_t *ids);
+
+/* ---- the packet path ---- */
+
+/* Decrypted RTP from the leg's transport: to the producer of its SSRC (when
+ * this leg owns it) and on to each of its consumers. */
+void sfu_leg_receive_rtp(sfu_leg_t *leg, uint8_t *pkt, size_t len, uint64_t now_ms);
+/* Decrypted compound RTCP. Terminated here: a publisher's SR feeds its
+ * producer's clock mapping; a subscriber's PLI/FIR/NACK is mapped through the
+ * consumer it names to that consumer's producer; reports are read. */
+void sfu_leg_receive_rtcp(sfu_leg_t *leg, uint8_t *pkt, size_t len, uint64_t now_ms);
+
+/* ---- producers ---- */
+
+/* 0; -EEXIST when the SSRC is published in the room already or the id is
+ * taken; -ENOMEM. */
+int sfu_producer_new(sfu_room_t *r, sfu_leg_t *owner, const sfu_producer_params_t *params,
+                     sfu_producer_t **out);
+/* Only the owning leg may close its producer: 0, -ENOENT, or -EPERM. Its
+ * consumers go too. */
+int sfu_room_producer_close(sfu_room_t *r, uint64_t producer_id, uint64_t owner_leg_id);
+sfu_producer_t *sfu_room_producer(const sfu_room_t *r, uint64_t producer_id);
+sfu_producer_t *sfu_room_producer_by_ssrc(const sfu_room_t *r, uint32_t ssrc);
+uint32_t sfu_producer_ssrc(const sfu_producer_t *pr);
+sfu_leg_t *sfu_producer_owner(const sfu_producer_t *pr);
+void sfu_producer_get_stats(const sfu_producer_t *pr, sfu_producer_stats_t *out);
+/* A keyframe for the producer, throttled (SFU_PLI_MIN_INTERVAL_MS). */
+void sfu_producer_request_keyframe(sfu_producer_t *pr, uint64_t now_ms);
+
+/* ---- consumers ---- */
+
+/* 0; -ENOENT (no such producer), -EEXIST (id taken, or the SSRC already sent
+ * on that leg), -EINVAL (a consumer of one's own producer, or SSRC 0),
+ * -ENOMEM. */
+int sfu_consumer_new(sfu_room_t *r, uint64_t producer_id, sfu_leg_t *sub,
+                     const sfu_consumer_params_t *params, uint64_t now_ms, sfu_consumer_t **out);
+int sfu_room_consumer_close(sfu_room_t *r, uint64_t consumer_id);
+sfu_consumer_t *sfu_room_consumer(const sfu_room_t *r, uint64_t consumer_id);
+/* A paused consumer sends nothing; resuming asks for a keyframe and carries
+ * on the outgoing numbering without a gap. 0 or -ENOENT. */
+int sfu_room_consumer_pause(sfu_room_t *r, uint64_t consumer_id, bool paused, uint64_t now_ms);
+/* Consumes another producer from now on (a replaced track, later a simulcast
+ * layer): the outgoing SSRC stays and sequence numbers and timestamps carry
+ * on without a gap. 0 or -EINVAL (another room, or of a different kind). */
+int sfu_consumer_switch_producer(sfu_consumer_t *c, sfu_producer_t *pr, uint64_t now_ms);
+uint32_t sfu_consumer_ssrc(const sfu_consumer_t *c);
+sfu_producer_t *sfu_consumer_producer(const sfu_consumer_t *c);
+void sfu_consumer_get_stats(const sfu_consumer_t *c, sfu_consumer_stats_t *out);
+/* The consumer's sender report at now (ntp: the same instant as a 64-bit NTP
+ * time): the producer's last SR mapping carried forward to now and through
+ * the consumer's timestamp offset. Length, -EAGAIN when the producer has sent
+ * no SR yet or nothing was forwarded, -ENOSPC. */
+int sfu_consumer_write_sr(const sfu_consumer_t *c, uint64_t now_ms, uint64_t ntp, uint8_t *buf,
+                          size_t cap);
+
+#endif
