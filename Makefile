@@ -26,7 +26,7 @@ LIB_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: node-deps all run test test-unit test-integration e2e bench deps lint format clean
+.PHONY: node-deps fuzz-build all run test test-unit test-integration e2e bench deps lint format clean
 
 all: $(BUILD)/sfu
 
@@ -61,7 +61,7 @@ node-deps: $(if $(wildcard tests/package-lock.json),tests/node_modules/.package-
 # Unit suites (cmocka) and integration suites (a real build/sfu over loopback),
 # then one summary line over all of them.
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS) node-deps
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) node-deps $(if $(HAVE_FUZZ_CC),fuzz-build)
 	@BUILD=$(BUILD) tests/run.sh
 
 test-unit: $(UNIT_BINS)
@@ -74,6 +74,24 @@ test-integration: all node-deps
 e2e: deps
 	@$(MAKE) --no-print-directory all node-deps
 	@BUILD=$(BUILD) SUITES=e2e tests/run.sh
+
+# Fuzz targets (clang's libFuzzer with ASan/UBSan), one binary per parser of
+# untrusted input: make fuzz-build; build/fuzz/fuzz_rtcp_path -max_total_time=60.
+# make test runs each briefly (tests/run.sh, suite "fuzz") when clang is there.
+FUZZ_CC    ?= clang
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
+FUZZ_UNDER := common/idmap.c common/util.c common/strbuf.c $(wildcard rtp/*.c ice/stun_*.c) \
+              sfu/room.c sfu/producer.c sfu/consumer.c
+FUZZ_PKGS  := libuv openssl nice jansson
+HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) >/dev/null 2>&1 && echo 1)
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_UNDER) $(wildcard common/*.h rtp/*.h ice/*.h sfu/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -I. $(shell pkg-config --cflags $(FUZZ_PKGS)) \
+	    $< $(FUZZ_UNDER) $(shell pkg-config --libs $(FUZZ_PKGS)) -o $@
+
+fuzz-build: $(FUZZ_BINS)
 
 FORMAT_SRCS = $(LIB_SRCS) sfu/main.c $(UNIT_SRCS) $(wildcard */*.h tests/fuzz/*.c) $(EXTRA_FORMAT_SRCS)
 

@@ -18,8 +18,8 @@ typedef struct rtp_rx_stats {
     uint64_t expected_prior, received_prior; /* at the previous report */
     double jitter;                           /* in timestamp units */
     uint32_t last_transit;
-    uint32_t last_sr;        /* middle 32 bits of the last sender report's NTP time */
-    uint64_t last_sr_at_ms;  /* when it arrived (0: none yet) */
+    uint32_t last_sr;       /* middle 32 bits of the last sender report's NTP time */
+    uint64_t last_sr_at_ms; /* when it arrived (0: none yet) */
 } rtp_rx_stats_t;
 
 void rtp_rx_stats_init(rtp_rx_stats_t *rx);

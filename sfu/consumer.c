@@ -23,8 +23,8 @@ int sfu_consumer_new(sfu_room_t *r, uint64_t producer_id, sfu_leg_t *sub,
         return -ENOENT;
     if (pr->owner == sub)
         return -EINVAL;
-    if (sfu_room_consumer(r, params->id) || idmap_get(&sub->consumers_by_ssrc,
-                                                      (int64_t)params->ssrc + 1))
+    if (sfu_room_consumer(r, params->id) ||
+        idmap_get(&sub->consumers_by_ssrc, (int64_t)params->ssrc + 1))
         return -EEXIST;
     sfu_consumer_t *c = calloc(1, sizeof *c);
     if (!c)

@@ -220,9 +220,8 @@ static void leg_destroy(media_worker_t *mw, media_leg_t *ml)
 static void cmd_leg_open(media_worker_t *mw, const media_cmd_t *c)
 {
     sfu_room_t *r = room_open(mw, c->room_id);
-    media_leg_t *ml = r && c->leg_id <= INT64_MAX && !leg_of(mw, c->leg_id)
-                          ? calloc(1, sizeof *ml)
-                          : NULL;
+    media_leg_t *ml =
+        r && c->leg_id <= INT64_MAX && !leg_of(mw, c->leg_id) ? calloc(1, sizeof *ml) : NULL;
     if (ml) {
         ml->id = c->leg_id;
         ml->mw = mw;

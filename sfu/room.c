@@ -82,8 +82,8 @@ void sfu_leg_free(sfu_leg_t *leg)
 
 sfu_leg_t *sfu_room_leg(const sfu_room_t *r, uint64_t leg_id)
 {
-    const idmap_set_t *s = leg_id && leg_id <= INT64_MAX ? idmap_get(&r->legs, (int64_t)leg_id)
-                                                         : NULL;
+    const idmap_set_t *s =
+        leg_id && leg_id <= INT64_MAX ? idmap_get(&r->legs, (int64_t)leg_id) : NULL;
     return s ? s->items[0] : NULL;
 }
 

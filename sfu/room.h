@@ -36,12 +36,12 @@ typedef struct sfu_consumer sfu_consumer_t;
 
 /* Per worker; written on the worker thread only, read by /metrics. */
 typedef struct sfu_media_stats {
-    counter_t rtp_forwarded;   /* RTP packets sent to consumers */
-    counter_t rtp_malformed;   /* decrypted, yet not well-formed RTP */
-    counter_t unknown_ssrc;    /* RTP of no producer of the leg that sent it */
-    counter_t rtp_not_placed;  /* duplicates and stale packets a consumer's rewriter refused */
-    counter_t send_failed;     /* a consumer's or an RTCP send that failed */
-    counter_t rtcp_malformed;  /* compound RTCP that did not parse to its end */
+    counter_t rtp_forwarded;     /* RTP packets sent to consumers */
+    counter_t rtp_malformed;     /* decrypted, yet not well-formed RTP */
+    counter_t unknown_ssrc;      /* RTP of no producer of the leg that sent it */
+    counter_t rtp_not_placed;    /* duplicates and stale packets a consumer's rewriter refused */
+    counter_t send_failed;       /* a consumer's or an RTCP send that failed */
+    counter_t rtcp_malformed;    /* compound RTCP that did not parse to its end */
     counter_t rtcp_unknown_ssrc; /* feedback naming no consumer of the leg */
     counter_t rr_sent, sr_sent, pli_sent, nack_sent;
     counter_t keyframe_requests; /* PLI/FIR received from subscribers */

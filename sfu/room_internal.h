@@ -23,11 +23,11 @@ struct sfu_leg {
     sfu_leg_io_t io;
     void *io_ctx;
     bool connected;
-    rtp_ext_ids_t ext;          /* ids the subscriber accepted for what we send */
-    uint16_t twcc_seq;          /* transport-wide sequence of what this leg sends */
-    sfu_producer_t *producers;  /* published on this leg: owned */
-    sfu_consumer_t *consumers;  /* sent on this leg: owned */
-    idmap_t consumers_by_ssrc;  /* outgoing ssrc + 1 -> consumer, for feedback */
+    rtp_ext_ids_t ext;         /* ids the subscriber accepted for what we send */
+    uint16_t twcc_seq;         /* transport-wide sequence of what this leg sends */
+    sfu_producer_t *producers; /* published on this leg: owned */
+    sfu_consumer_t *consumers; /* sent on this leg: owned */
+    idmap_t consumers_by_ssrc; /* outgoing ssrc + 1 -> consumer, for feedback */
 };
 
 struct sfu_producer {
@@ -38,11 +38,11 @@ struct sfu_producer {
     sfu_consumer_t *consumers; /* linked by next_of_producer */
     rtp_rx_stats_t rx;
     uint64_t last_rr_ms;
-    bool has_sr;            /* the publisher's clock mapping is known */
-    uint32_t sr_rtp_ts;     /* its last SR's RTP time */
-    uint64_t sr_at_ms;      /* and when it arrived */
-    uint64_t last_pli_ms;   /* 0: never */
-    bool keyframe_pending;  /* asked for within the throttle interval */
+    bool has_sr;           /* the publisher's clock mapping is known */
+    uint32_t sr_rtp_ts;    /* its last SR's RTP time */
+    uint64_t sr_at_ms;     /* and when it arrived */
+    uint64_t last_pli_ms;  /* 0: never */
+    bool keyframe_pending; /* asked for within the throttle interval */
     sfu_producer_stats_t stats;
 };
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test suite and ends with one line: "N passed, N failed".
-# SUITES=unit|integration|e2e|all (default all but e2e when E2E=0).
+# SUITES=unit|fuzz|integration|e2e|all (default all but e2e when E2E=0).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -48,11 +48,29 @@ run_node() {
   done
 }
 
+# Each fuzz target (make fuzz-build) runs a bounded number of inputs: a crash,
+# a sanitizer report or a failed invariant is a failure.
+run_fuzz() {
+  local bin n=0
+  echo "# suite fuzz"
+  for bin in build/fuzz/fuzz_*; do
+    [ -x "$bin" ] || continue
+    n=$((n + 1))
+    if "$bin" -runs=30000 -max_total_time=30 -seed=1 >"${TMPDIR:-/tmp}/fuzz-$(basename "$bin").log" 2>&1; then
+      echo "ok $n - $(basename "$bin") (30,000 inputs)"; passed=$((passed + 1))
+    else
+      echo "not ok $n - $(basename "$bin"): see ${TMPDIR:-/tmp}/fuzz-$(basename "$bin").log"
+      failed=$((failed + 1)); failed_names+=("fuzz: $(basename "$bin")")
+    fi
+  done
+}
+
 case "$SUITES" in
   unit) run_unit ;;
+  fuzz) run_fuzz ;;
   integration) run_node tests/integration ;;
   e2e) run_node tests/e2e ;;
-  all) run_unit; run_node tests/integration; [ "${E2E:-1}" = 1 ] && [ -d tests/e2e ] && run_node tests/e2e ;;
+  all) run_unit; run_fuzz; run_node tests/integration; [ "${E2E:-1}" = 1 ] && [ -d tests/e2e ] && run_node tests/e2e ;;
 esac
 
 for n in "${failed_names[@]}"; do echo "FAILED: $n"; done
