@@ -318,19 +318,24 @@ window.sfu = {
       const uid = /^u(\d+)/.exec(sid)[1];
       const report = await r.getStats();
       for (const s of report.values()) {
+        out[uid] ??= { framesDecoded: 0, audioPackets: 0, videoPackets: 0, ssrcs: [], remoteOutbound: 0 };
+        // The node's sender reports about this stream.
+        if (s.type === 'remote-outbound-rtp') out[uid].remoteOutbound++;
         if (s.type !== 'inbound-rtp') continue;
-        out[uid] ??= { framesDecoded: 0, audioPackets: 0, videoPackets: 0 };
+        out[uid].ssrcs.push(s.ssrc);
         if (s.kind === 'video') { out[uid].framesDecoded += s.framesDecoded || 0; out[uid].videoPackets += s.packetsReceived || 0; }
         if (s.kind === 'audio') out[uid].audioPackets += s.packetsReceived || 0;
       }
     }
     return out;
   },
-  // What the node reports back about our published tracks (its receiver reports).
+  // What the node reports back about our published tracks (its receiver
+  // reports), and the SSRCs we publish with.
   async publishStats() {
-    const out = { remoteInbound: 0, packetsLost: 0, roundTripTime: null };
+    const out = { remoteInbound: 0, packetsLost: 0, roundTripTime: null, ssrcs: [] };
     if (!state.pub) return out;
     for (const s of (await state.pub.getStats()).values()) {
+      if (s.type === 'outbound-rtp') out.ssrcs.push(s.ssrc);
       if (s.type !== 'remote-inbound-rtp') continue;
       out.remoteInbound++;
       out.packetsLost += s.packetsLost || 0;

@@ -100,6 +100,24 @@ test('three browsers call, a fourth joins mid-call, a tab closes, the host ends 
       await until(`${p.session.user.username} to get the node's receiver reports`, async () =>
         (await p.page.evaluate(() => window.sfu.publishStats())).remoteInbound >= 2, 10000);
     }
+    // Subscribers receive consumer SSRCs, never a publisher's, and the node's
+    // own sender reports for each stream (remote-outbound-rtp).
+    const published = new Set();
+    for (const p of peers) {
+      for (const ssrc of (await p.page.evaluate(() => window.sfu.publishStats())).ssrcs) published.add(ssrc);
+    }
+    assert.ok(published.size >= 6, `publishers' SSRCs: ${[...published]}`);
+    for (const p of peers) {
+      const s = await until(`${p.session.user.username} to get the node's sender reports`, async () => {
+        const st = await p.page.evaluate(() => window.sfu.stats());
+        return Object.values(st).every((u) => u.remoteOutbound >= 2) && Object.keys(st).length === 2 ? st : null;
+      }, 15000);
+      for (const [uid, u] of Object.entries(s)) {
+        assert.ok(u.ssrcs.length >= 2, `${p.session.user.username} inbound SSRCs from ${uid}: ${u.ssrcs}`);
+        for (const ssrc of u.ssrcs) assert.ok(!published.has(ssrc), `inbound SSRC ${ssrc} is a publisher's`);
+      }
+    }
+    console.log('# inbound streams carry consumer SSRCs and the node\'s sender reports');
     const u0 = usage(server.proc.pid);
     await new Promise((r) => setTimeout(r, 5000));
     const u1 = usage(server.proc.pid);
