@@ -1,0 +1,510 @@
+/* sfu/call.c: participants, their tracks and subscriptions, and the
+ * offer/answer state of their publish and subscribe sessions. */
+#include "sfu/call.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+#define SUB_SDP_MAX (512 * 1024) /* a subscribe offer: a section per track */
+
+struct sfu_participant {
+    sfu_call_t *call;
+    void *owner;
+    int64_t user_id;
+    char username[64];
+    int64_t joined_ms;
+    uint64_t pub_leg, sub_leg;
+    bool pub_open, sub_open;
+    char pub_ufrag[16], pub_pwd[40], sub_ufrag[16], sub_pwd[40];
+    sfu_call_track_t tracks[SFU_CALL_MAX_TRACKS];
+    int track_count;
+    rtc_sdp_track_t *sub; /* grows; ended tracks stay as inactive sections */
+    int sub_count, sub_cap, sub_mid_seq;
+    unsigned sub_version;
+    bool sub_pending, sub_dirty;
+};
+
+struct sfu_call {
+    sfu_call_env_t env;
+    int64_t room_id;
+    int worker;
+    sfu_participant_t **parts;
+    int count, cap;
+    bool ending;
+};
+
+static void random_token(char *out, size_t bytes)
+{
+    uint8_t raw[24];
+    random_bytes(raw, bytes);
+    hex_encode(raw, bytes, out);
+}
+
+sfu_call_t *sfu_call_new(const sfu_call_env_t *env, int64_t room_id)
+{
+    sfu_call_t *call = calloc(1, sizeof *call);
+    if (!call)
+        return NULL;
+    call->env = *env;
+    call->room_id = room_id;
+    call->worker = sfu_media_worker_of_room(env->media, room_id);
+    return call;
+}
+
+void sfu_call_free(sfu_call_t *call)
+{
+    if (!call)
+        return;
+    call->ending = true;
+    while (call->count)
+        sfu_call_remove(call->parts[call->count - 1]);
+    free(call->parts);
+    free(call);
+}
+
+int64_t sfu_call_room_id(const sfu_call_t *call)
+{
+    return call->room_id;
+}
+
+int sfu_call_worker(const sfu_call_t *call)
+{
+    return call->worker;
+}
+
+int sfu_call_participant_count(const sfu_call_t *call)
+{
+    return call->count;
+}
+
+sfu_participant_t *sfu_call_participant(const sfu_call_t *call, int i)
+{
+    return i >= 0 && i < call->count ? call->parts[i] : NULL;
+}
+
+sfu_participant_t *sfu_call_find_user(const sfu_call_t *call, int64_t user_id)
+{
+    for (int i = 0; i < call->count; i++) {
+        if (call->parts[i]->user_id == user_id)
+            return call->parts[i];
+    }
+    return NULL;
+}
+
+sfu_participant_t *sfu_call_find_leg(const sfu_call_t *call, uint64_t leg_id)
+{
+    for (int i = 0; i < call->count; i++) {
+        if (sfu_participant_leg_kind(call->parts[i], leg_id))
+            return call->parts[i];
+    }
+    return NULL;
+}
+
+void sfu_call_set_ending(sfu_call_t *call)
+{
+    call->ending = true;
+}
+
+bool sfu_call_ending(const sfu_call_t *call)
+{
+    return call->ending;
+}
+
+static void local_desc(const sfu_call_t *call, const char *ufrag, const char *pwd, unsigned version,
+                       rtc_sdp_local_t *l)
+{
+    *l = (rtc_sdp_local_t){.ice_ufrag = ufrag,
+                           .ice_pwd = pwd,
+                           .fingerprint = sfu_media_fingerprint(call->env.media),
+                           .ip = call->env.announce_ip,
+                           .port = call->env.rtc_port + call->worker,
+                           .session_id = 4242,
+                           .version = version};
+}
+
+static void report_error(sfu_participant_t *p, const char *code, const char *message)
+{
+    const sfu_call_listener_t *l = &p->call->env.listener;
+    if (l->on_error)
+        l->on_error(p->call->env.ctx, p, code, message);
+}
+
+/* Sends p a fresh subscribe offer, or marks one due when an answer is pending. */
+static void renegotiate(sfu_participant_t *p)
+{
+    if (p->sub_pending) {
+        p->sub_dirty = true;
+        return;
+    }
+    if (p->sub_count == 0)
+        return;
+    static char sdp[SUB_SDP_MAX];
+    rtc_sdp_local_t l;
+    local_desc(p->call, p->sub_ufrag, p->sub_pwd, ++p->sub_version, &l);
+    if (rtc_sdp_write_subscribe_offer(p->sub, p->sub_count, &l, sdp, sizeof sdp) < 0) {
+        report_error(p, "internal", "subscribe offer too large");
+        return;
+    }
+    p->sub_pending = true;
+    p->sub_dirty = false;
+    const sfu_call_listener_t *lis = &p->call->env.listener;
+    if (lis->on_subscribe_offer)
+        lis->on_subscribe_offer(p->call->env.ctx, p, sdp, p->sub_version);
+}
+
+void sfu_participant_offer(sfu_participant_t *p, bool forget_pending)
+{
+    if (forget_pending)
+        p->sub_pending = false;
+    renegotiate(p);
+}
+
+/* True when ssrc is published in the call, or sent to anyone in it. */
+static bool call_ssrc_taken(const sfu_call_t *call, uint32_t ssrc)
+{
+    for (int i = 0; i < call->count; i++) {
+        const sfu_participant_t *o = call->parts[i];
+        for (int t = 0; t < o->track_count; t++)
+            if (o->tracks[t].ssrc == ssrc)
+                return true;
+        for (int k = 0; k < o->sub_count; k++)
+            if (o->sub[k].ssrc == ssrc)
+                return true;
+    }
+    return false;
+}
+
+/* A consumer's outgoing SSRC: random (RFC 3550 8.1), never one in the call. */
+static uint32_t consumer_ssrc_new(const sfu_call_t *call)
+{
+    uint32_t ssrc = 0;
+    while (ssrc == 0 || ssrc == SFU_RTCP_SENDER_SSRC || call_ssrc_taken(call, ssrc))
+        random_bytes((uint8_t *)&ssrc, sizeof ssrc);
+    return ssrc;
+}
+
+static void consumer_attach(sfu_participant_t *p, const rtc_sdp_track_t *s)
+{
+    sfu_consumer_params_t cp = {.id = s->consumer_id, .ssrc = s->ssrc};
+    snprintf(cp.mid, sizeof cp.mid, "%s", s->mid);
+    sfu_media_consumer_add(p->call->env.media, p->call->room_id, s->producer_id, p->sub_leg, &cp);
+}
+
+/* p starts receiving track t of publisher pub. */
+static void sub_add(sfu_participant_t *p, const sfu_participant_t *pub, const sfu_call_track_t *t)
+{
+    if (p->sub_count == p->sub_cap) {
+        int cap = p->sub_cap ? p->sub_cap * 2 : 8;
+        rtc_sdp_track_t *grown =
+            cap <= SFU_CALL_MAX_SUBS ? realloc(p->sub, (size_t)cap * sizeof *grown) : NULL;
+        if (!grown) {
+            report_error(p, "too_many_tracks",
+                         "this session cannot receive more tracks; join the call again");
+            return;
+        }
+        p->sub = grown;
+        p->sub_cap = cap;
+    }
+    rtc_sdp_track_t *s = &p->sub[p->sub_count++];
+    memset(s, 0, sizeof *s);
+    s->kind = t->kind;
+    snprintf(s->mid, sizeof s->mid, "%d", p->sub_mid_seq++);
+    s->active = true;
+    s->codec = t->codec;
+    s->producer_id = t->producer_id;
+    s->consumer_id = ++*p->call->env.next_id;
+    s->ssrc = consumer_ssrc_new(p->call);
+    snprintf(s->cname, sizeof s->cname, "%s", t->cname[0] ? t->cname : "sfu");
+    snprintf(s->stream_id, sizeof s->stream_id, "u%lld-%s", (long long)pub->user_id,
+             strcmp(t->source, "screen") ? "camera" : "screen");
+    snprintf(s->track_id, sizeof s->track_id, "t%llu", (unsigned long long)t->producer_id);
+    if (p->sub_open)
+        consumer_attach(p, s);
+}
+
+static void sub_remove(sfu_participant_t *p, uint64_t producer_id)
+{
+    for (int i = 0; i < p->sub_count; i++) {
+        if (p->sub[i].active && p->sub[i].producer_id == producer_id) {
+            p->sub[i].active = false;
+            if (p->sub_open)
+                sfu_media_consumer_remove(p->call->env.media, p->call->room_id,
+                                          p->sub[i].consumer_id);
+        }
+    }
+}
+
+int sfu_call_add(sfu_call_t *call, int64_t user_id, const char *username, void *owner,
+                 sfu_participant_t **out)
+{
+    if (call->count == SFU_CALL_MAX_PARTICIPANTS)
+        return -ENOSPC;
+    if (call->count == call->cap) {
+        int cap = call->cap ? call->cap * 2 : 8;
+        sfu_participant_t **grown = realloc(call->parts, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return -ENOMEM;
+        call->parts = grown;
+        call->cap = cap;
+    }
+    sfu_participant_t *p = calloc(1, sizeof *p);
+    if (!p)
+        return -ENOMEM;
+    p->call = call;
+    p->owner = owner;
+    p->user_id = user_id;
+    snprintf(p->username, sizeof p->username, "%s", username);
+    p->joined_ms = now_unix_ms();
+    p->pub_leg = ++*call->env.next_id;
+    p->sub_leg = ++*call->env.next_id;
+    random_token(p->pub_ufrag, 4);
+    random_token(p->pub_pwd, 16);
+    random_token(p->sub_ufrag, 4);
+    random_token(p->sub_pwd, 16);
+    call->parts[call->count++] = p;
+    /* Everything already published comes to the newcomer. */
+    for (int i = 0; i < call->count; i++) {
+        if (call->parts[i] == p)
+            continue;
+        for (int t = 0; t < call->parts[i]->track_count; t++)
+            sub_add(p, call->parts[i], &call->parts[i]->tracks[t]);
+    }
+    *out = p;
+    return 0;
+}
+
+void sfu_call_remove(sfu_participant_t *p)
+{
+    sfu_call_t *call = p->call;
+    for (int i = 0; i < call->count; i++) {
+        if (call->parts[i] == p)
+            call->parts[i] = call->parts[--call->count];
+    }
+    for (int t = 0; t < p->track_count; t++) {
+        for (int i = 0; i < call->count; i++)
+            sub_remove(call->parts[i], p->tracks[t].producer_id);
+    }
+    /* Closing a leg closes what it published and what it consumed. */
+    if (p->pub_open)
+        sfu_media_leg_close(call->env.media, call->room_id, p->pub_leg);
+    if (p->sub_open)
+        sfu_media_leg_close(call->env.media, call->room_id, p->sub_leg);
+    for (int i = 0; i < call->count && !call->ending; i++)
+        if (p->track_count)
+            renegotiate(call->parts[i]);
+    free(p->sub);
+    free(p);
+}
+
+static void fail(sfu_call_error_t *err, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void fail(sfu_call_error_t *err, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err->code = code;
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+}
+
+/* The sections of offer that send a codec we take. */
+static int offered_tracks(const sfu_participant_t *p, const rtc_sdp_t *offer,
+                          const char *(*source_of)(void *, const char *), void *source_ctx,
+                          sfu_call_track_t *now)
+{
+    int n = 0;
+    for (int i = 0; i < offer->media_count && n < SFU_CALL_MAX_TRACKS; i++) {
+        const rtc_sdp_media_t *m = &offer->media[i];
+        const rtc_sdp_codec_t *codec = rtc_sdp_pick_codec(m);
+        bool sends = !strcmp(m->direction, "sendrecv") || !strcmp(m->direction, "sendonly");
+        if (!codec || !sends || !m->ssrc || m->port == 0)
+            continue;
+        sfu_call_track_t *t = &now[n++];
+        memset(t, 0, sizeof *t);
+        snprintf(t->mid, sizeof t->mid, "%s", m->mid);
+        const char *source = source_of ? source_of(source_ctx, m->mid) : NULL;
+        if (!source ||
+            (strcmp(source, "screen") && strcmp(source, "mic") && strcmp(source, "camera")))
+            source = m->kind == RTC_MEDIA_AUDIO ? "mic" : "camera";
+        snprintf(t->source, sizeof t->source, "%s", source);
+        t->kind = m->kind;
+        t->codec = *codec;
+        t->ssrc = m->ssrc;
+        t->ext = m->ext;
+        snprintf(t->cname, sizeof t->cname, "%s", m->cname);
+        /* A track published before keeps its producer. */
+        for (int k = 0; k < p->track_count; k++) {
+            if (p->tracks[k].ssrc == t->ssrc)
+                t->producer_id = p->tracks[k].producer_id;
+        }
+    }
+    return n;
+}
+
+/* An SSRC is the call's: one published (or sent) by anyone else is refused. */
+static int check_ssrcs(const sfu_participant_t *p, const sfu_call_track_t *now, int n,
+                       sfu_call_error_t *err)
+{
+    for (int j = 0; j < n; j++) {
+        for (int k = 0; k < j; k++) {
+            if (now[k].ssrc == now[j].ssrc) {
+                fail(err, "invalid_sdp", "SSRC %u is in two media sections", now[j].ssrc);
+                return -1;
+            }
+        }
+        if (!now[j].producer_id &&
+            (call_ssrc_taken(p->call, now[j].ssrc) || now[j].ssrc == SFU_RTCP_SENDER_SSRC)) {
+            fail(err, "ssrc_in_use", "SSRC %u is already in use in this call", now[j].ssrc);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int sfu_participant_publish(sfu_participant_t *p, const rtc_sdp_t *offer,
+                            const char *(*source_of)(void *ctx, const char *mid), void *source_ctx,
+                            char *answer, size_t answer_cap, sfu_call_error_t *err)
+{
+    sfu_call_t *call = p->call;
+    char why[160];
+    rtc_sdp_local_t l;
+    local_desc(call, p->pub_ufrag, p->pub_pwd, 1, &l);
+    int n = rtc_sdp_write_publish_answer(offer, &l, answer, answer_cap, why, sizeof why);
+    if (n < 0) {
+        fail(err, "invalid_sdp", "%s", n == -ENOSPC ? "answer too large" : why);
+        return -1;
+    }
+    sfu_call_track_t now[SFU_CALL_MAX_TRACKS];
+    int now_count = offered_tracks(p, offer, source_of, source_ctx, now);
+    if (check_ssrcs(p, now, now_count, err))
+        return -1;
+    if (!p->pub_open) {
+        sfu_media_leg_open(call->env.media, call->room_id, p->pub_leg, p->pub_ufrag, p->pub_pwd,
+                           offer->fingerprint);
+        p->pub_open = true;
+    }
+    /* Withdrawn: tracks before that the offer no longer sends. */
+    for (int i = 0; i < p->track_count; i++) {
+        bool kept = false;
+        for (int j = 0; j < now_count; j++)
+            kept |= now[j].producer_id == p->tracks[i].producer_id;
+        if (kept)
+            continue;
+        sfu_media_producer_remove(call->env.media, call->room_id, p->pub_leg,
+                                  p->tracks[i].producer_id);
+        for (int k = 0; k < call->count; k++)
+            sub_remove(call->parts[k], p->tracks[i].producer_id);
+    }
+    int added[SFU_CALL_MAX_TRACKS], added_count = 0;
+    for (int j = 0; j < now_count; j++) {
+        if (now[j].producer_id)
+            continue;
+        now[j].producer_id = ++*call->env.next_id;
+        sfu_producer_params_t pp = {.id = now[j].producer_id,
+                                    .ssrc = now[j].ssrc,
+                                    .video = now[j].kind == RTC_MEDIA_VIDEO,
+                                    .pt = now[j].codec.pt,
+                                    .clock_hz = now[j].codec.clock_hz,
+                                    .ext = now[j].ext};
+        sfu_media_producer_add(call->env.media, call->room_id, p->pub_leg, &pp);
+        added[added_count++] = j;
+    }
+    memcpy(p->tracks, now, sizeof now[0] * (size_t)now_count);
+    p->track_count = now_count;
+    for (int k = 0; k < call->count; k++) {
+        sfu_participant_t *o = call->parts[k];
+        if (o == p)
+            continue;
+        for (int a = 0; a < added_count; a++)
+            sub_add(o, p, &p->tracks[added[a]]);
+        renegotiate(o);
+    }
+    return 0;
+}
+
+int sfu_participant_answer_expected(const sfu_participant_t *p, long long version,
+                                    sfu_call_error_t *err)
+{
+    if (!p->sub_pending) {
+        fail(err, "no_offer", "there is no subscribe offer waiting for an answer");
+        return -1;
+    }
+    if (version != -1 && version != (long long)p->sub_version) {
+        fail(err, "stale_answer", "this answers offer version %lld; the pending one is %u",
+             version < 0 ? -1LL : version, p->sub_version);
+        return -1;
+    }
+    return 0;
+}
+
+int sfu_participant_subscribe_answer(sfu_participant_t *p, const rtc_sdp_t *answer,
+                                     long long version, sfu_call_error_t *err)
+{
+    sfu_call_t *call = p->call;
+    if (sfu_participant_answer_expected(p, version, err))
+        return -1;
+    p->sub_pending = false;
+    if (!p->sub_open) {
+        sfu_media_leg_open(call->env.media, call->room_id, p->sub_leg, p->sub_ufrag, p->sub_pwd,
+                           answer->fingerprint);
+        p->sub_open = true;
+        /* Consumers of tracks offered before the leg existed are attached now. */
+        for (int i = 0; i < p->sub_count; i++) {
+            if (p->sub[i].active)
+                consumer_attach(p, &p->sub[i]);
+        }
+    }
+    rtp_ext_ids_t ext;
+    rtc_sdp_answer_ext_ids(answer, &ext);
+    sfu_media_leg_set_ext_ids(call->env.media, call->room_id, p->sub_leg, &ext);
+    if (p->sub_dirty)
+        renegotiate(p);
+    return 0;
+}
+
+sfu_call_t *sfu_participant_call(const sfu_participant_t *p)
+{
+    return p->call;
+}
+
+int64_t sfu_participant_user_id(const sfu_participant_t *p)
+{
+    return p->user_id;
+}
+
+const char *sfu_participant_username(const sfu_participant_t *p)
+{
+    return p->username;
+}
+
+int64_t sfu_participant_joined_ms(const sfu_participant_t *p)
+{
+    return p->joined_ms;
+}
+
+void *sfu_participant_owner(const sfu_participant_t *p)
+{
+    return p->owner;
+}
+
+void sfu_participant_set_owner(sfu_participant_t *p, void *owner)
+{
+    p->owner = owner;
+}
+
+const sfu_call_track_t *sfu_participant_tracks(const sfu_participant_t *p, int *count)
+{
+    *count = p->track_count;
+    return p->tracks;
+}
+
+int sfu_participant_leg_kind(const sfu_participant_t *p, uint64_t leg_id)
+{
+    return leg_id == p->pub_leg ? 1 : leg_id == p->sub_leg ? 2 : 0;
+}
