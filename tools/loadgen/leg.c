@@ -261,6 +261,22 @@ int lg_leg_send_rtp(lg_leg_t *leg, uint8_t *buf, size_t len)
     return (int)len;
 }
 
+int lg_leg_send_rtcp(lg_leg_t *leg, uint8_t *buf, size_t len)
+{
+    if (leg->state != LEG_UP)
+        return -ENOTCONN;
+    int rc = srtp_session_protect_rtcp(leg->srtp, buf, &len, LG_BUF_CAP);
+    if (rc)
+        return rc;
+    rc = lg_sock_send(&leg->sock, &leg->remote, buf, len);
+    if (rc < 0) {
+        leg->tx_failed++;
+        return rc;
+    }
+    leg->tx_rtcp++;
+    return (int)len;
+}
+
 uint64_t lg_leg_auth_failures(const lg_leg_t *leg)
 {
     if (!leg->srtp)

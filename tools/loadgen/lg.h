@@ -33,7 +33,10 @@
 #define LG_SUB_SECTIONS   64
 #define LG_NODE_MAX_MEDIA 16 /* the node's SDP parser takes at most this many m= sections */
 #define LG_SECTION_SSRCS  4  /* a=ssrc values kept per m= section (media, RTX, FEC) */
-#define LG_FIXED_SSRC     0x10000000u /* --fixed-ssrc: this + 16 * index in room + track */
+#define LG_FIXED_SSRC     0x10000000u   /* --fixed-ssrc: this + 16 * index in room + track */
+#define LG_SR_PERIOD_NS   1000000000ull /* a sender report per stream a second */
+#define LG_AUDIO_CLOCK_HZ 48000
+#define LG_VIDEO_CLOCK_HZ 90000
 
 /* ---- latency histogram (microseconds) ---- */
 typedef struct lg_hist {
@@ -230,6 +233,12 @@ typedef struct lg_stream {
     uint16_t rtp_seq;
     uint32_t seq; /* payload sequence */
     uint64_t period_ns, next_ns;
+    /* RTP time: the stream's clock since origin_ns (uv_hrtime of its first
+     * packet's slot), so timestamps and sender reports agree with the wall clock. */
+    uint64_t origin_ns;
+    uint32_t frame_ts;                  /* the video frame being sent */
+    uint64_t packets_sent, octets_sent; /* RFC 3550 6.4.1: payload octets */
+    uint64_t next_sr_ns, srs_sent;
     size_t bytes;
     unsigned frame_pkts, in_frame;
     bool keyframe_due;
@@ -329,6 +338,8 @@ int lg_leg_start_null(lg_leg_t *leg, const struct sockaddr_in *addr);
 void lg_leg_housekeeping(lg_leg_t *leg, uint64_t now_ns);
 /* Protects and sends an RTP packet built in buf (cap LG_BUF_CAP). */
 int lg_leg_send_rtp(lg_leg_t *leg, uint8_t *buf, size_t len);
+/* Protects and sends an RTCP compound packet built in buf (cap LG_BUF_CAP). */
+int lg_leg_send_rtcp(lg_leg_t *leg, uint8_t *buf, size_t len);
 void lg_leg_close(lg_leg_t *leg);
 /* srtp auth failures seen on this leg */
 uint64_t lg_leg_auth_failures(const lg_leg_t *leg);

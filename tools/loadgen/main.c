@@ -374,7 +374,7 @@ static void usage(FILE *out)
                  "  --video-kbps N           video bitrate (default 1000)\n"
                  "  --video-pps N            video packets/s (default: bitrate / video-bytes)\n"
                  "  --video-bytes N          largest video payload (default 1200)\n"
-                 "  --video-fps N            frames/s: marker bit and RTP timestamp (default 30)\n"
+                 "  --video-fps N            frames/s: packets per frame, marker bit (default 30)\n"
                  "  --duration S             measured seconds (default 10)\n"
                  "  --warmup S               seconds between connected and measuring (default 1)\n"
                  "  --ramp S                 spread joins over S seconds (default 0)\n"

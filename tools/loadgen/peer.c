@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bytes.h"
 #include "tools/loadgen/lg.h"
 
 static uint8_t tx_buf[LG_BUF_CAP];
@@ -206,10 +207,78 @@ void lg_peer_leave(lg_peer_t *p)
 
 /* ---- media out ---- */
 
-static void send_one(lg_peer_t *p, lg_stream_t *s)
+#define NS_PER_S          1000000000ull
+#define NTP_UNIX_OFFSET_S 2208988800ull /* 1900-01-01 to 1970-01-01 */
+#define RTCP_SDES_CNAME   1
+
+static uint32_t stream_clock_hz(const lg_stream_t *s)
+{
+    return s->video ? LG_VIDEO_CLOCK_HZ : LG_AUDIO_CLOCK_HZ;
+}
+
+/* The stream's RTP time at t_ns (uv_hrtime): its clock since the first slot. */
+static uint32_t stream_rtp_ts(const lg_stream_t *s, uint64_t t_ns)
+{
+    uint64_t since_ns = t_ns > s->origin_ns ? t_ns - s->origin_ns : 0;
+    return (uint32_t)(since_ns * stream_clock_hz(s) / NS_PER_S);
+}
+
+/* RFC 3550 4: seconds since 1900 in the high word, the fraction below. */
+static uint64_t ntp_from_unix_ns(uint64_t unix_ns)
+{
+    uint64_t secs = unix_ns / NS_PER_S + NTP_UNIX_OFFSET_S;
+    uint64_t frac = (unix_ns % NS_PER_S << 32) / NS_PER_S;
+    return secs << 32 | frac;
+}
+
+/* RFC 3550 6.5.1: an SDES packet with one chunk, the stream's CNAME (the one
+ * in the publish offer's a=ssrc line). Length, or -ENOSPC. */
+static int write_sdes_cname(uint8_t *b, size_t cap, uint32_t ssrc, const char *cname)
+{
+    size_t n = strlen(cname);
+    /* SSRC, item type and length, the text, then at least one null octet to a 32-bit boundary. */
+    size_t len = RTCP_HEADER_LEN + (4 + 2 + n + 1 + 3) / 4 * 4;
+    if (n > 255 || len > cap)
+        return -ENOSPC;
+    memset(b, 0, len);
+    b[0] = 0x80 | 1; /* V=2, one chunk */
+    b[1] = RTCP_PT_SDES;
+    wr_be16(b + 2, (uint16_t)(len / 4 - 1));
+    wr_be32(b + 4, ssrc);
+    b[8] = RTCP_SDES_CNAME;
+    b[9] = (uint8_t)n;
+    memcpy(b + 10, cname, n);
+    return (int)len;
+}
+
+/* RFC 3550 6.4.1: the stream's sender report, NTP and RTP time of the same
+ * instant, then its CNAME (6.1: a compound carries one). */
+static void send_sr(lg_peer_t *p, lg_stream_t *s, uint64_t now_ns)
 {
     uint8_t *b = tx_buf;
-    const lg_opts_t *o = &p->lg->o;
+    char cname[16];
+    rtcp_sr_t sr = {.ssrc = s->ssrc,
+                    .ntp = ntp_from_unix_ns(lg_now_ns()),
+                    .rtp_ts = stream_rtp_ts(s, now_ns),
+                    .packet_count = (uint32_t)s->packets_sent,
+                    .octet_count = (uint32_t)s->octets_sent};
+    int n = rtcp_write_sr(b, LG_BUF_CAP, &sr, NULL, 0);
+    if (n < 0)
+        return;
+    snprintf(cname, sizeof cname, "lg%d", p->index);
+    int m = write_sdes_cname(b + n, LG_BUF_CAP - (size_t)n, s->ssrc, cname);
+    if (m < 0)
+        return;
+    if (lg_leg_send_rtcp(&p->pub, b, (size_t)(n + m)) > 0)
+        s->srs_sent++;
+    else
+        p->lg->tx_failed++;
+}
+
+/* The packet of slot_ns (uv_hrtime of its place in the stream's schedule). */
+static void send_one(lg_peer_t *p, lg_stream_t *s, uint64_t slot_ns)
+{
+    uint8_t *b = tx_buf;
     bool marker = true;
     uint32_t ts;
     size_t bytes = s->bytes;
@@ -218,17 +287,20 @@ static void send_one(lg_peer_t *p, lg_stream_t *s)
                        .seq = s->seq,
                        .sent_ns = lg_now_ns()};
     if (s->video) {
-        if (s->in_frame == 0 && s->keyframe_due) {
-            s->keyframe_due = false;
-            pl.keyframe = true;
+        /* Every packet of a frame carries the time of its first. */
+        if (s->in_frame == 0) {
+            s->frame_ts = stream_rtp_ts(s, slot_ns);
+            if (s->keyframe_due) {
+                s->keyframe_due = false;
+                pl.keyframe = true;
+            }
         }
         marker = ++s->in_frame >= s->frame_pkts;
-        uint64_t frame = s->seq / s->frame_pkts;
-        ts = (uint32_t)(frame * 90000 / (uint64_t)o->video_fps);
+        ts = s->frame_ts;
         if (marker)
             s->in_frame = 0;
     } else {
-        ts = s->seq * 960; /* 20 ms of 48 kHz opus per packet */
+        ts = stream_rtp_ts(s, slot_ns); /* 960 a packet at 50 packets/s */
     }
     int n = rtp_header_write(b, LG_BUF_CAP, s->video ? LG_VIDEO_PT : LG_AUDIO_PT, marker,
                              s->rtp_seq, ts, s->ssrc);
@@ -242,6 +314,8 @@ static void send_one(lg_peer_t *p, lg_stream_t *s)
     s->rtp_seq++;
     s->seq++;
     if (sent > 0) {
+        s->packets_sent++;
+        s->octets_sent += bytes;
         p->lg->tx_pkts++;
         p->lg->tx_bytes += (uint64_t)sent;
     } else {
@@ -255,15 +329,24 @@ void lg_peer_send_due(lg_peer_t *p, uint64_t now_ns)
         return;
     for (int i = 0; i < p->stream_count; i++) {
         lg_stream_t *s = &p->streams[i];
-        /* Independent clients: each stream starts at a random phase of its period. */
-        if (s->next_ns == 0)
+        /* Independent clients: each stream starts at a random phase of its period,
+         * and sends its first sender report within half a period of reports. */
+        if (s->next_ns == 0) {
             s->next_ns = now_ns + (uint64_t)rand() % s->period_ns;
-        /* After a stall, skip ahead rather than send a burst. */
+            s->origin_ns = s->next_ns;
+            s->next_sr_ns = s->origin_ns + (uint64_t)rand() % (LG_SR_PERIOD_NS / 2);
+        }
+        /* After a stall, skip ahead rather than send a burst (RTP time skips too). */
         if (now_ns > s->next_ns + 100 * 1000000ull)
             s->next_ns = now_ns;
         for (int burst = 0; s->next_ns <= now_ns && burst < 64; burst++) {
-            send_one(p, s);
+            send_one(p, s, s->next_ns);
             s->next_ns += s->period_ns;
+        }
+        /* The null forwarder drops RTCP; the node needs the mapping to send its own. */
+        if (s->packets_sent && now_ns >= s->next_sr_ns && !p->lg->o.null_target) {
+            send_sr(p, s, now_ns);
+            s->next_sr_ns = now_ns + LG_SR_PERIOD_NS;
         }
     }
 }

@@ -69,7 +69,7 @@ json_t *lg_summary(lg_t *lg)
                      ? (double)(lg->measure_end_ns - lg->measure_start_ns) / 1e9
                      : 0;
     uint64_t expected = 0, in_window = 0, pairs = 0, pairs_with = 0, min_pair = UINT64_MAX;
-    uint64_t auth_fail = 0, plis = 0, ws_errors = 0, late = 0, srs = 0;
+    uint64_t auth_fail = 0, plis = 0, ws_errors = 0, late = 0, srs = 0, srs_sent = 0;
     lg_ssrc_stats_t ssrcs = {0};
     int failed = 0, connected = 0;
     json_t *matrix = lg->participants <= MATRIX_MAX ? json_array() : NULL;
@@ -83,8 +83,10 @@ json_t *lg_summary(lg_t *lg)
         bool legs_up = (!p->publishes || !p->stream_count || p->pub.connected_ns) &&
                        (p->sub.state == LEG_IDLE || p->sub.connected_ns);
         connected += !p->failed && legs_up;
-        for (int s = 0; s < p->stream_count; s++)
+        for (int s = 0; s < p->stream_count; s++) {
             plis += p->streams[s].plis;
+            srs_sent += p->streams[s].srs_sent;
+        }
         json_t *row = matrix ? json_array() : NULL;
         for (int q = 0; q < lg->participants; q++) {
             const lg_peer_t *pub = &lg->peers[q];
@@ -168,9 +170,9 @@ json_t *lg_summary(lg_t *lg)
     json_object_set_new(j, "publisher_ssrc_in_offers",
                         json_integer((json_int_t)lg->publisher_ssrc_sections));
     json_object_set_new(j, "sender_reports",
-                        json_pack("{s:I,s:I,s:I,s:I}", "received", (json_int_t)srs, "unannounced",
-                                  (json_int_t)ssrcs.unannounced_srs, "ssrcs_with_sr",
-                                  (json_int_t)ssrcs.with_sr, "announced_ssrcs",
+                        json_pack("{s:I,s:I,s:I,s:I,s:I}", "sent", (json_int_t)srs_sent, "received",
+                                  (json_int_t)srs, "unannounced", (json_int_t)ssrcs.unannounced_srs,
+                                  "ssrcs_with_sr", (json_int_t)ssrcs.with_sr, "announced_ssrcs",
                                   (json_int_t)ssrcs.announced));
     /* The distinct errors the node sent (at most 5), for the report. */
     json_t *errors = json_array();
