@@ -292,6 +292,29 @@ void rtc_sdp_ext_ids_for(rtc_media_kind_t kind, rtp_ext_ids_t *out)
         out->id[RTP_EXT_AUDIO_LEVEL] = 0;
 }
 
+uint8_t rtc_sdp_rtx_pt(const rtc_sdp_media_t *m, uint8_t pt)
+{
+    for (int i = 0; i < m->codec_count; i++) {
+        const rtc_sdp_codec_t *c = &m->codecs[i];
+        unsigned apt;
+        if (!strcasecmp(c->name, "rtx") && sscanf(c->fmtp, "apt=%u", &apt) == 1 && apt == pt)
+            return c->pt;
+    }
+    return 0;
+}
+
+bool rtc_sdp_answer_has_rtx(const rtc_sdp_t *answer)
+{
+    for (int i = 0; i < answer->media_count; i++) {
+        const rtc_sdp_media_t *m = &answer->media[i];
+        for (int k = 0; m->kind == RTC_MEDIA_VIDEO && k < m->codec_count; k++) {
+            if (!strcasecmp(m->codecs[k].name, "rtx"))
+                return true;
+        }
+    }
+    return false;
+}
+
 void rtc_sdp_answer_ext_ids(const rtc_sdp_t *answer, rtp_ext_ids_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -359,8 +382,12 @@ int rtc_sdp_write_subscribe_offer(const rtc_sdp_track_t *tracks, int count,
     write_session(&w, local, NULL, 0, tracks, count);
     for (int i = 0; i < count; i++) {
         const rtc_sdp_track_t *t = &tracks[i];
-        strbuf_printf(&w, "m=%s %d UDP/TLS/RTP/SAVPF %u\r\n",
+        bool rtx = t->kind == RTC_MEDIA_VIDEO && t->rtx_ssrc && t->rtx_pt;
+        strbuf_printf(&w, "m=%s %d UDP/TLS/RTP/SAVPF %u",
                       t->kind == RTC_MEDIA_AUDIO ? "audio" : "video", local->port, t->codec.pt);
+        if (rtx)
+            strbuf_printf(&w, " %u", t->rtx_pt);
+        strbuf_printf(&w, "\r\n");
         write_transport(&w, local, "actpass", i == 0);
         strbuf_printf(&w, "a=mid:%s\r\na=%s\r\na=rtcp-mux\r\na=rtcp-rsize\r\n", t->mid,
                       t->active ? "sendonly" : "inactive");
@@ -368,10 +395,18 @@ int rtc_sdp_write_subscribe_offer(const rtc_sdp_track_t *tracks, int count,
         rtc_sdp_ext_ids_for(t->kind, &ids);
         write_extmaps(&w, &ids);
         write_codec(&w, &t->codec, t->kind);
+        if (rtx)
+            strbuf_printf(&w, "a=rtpmap:%u rtx/%u\r\na=fmtp:%u apt=%u\r\n", t->rtx_pt,
+                          t->codec.clock_hz, t->rtx_pt, t->codec.pt);
         if (t->active) {
             strbuf_printf(&w, "a=msid:%s %s\r\n", t->stream_id, t->track_id);
+            if (rtx)
+                strbuf_printf(&w, "a=ssrc-group:FID %u %u\r\n", t->ssrc, t->rtx_ssrc);
             strbuf_printf(&w, "a=ssrc:%u cname:%s\r\na=ssrc:%u msid:%s %s\r\n", t->ssrc, t->cname,
                           t->ssrc, t->stream_id, t->track_id);
+            if (rtx)
+                strbuf_printf(&w, "a=ssrc:%u cname:%s\r\na=ssrc:%u msid:%s %s\r\n", t->rtx_ssrc,
+                              t->cname, t->rtx_ssrc, t->stream_id, t->track_id);
         }
     }
     return w.full ? -ENOSPC : (int)w.len;

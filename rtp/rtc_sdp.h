@@ -73,6 +73,8 @@ typedef struct rtc_sdp_track {
     char cname[64];
     char stream_id[64];
     char track_id[64];
+    uint32_t rtx_ssrc;                 /* video: retransmissions (RFC 4588) on this SSRC; 0: none */
+    uint8_t rtx_pt;                    /* and payload type */
     uint64_t producer_id, consumer_id; /* the caller's; not written */
 } rtc_sdp_track_t;
 
@@ -95,6 +97,11 @@ int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *
 extern const rtp_ext_ids_t rtc_sdp_node_ext_ids;
 /* Those a section of that kind carries (audio level for audio only). */
 void rtc_sdp_ext_ids_for(rtc_media_kind_t kind, rtp_ext_ids_t *out);
+/* The RTX (RFC 4588) payload type a section pairs with codec pt (its
+ * rtpmap "rtx" with fmtp apt=pt), or 0 when it has none. */
+uint8_t rtc_sdp_rtx_pt(const rtc_sdp_media_t *m, uint8_t pt);
+/* Whether a subscribe answer accepted RTX in any video section. */
+bool rtc_sdp_answer_has_rtx(const rtc_sdp_t *answer);
 /* The ids a subscribe answer accepted, of those we offered. */
 void rtc_sdp_answer_ext_ids(const rtc_sdp_t *answer, rtp_ext_ids_t *out);
 

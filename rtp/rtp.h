@@ -326,5 +326,9 @@ int rtp_rewriter_rewrite(rtp_rewriter_t *rw, rtp_packet_t *p, uint64_t now_ms);
  * from (to answer a NACK from the cache): 0, or -ENOENT when out_seq was not
  * produced from the current source. */
 int rtp_rewriter_seq_to_input(const rtp_rewriter_t *rw, uint16_t out_seq, uint16_t *in_seq);
+/* Rewrites SSRC, sequence number and timestamp of a packet of the current
+ * source as rtp_rewriter_rewrite placed it before (a retransmission from the
+ * cache), leaving the rewriter's state alone. */
+void rtp_rewriter_apply(const rtp_rewriter_t *rw, rtp_packet_t *p);
 
 #endif

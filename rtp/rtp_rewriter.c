@@ -130,3 +130,10 @@ int rtp_rewriter_seq_to_input(const rtp_rewriter_t *rw, uint16_t out_seq, uint16
     *in_seq = (uint16_t)(out_seq - rw->seq_offset);
     return 0;
 }
+
+void rtp_rewriter_apply(const rtp_rewriter_t *rw, rtp_packet_t *p)
+{
+    rtp_packet_set_ssrc(p, rw->out_ssrc);
+    rtp_packet_set_seq(p, (uint16_t)(p->seq + rw->seq_offset));
+    rtp_packet_set_ts(p, p->ts + rw->ts_offset);
+}

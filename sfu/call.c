@@ -190,7 +190,8 @@ static uint32_t consumer_ssrc_new(const sfu_call_t *call)
 
 static void consumer_attach(sfu_participant_t *p, const rtc_sdp_track_t *s)
 {
-    sfu_consumer_params_t cp = {.id = s->consumer_id, .ssrc = s->ssrc};
+    sfu_consumer_params_t cp = {
+        .id = s->consumer_id, .ssrc = s->ssrc, .rtx_ssrc = s->rtx_ssrc, .rtx_pt = s->rtx_pt};
     snprintf(cp.mid, sizeof cp.mid, "%s", s->mid);
     sfu_media_consumer_add(p->call->env.media, p->call->room_id, s->producer_id, p->sub_leg, &cp);
 }
@@ -219,6 +220,10 @@ static void sub_add(sfu_participant_t *p, const sfu_participant_t *pub, const sf
     s->producer_id = t->producer_id;
     s->consumer_id = ++*p->call->env.next_id;
     s->ssrc = consumer_ssrc_new(p->call);
+    if (t->kind == RTC_MEDIA_VIDEO && t->rtx_pt) {
+        s->rtx_ssrc = consumer_ssrc_new(p->call);
+        s->rtx_pt = t->rtx_pt;
+    }
     snprintf(s->cname, sizeof s->cname, "%s", t->cname[0] ? t->cname : "sfu");
     snprintf(s->stream_id, sizeof s->stream_id, "u%lld-%s", (long long)pub->user_id,
              strcmp(t->source, "screen") ? "camera" : "screen");
@@ -337,6 +342,12 @@ static int offered_tracks(const sfu_participant_t *p, const rtc_sdp_t *offer,
         t->codec = *codec;
         t->ssrc = m->ssrc;
         t->ext = m->ext;
+        if (m->kind == RTC_MEDIA_VIDEO) {
+            /* The publisher's own RTX type for that codec, else one beside it. */
+            t->rtx_pt = rtc_sdp_rtx_pt(m, codec->pt);
+            if (!t->rtx_pt)
+                t->rtx_pt = codec->pt == 97 ? 98 : 97;
+        }
         snprintf(t->cname, sizeof t->cname, "%s", m->cname);
         /* A track published before keeps its producer. */
         for (int k = 0; k < p->track_count; k++) {
@@ -462,7 +473,8 @@ int sfu_participant_subscribe_answer(sfu_participant_t *p, const rtc_sdp_t *answ
     }
     rtp_ext_ids_t ext;
     rtc_sdp_answer_ext_ids(answer, &ext);
-    sfu_media_leg_set_ext_ids(call->env.media, call->room_id, p->sub_leg, &ext);
+    sfu_media_leg_set_caps(call->env.media, call->room_id, p->sub_leg, &ext,
+                           rtc_sdp_answer_has_rtx(answer));
     if (p->sub_dirty)
         renegotiate(p);
     return 0;

@@ -32,6 +32,7 @@ typedef struct sfu_call_track {
     uint32_t ssrc;
     uint64_t producer_id; /* on the room's worker */
     rtp_ext_ids_t ext;    /* the publisher's extension ids */
+    uint8_t rtx_pt;       /* video: the RTX payload type subscribers are offered */
     char cname[64];
 } sfu_call_track_t;
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bytes.h"
 #include "common/util.h"
 #include "sfu/room_internal.h"
 
@@ -39,6 +40,7 @@ int sfu_consumer_new(sfu_room_t *r, uint64_t producer_id, sfu_leg_t *sub,
     uint32_t first_ts;
     random_bytes((uint8_t *)&first_seq, sizeof first_seq);
     random_bytes((uint8_t *)&first_ts, sizeof first_ts);
+    random_bytes((uint8_t *)&c->rtx_seq, sizeof c->rtx_seq);
     rtp_rewriter_init(&c->rw, pr->p.ssrc, params->ssrc, pr->p.clock_hz, first_seq, first_ts);
     sfu_consumer__rebuild_ext_map(c);
     if (idmap_add(&r->consumers_by_id, (int64_t)params->id, c)) {
@@ -192,6 +194,53 @@ static int stamp_extensions(sfu_consumer_t *c, rtp_packet_t *p, size_t cap, uint
     return rebuild ? rtp_packet_set_extensions(p, cap, elems, n) : 0;
 }
 
+/* RFC 4588 4: the RTX packet carries the original sequence number (OSN)
+ * before the original payload, on the consumer's RTX SSRC and payload type,
+ * with its own sequence numbers; padding is not carried over. */
+static int rtx_wrap(sfu_consumer_t *c, rtp_packet_t *p, size_t cap)
+{
+    size_t len = p->header_len + 2 + p->payload_len;
+    if (len > cap)
+        return -ENOSPC;
+    memmove(p->payload + 2, p->payload, p->payload_len);
+    wr_be16(p->payload, p->seq);
+    p->data[0] &= (uint8_t)~0x20; /* P */
+    p->len = len;
+    p->payload_len += 2;
+    p->padding_len = 0;
+    rtp_packet_set_pt(p, c->p.rtx_pt);
+    rtp_packet_set_ssrc(p, c->p.rtx_ssrc);
+    rtp_packet_set_seq(p, c->rtx_seq++);
+    return 0;
+}
+
+/* Sends a cached packet of the producer again, as this consumer sent it. */
+static int consumer_retransmit(sfu_consumer_t *c, const uint8_t *pkt, size_t len, uint64_t now_ms)
+{
+    sfu_room_t *r = c->room;
+    sfu_media_stats_t *st = r->env.stats;
+    uint8_t *buf = r->env.scratch;
+    rtp_packet_t p;
+    if (c->p.paused || !c->leg->connected || len > r->env.scratch_cap)
+        return -EAGAIN;
+    memcpy(buf, pkt, len);
+    if (rtp_packet_parse(&p, buf, len) || p.ssrc != c->rw.in_ssrc)
+        return -EINVAL;
+    rtp_rewriter_apply(&c->rw, &p);
+    if (p.ext && (rtp_ext_remap(&p, &c->ext_map) < 0 ||
+                  stamp_extensions(c, &p, r->env.scratch_cap, now_ms) < 0))
+        return -EINVAL;
+    if (c->leg->rtx && c->p.rtx_ssrc && c->p.rtx_pt && rtx_wrap(c, &p, r->env.scratch_cap))
+        return -ENOSPC;
+    if (c->leg->io.send_rtp(c->leg->io_ctx, buf, p.len, r->env.scratch_cap)) {
+        counter_inc(&st->send_failed);
+        return -EIO;
+    }
+    c->stats.retransmitted++;
+    counter_inc(&st->retransmitted);
+    return 0;
+}
+
 static void send_sr(sfu_consumer_t *c, uint64_t now_ms)
 {
     sfu_room_t *r = c->room;
@@ -273,16 +322,24 @@ void sfu_consumer__on_feedback(sfu_consumer_t *c, const rtcp_fb_t *fb, uint64_t 
         return;
     }
     /* RFC 4585 6.2.1: the subscriber's sequence numbers, mapped back to the
-     * publisher's; those of an earlier source are gone. */
+     * publisher's, answered from the producer's cache. Those of an earlier
+     * source, or gone from the cache, are not. */
     c->stats.nack_packets++;
     counter_inc(&st->nack_received);
-    uint16_t seqs[256], in_seqs[256];
-    int n = rtcp_nack_seqs(fb, seqs, 256), m = 0;
+    uint16_t seqs[256];
+    int n = rtcp_nack_seqs(fb, seqs, 256);
     for (int i = 0; i < n; i++) {
-        if (rtp_rewriter_seq_to_input(&c->rw, seqs[i], &in_seqs[m]) == 0)
-            m++;
+        uint16_t in_seq;
+        const uint8_t *pkt;
+        size_t len;
+        if (rtp_rewriter_seq_to_input(&c->rw, seqs[i], &in_seq) == 0 && c->producer->cache &&
+            rtp_packet_cache_get(c->producer->cache, in_seq, now_ms, SFU_CACHE_MAX_AGE_MS, &pkt,
+                                 &len) == 0 &&
+            consumer_retransmit(c, pkt, len, now_ms) == 0)
+            continue;
+        c->stats.nack_miss++;
+        counter_inc(&st->nack_miss);
     }
-    sfu_producer__nack(c->producer, in_seqs, m);
 }
 
 void sfu_consumer__on_report(sfu_consumer_t *c, const rtcp_report_block_t *rb)

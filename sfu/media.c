@@ -152,7 +152,7 @@ static const rtc_transport_listener_t transport_listener = {
 typedef enum {
     CMD_LEG_OPEN,
     CMD_LEG_CLOSE,
-    CMD_LEG_EXT,
+    CMD_LEG_CAPS,
     CMD_PRODUCER_ADD,
     CMD_PRODUCER_REMOVE,
     CMD_CONSUMER_ADD,
@@ -166,7 +166,7 @@ typedef struct media_cmd {
     int64_t room_id;
     uint64_t leg_id;
     uint64_t producer_id, consumer_id;
-    bool paused;
+    bool paused, rtx;
     rtp_ext_ids_t ext;
     sfu_producer_params_t producer;
     sfu_consumer_params_t consumer;
@@ -260,9 +260,11 @@ static void run_cmd(void *worker, void *arg)
         if (ml)
             leg_destroy(mw, ml);
         break;
-    case CMD_LEG_EXT:
-        if (ml)
+    case CMD_LEG_CAPS:
+        if (ml) {
             sfu_leg_set_ext_ids(ml->leg, &c->ext);
+            sfu_leg_set_rtx(ml->leg, c->rtx);
+        }
         break;
     case CMD_PRODUCER_ADD:
         rc = r && ml ? sfu_producer_new(r, ml->leg, &c->producer, NULL) : -ENOENT;
@@ -401,12 +403,14 @@ int sfu_media_leg_close(sfu_media_t *m, int64_t room_id, uint64_t leg_id)
     return post(m, cmd_new(CMD_LEG_CLOSE, room_id, leg_id));
 }
 
-int sfu_media_leg_set_ext_ids(sfu_media_t *m, int64_t room_id, uint64_t leg_id,
-                              const rtp_ext_ids_t *ids)
+int sfu_media_leg_set_caps(sfu_media_t *m, int64_t room_id, uint64_t leg_id,
+                           const rtp_ext_ids_t *ids, bool rtx)
 {
-    media_cmd_t *c = cmd_new(CMD_LEG_EXT, room_id, leg_id);
-    if (c)
+    media_cmd_t *c = cmd_new(CMD_LEG_CAPS, room_id, leg_id);
+    if (c) {
         c->ext = *ids;
+        c->rtx = rtx;
+    }
     return post(m, c);
 }
 
@@ -469,6 +473,10 @@ void sfu_media_counters(const sfu_media_t *m, sfu_media_counters_t *out)
         out->nack_sent += counter_get(&s->nack_sent);
         out->nack_received += counter_get(&s->nack_received);
         out->keyframe_requests += counter_get(&s->keyframe_requests);
+        out->retransmitted += counter_get(&s->retransmitted);
+        out->nack_miss += counter_get(&s->nack_miss);
+        out->upstream_recovered += counter_get(&s->upstream_recovered);
+        out->upstream_given_up += counter_get(&s->upstream_given_up);
         out->rtp_malformed += counter_get(&s->rtp_malformed);
         out->rtcp_malformed += counter_get(&s->rtcp_malformed);
         out->unknown_ssrc += counter_get(&s->unknown_ssrc);

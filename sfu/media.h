@@ -22,6 +22,7 @@ typedef struct sfu_media_events {
 typedef struct sfu_media_counters {
     uint64_t rtp_forwarded, sr_sent, pli_sent, rr_sent, nack_sent, send_failed;
     uint64_t nack_received, keyframe_requests;
+    uint64_t retransmitted, nack_miss, upstream_recovered, upstream_given_up;
     uint64_t rtp_malformed;     /* decrypted, yet not well-formed RTP */
     uint64_t unknown_ssrc;      /* RTP of no producer of the leg that sent it */
     uint64_t rtp_not_placed;    /* duplicates and stale packets refused by a consumer */
@@ -47,9 +48,10 @@ const char *sfu_media_fingerprint(const sfu_media_t *m);
 int sfu_media_leg_open(sfu_media_t *m, int64_t room_id, uint64_t leg_id, const char *ufrag,
                        const char *pwd, const char *remote_fingerprint);
 int sfu_media_leg_close(sfu_media_t *m, int64_t room_id, uint64_t leg_id);
-/* The extension ids a subscriber accepted for what its subscribe leg sends. */
-int sfu_media_leg_set_ext_ids(sfu_media_t *m, int64_t room_id, uint64_t leg_id,
-                              const rtp_ext_ids_t *ids);
+/* What a subscriber accepted for what its subscribe leg sends: extension
+ * ids, and RTX for retransmissions. */
+int sfu_media_leg_set_caps(sfu_media_t *m, int64_t room_id, uint64_t leg_id,
+                           const rtp_ext_ids_t *ids, bool rtx);
 /* RTP with params->ssrc arriving on the leg becomes a track others consume. */
 int sfu_media_producer_add(sfu_media_t *m, int64_t room_id, uint64_t leg_id,
                            const sfu_producer_params_t *params);

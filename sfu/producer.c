@@ -6,6 +6,15 @@
 
 #include "sfu/room_internal.h"
 
+static void producer_release(sfu_producer_t *pr)
+{
+    if (pr->cache)
+        rtp_packet_cache_free(pr->cache);
+    free(pr->cache);
+    free(pr->nack);
+    free(pr);
+}
+
 int sfu_producer_new(sfu_room_t *r, sfu_leg_t *owner, const sfu_producer_params_t *params,
                      sfu_producer_t **out)
 {
@@ -20,13 +29,24 @@ int sfu_producer_new(sfu_room_t *r, sfu_leg_t *owner, const sfu_producer_params_
     pr->owner = owner;
     pr->p = *params;
     rtp_rx_stats_init(&pr->rx);
+    if (params->video) {
+        pr->cache = malloc(sizeof *pr->cache);
+        pr->nack = malloc(sizeof *pr->nack);
+        if (!pr->cache || !pr->nack || rtp_packet_cache_init(pr->cache, SFU_CACHE_BYTES)) {
+            free(pr->cache);
+            free(pr->nack);
+            free(pr);
+            return -ENOMEM;
+        }
+        rtp_nack_gen_init(pr->nack);
+    }
     if (idmap_add(&r->producers_by_id, (int64_t)params->id, pr)) {
-        free(pr);
+        producer_release(pr);
         return -ENOMEM;
     }
     if (idmap_add(&r->producers_by_ssrc, (int64_t)params->ssrc + 1, pr)) {
         idmap_remove(&r->producers_by_id, (int64_t)params->id, pr);
-        free(pr);
+        producer_release(pr);
         return -ENOMEM;
     }
     pr->next_in_leg = owner->producers;
@@ -48,7 +68,7 @@ void sfu_producer__free(sfu_producer_t *pr)
     }
     idmap_remove(&pr->room->producers_by_id, (int64_t)pr->p.id, pr);
     idmap_remove(&pr->room->producers_by_ssrc, (int64_t)pr->p.ssrc + 1, pr);
-    free(pr);
+    producer_release(pr);
 }
 
 int sfu_room_producer_close(sfu_room_t *r, uint64_t producer_id, uint64_t owner_leg_id)
@@ -129,12 +149,30 @@ static void send_rr(sfu_producer_t *pr, uint64_t now_ms)
 
 void sfu_producer__on_rtp(sfu_producer_t *pr, const rtp_packet_t *pkt, uint64_t now_ms)
 {
+    sfu_media_stats_t *st = pr->room->env.stats;
     pr->stats.packets++;
     pr->stats.bytes += pkt->len;
     uint32_t arrival = (uint32_t)(now_ms * pr->p.clock_hz / 1000);
     rtp_rx_stats_update(&pr->rx, pkt->seq, pkt->ts, arrival);
+    if (pr->nack && rtp_nack_gen_on_packet(pr->nack, pkt->seq, now_ms)) {
+        pr->stats.recovered++;
+        counter_inc(&st->upstream_recovered);
+    }
+    if (pr->cache)
+        rtp_packet_cache_put(pr->cache, pkt->seq, pkt->data, pkt->len, now_ms);
     for (sfu_consumer_t *c = pr->consumers; c; c = c->next_of_producer)
         sfu_consumer__send_rtp(c, pkt, now_ms);
+    /* A gap on the uplink is repaired once, for every subscriber. */
+    if (pr->nack && pr->nack->count) {
+        uint16_t seqs[64];
+        int n = rtp_nack_gen_due(pr->nack, now_ms, SFU_NACK_DEFAULT_RTT_MS, seqs, 64);
+        if (pr->nack->given_up != pr->stats.given_up) {
+            counter_add(&st->upstream_given_up, pr->nack->given_up - pr->stats.given_up);
+            pr->stats.given_up = pr->nack->given_up;
+        }
+        if (n > 0)
+            sfu_producer__nack(pr, seqs, n);
+    }
     /* RTCP after the media: the scratch buffer is free again. */
     if (pr->keyframe_pending && now_ms - pr->last_pli_ms >= SFU_PLI_MIN_INTERVAL_MS)
         send_pli(pr, now_ms);

@@ -111,6 +111,11 @@ void sfu_leg_set_ext_ids(sfu_leg_t *leg, const rtp_ext_ids_t *ids)
         sfu_consumer__rebuild_ext_map(c);
 }
 
+void sfu_leg_set_rtx(sfu_leg_t *leg, bool rtx)
+{
+    leg->rtx = rtx;
+}
+
 int sfu_leg__send_rtcp(sfu_leg_t *leg, uint8_t *pkt, size_t len)
 {
     sfu_media_stats_t *st = leg->room->env.stats;

@@ -33,6 +33,13 @@ typedef struct sfu_consumer sfu_consumer_t;
 #define SFU_SR_INTERVAL_MS 1000
 /* The sender SSRC of the node's own RTCP (RR, PLI, NACK) on publish legs. */
 #define SFU_RTCP_SENDER_SSRC 1
+/* Each video producer keeps its recent packets for NACKs in a ring of this
+ * many bytes (about a second at 1 Mbit/s), allocated with the producer. */
+#define SFU_CACHE_BYTES (128 * 1024)
+/* Retransmissions answer NACKs for packets at most this old. */
+#define SFU_CACHE_MAX_AGE_MS 1000
+/* The pace of NACK retries upstream when no round-trip time is known. */
+#define SFU_NACK_DEFAULT_RTT_MS 100
 
 /* Per worker; written on the worker thread only, read by /metrics. */
 typedef struct sfu_media_stats {
@@ -44,8 +51,12 @@ typedef struct sfu_media_stats {
     counter_t rtcp_malformed;    /* compound RTCP that did not parse to its end */
     counter_t rtcp_unknown_ssrc; /* feedback naming no consumer of the leg */
     counter_t rr_sent, sr_sent, pli_sent, nack_sent;
-    counter_t keyframe_requests; /* PLI/FIR received from subscribers */
-    counter_t nack_received;     /* NACK packets received from subscribers */
+    counter_t keyframe_requests;  /* PLI/FIR received from subscribers */
+    counter_t nack_received;      /* NACK packets received from subscribers */
+    counter_t retransmitted;      /* packets sent again from a producer's cache (RTX or plain) */
+    counter_t nack_miss;          /* NACKed packets no longer (or never) in the cache */
+    counter_t upstream_recovered; /* packets a publisher sent again after the node's NACK */
+    counter_t upstream_given_up;  /* missing packets the node stopped asking for */
 } sfu_media_stats_t;
 
 /* How a leg sends. pkt has cap bytes of room (the SRTP trailer must fit). 0 or
@@ -79,12 +90,15 @@ typedef struct sfu_consumer_params {
     uint32_t ssrc; /* outgoing, never a publisher's */
     char mid[32];  /* the subscribe section, for the mid extension */
     bool paused;
+    uint32_t rtx_ssrc; /* video: retransmissions (RFC 4588) when the leg takes RTX */
+    uint8_t rtx_pt;
 } sfu_consumer_params_t;
 
 typedef struct sfu_consumer_stats {
     uint64_t packets, bytes, payload_bytes;
     uint64_t not_placed; /* duplicates or stale packets refused by the rewriter */
     uint64_t keyframe_requests, nack_packets, srs;
+    uint64_t retransmitted, nack_miss;
     uint8_t fraction_lost; /* from the subscriber's last receiver report */
     uint32_t jitter;
 } sfu_consumer_stats_t;
@@ -93,7 +107,8 @@ typedef struct sfu_producer_stats {
     uint64_t packets, bytes;
     uint64_t keyframe_requests; /* asked for by consumers */
     uint64_t plis_sent;
-    uint64_t nack_seqs_sent;
+    uint64_t nack_seqs_sent; /* sequence numbers asked for again, retries included */
+    uint64_t recovered, given_up;
 } sfu_producer_stats_t;
 
 /* ---- rooms and legs ---- */
@@ -114,6 +129,9 @@ sfu_room_t *sfu_leg_room(const sfu_leg_t *leg);
 void sfu_leg_set_connected(sfu_leg_t *leg, bool connected, uint64_t now_ms);
 /* The extension ids the subscriber accepted for what this leg sends. */
 void sfu_leg_set_ext_ids(sfu_leg_t *leg, const rtp_ext_ids_t *ids);
+/* Whether the subscriber takes retransmissions as RTX (RFC 4588); without,
+ * a NACKed packet is sent again as it was. */
+void sfu_leg_set_rtx(sfu_leg_t *leg, bool rtx);
 
 /* ---- the packet path ---- */
 

@@ -4,6 +4,8 @@
 #define SFU_ROOM_INTERNAL_H
 
 #include "common/idmap.h"
+#include "rtp/rtp_nack_gen.h"
+#include "rtp/rtp_packet_cache.h"
 #include "rtp/rtp_rx_stats.h"
 #include "sfu/room.h"
 
@@ -24,6 +26,7 @@ struct sfu_leg {
     void *io_ctx;
     bool connected;
     rtp_ext_ids_t ext;         /* ids the subscriber accepted for what we send */
+    bool rtx;                  /* the subscriber takes RTX */
     uint16_t twcc_seq;         /* transport-wide sequence of what this leg sends */
     sfu_producer_t *producers; /* published on this leg: owned */
     sfu_consumer_t *consumers; /* sent on this leg: owned */
@@ -38,11 +41,13 @@ struct sfu_producer {
     sfu_consumer_t *consumers; /* linked by next_of_producer */
     rtp_rx_stats_t rx;
     uint64_t last_rr_ms;
-    bool has_sr;           /* the publisher's clock mapping is known */
-    uint32_t sr_rtp_ts;    /* its last SR's RTP time */
-    uint64_t sr_at_ms;     /* and when it arrived */
-    uint64_t last_pli_ms;  /* 0: never */
-    bool keyframe_pending; /* asked for within the throttle interval */
+    bool has_sr;               /* the publisher's clock mapping is known */
+    uint32_t sr_rtp_ts;        /* its last SR's RTP time */
+    uint64_t sr_at_ms;         /* and when it arrived */
+    uint64_t last_pli_ms;      /* 0: never */
+    bool keyframe_pending;     /* asked for within the throttle interval */
+    rtp_packet_cache_t *cache; /* video: recent packets, for subscribers' NACKs */
+    rtp_nack_gen_t *nack;      /* video: what the publisher is asked for again */
     sfu_producer_stats_t stats;
 };
 
@@ -55,6 +60,7 @@ struct sfu_consumer {
     rtp_rewriter_t rw;
     rtp_ext_map_t ext_map; /* publisher ids -> subscriber ids */
     uint64_t last_sr_ms;
+    uint16_t rtx_seq; /* the RTX stream's own sequence numbers */
     sfu_consumer_stats_t stats;
 };
 

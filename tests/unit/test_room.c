@@ -482,41 +482,117 @@ static void test_pli_maps_to_the_producer_and_is_throttled(void **state)
     assert_int_equal(counter_get(&f->stats.rtcp_unknown_ssrc), 1);
 }
 
-static void test_nack_maps_sequence_numbers_back_to_the_producer(void **state)
+/* The subscriber lost some of its packets: they come again from the cache,
+ * as RTX when its leg takes RTX, else as they were sent. */
+static void nack_round(fixture_t *f, bool rtx)
+{
+    sfu_producer_params_t pa = video_params(10, 1111);
+    assert_int_equal(sfu_producer_new(f->room, f->pub_a, &pa, NULL), 0);
+    sfu_consumer_params_t cp = consumer_params(20, 5555);
+    cp.rtx_ssrc = 5556;
+    cp.rtx_pt = 97;
+    sfu_leg_set_rtx(f->sub_b, rtx);
+    assert_int_equal(sfu_consumer_new(f->room, 10, f->sub_b, &cp, 1, NULL), 0);
+    for (uint16_t s = 0; s < 10; s++)
+        feed_rtp(f->pub_a, 1111, (uint16_t)(65530 + s), s * 3000u, 100 + s);
+    rtp_packet_t sent[10];
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(rtp_packet_parse(&sent[i], f->cap_sub_b.rtp[i], f->cap_sub_b.rtp_len[i]),
+                         0);
+    uint16_t lost[2] = {sent[2].seq, sent[4].seq};
+    uint8_t buf[64];
+    int n = rtcp_write_nack(buf, sizeof buf, 99, 5555, lost, 2);
+    int before = f->cap_sub_b.rtp_count, up_before = f->cap_pub_a.rtcp_count;
+    sfu_leg_receive_rtcp(f->sub_b, buf, (size_t)n, 200);
+    assert_int_equal(f->cap_sub_b.rtp_count, before + 2);
+    /* Answered here: nothing goes to the publisher. */
+    assert_int_equal(f->cap_pub_a.rtcp_count, up_before);
+    for (int k = 0; k < 2; k++) {
+        rtp_packet_t re;
+        int idx = k ? 4 : 2;
+        assert_int_equal(
+            rtp_packet_parse(&re, f->cap_sub_b.rtp[before + k], f->cap_sub_b.rtp_len[before + k]),
+            0);
+        assert_int_equal(re.ts, sent[idx].ts);
+        if (rtx) {
+            /* RFC 4588 4: RTX SSRC and type, the original sequence number first. */
+            assert_int_equal(re.ssrc, 5556);
+            assert_int_equal(re.pt, 97);
+            assert_int_equal(re.payload_len, sent[idx].payload_len + 2);
+            assert_int_equal(re.payload[0] << 8 | re.payload[1], sent[idx].seq);
+            assert_memory_equal(re.payload + 2, sent[idx].payload, sent[idx].payload_len);
+        } else {
+            assert_int_equal(re.ssrc, 5555);
+            assert_int_equal(re.seq, sent[idx].seq);
+            assert_int_equal(re.len, sent[idx].len);
+            assert_memory_equal(re.data, sent[idx].data, re.len);
+        }
+    }
+    if (rtx) {
+        rtp_packet_t r0, r1;
+        rtp_packet_parse(&r0, f->cap_sub_b.rtp[before], f->cap_sub_b.rtp_len[before]);
+        rtp_packet_parse(&r1, f->cap_sub_b.rtp[before + 1], f->cap_sub_b.rtp_len[before + 1]);
+        assert_int_equal((uint16_t)(r1.seq - r0.seq), 1); /* the RTX stream's own numbering */
+    }
+    assert_int_equal(counter_get(&f->stats.nack_received), 1);
+    assert_int_equal(counter_get(&f->stats.retransmitted), 2);
+    /* Too old for the cache, or never sent: missed, counted, nothing sent. */
+    uint16_t never[1] = {(uint16_t)(sent[9].seq + 5)};
+    n = rtcp_write_nack(buf, sizeof buf, 99, 5555, never, 1);
+    sfu_leg_receive_rtcp(f->sub_b, buf, (size_t)n, 210);
+    n = rtcp_write_nack(buf, sizeof buf, 99, 5555, lost, 1);
+    sfu_leg_receive_rtcp(f->sub_b, buf, (size_t)n, 100 + SFU_CACHE_MAX_AGE_MS + 50);
+    assert_int_equal(f->cap_sub_b.rtp_count, before + 2);
+    assert_int_equal(counter_get(&f->stats.nack_miss), 2);
+    /* A NACK about an unknown consumer SSRC is counted and dropped. */
+    n = rtcp_write_nack(buf, sizeof buf, 99, 4242, lost, 2);
+    sfu_leg_receive_rtcp(f->sub_b, buf, (size_t)n, 220);
+    assert_int_equal(counter_get(&f->stats.rtcp_unknown_ssrc), 1);
+}
+
+static void test_nack_is_answered_with_rtx(void **state)
+{
+    nack_round(*state, true);
+}
+
+static void test_nack_is_answered_with_the_packet_again(void **state)
+{
+    nack_round(*state, false);
+}
+
+static void test_gaps_on_the_uplink_are_nacked_once_for_everyone(void **state)
 {
     fixture_t *f = *state;
     sfu_producer_params_t pa = video_params(10, 1111);
     assert_int_equal(sfu_producer_new(f->room, f->pub_a, &pa, NULL), 0);
-    sfu_consumer_params_t cp = consumer_params(20, 5555);
-    assert_int_equal(sfu_consumer_new(f->room, 10, f->sub_b, &cp, 1, NULL), 0);
-    for (uint16_t s = 0; s < 10; s++)
-        feed_rtp(f->pub_a, 1111, (uint16_t)(65530 + s), s * 3000u, 100 + s);
-    /* The subscriber lost its 3rd and 5th packets (as it numbers them). */
-    rtp_packet_t first;
-    assert_int_equal(rtp_packet_parse(&first, f->cap_sub_b.rtp[0], f->cap_sub_b.rtp_len[0]), 0);
-    uint16_t lost[2] = {(uint16_t)(first.seq + 2), (uint16_t)(first.seq + 4)};
-    uint8_t buf[64];
-    int n = rtcp_write_nack(buf, sizeof buf, 99, 5555, lost, 2);
-    int before = f->cap_pub_a.rtcp_count;
-    sfu_leg_receive_rtcp(f->sub_b, buf, (size_t)n, 200);
-    assert_int_equal(f->cap_pub_a.rtcp_count, before + 1);
-    rtcp_iter_t it;
-    rtcp_packet_t p;
-    rtcp_iter_init(&it, f->cap_pub_a.rtcp[before], f->cap_pub_a.rtcp_len[before]);
-    assert_int_equal(rtcp_iter_next(&it, &p), 1);
-    rtcp_fb_t fb;
-    assert_int_equal(rtcp_parse_fb(&p, &fb), 0);
-    assert_int_equal(fb.media_ssrc, 1111);
-    uint16_t seqs[4];
-    assert_int_equal(rtcp_nack_seqs(&fb, seqs, 4), 2);
-    assert_int_equal(seqs[0], 65532);
-    assert_int_equal(seqs[1], 65534);
-    assert_int_equal(counter_get(&f->stats.nack_received), 1);
-    /* A NACK about an unknown consumer SSRC is counted and dropped. */
-    n = rtcp_write_nack(buf, sizeof buf, 99, 4242, lost, 2);
-    sfu_leg_receive_rtcp(f->sub_b, buf, (size_t)n, 210);
-    assert_int_equal(f->cap_pub_a.rtcp_count, before + 1);
-    assert_int_equal(counter_get(&f->stats.rtcp_unknown_ssrc), 1);
+    sfu_consumer_params_t c1 = consumer_params(20, 5555), c2 = consumer_params(21, 6666);
+    assert_int_equal(sfu_consumer_new(f->room, 10, f->sub_b, &c1, 1, NULL), 0);
+    assert_int_equal(sfu_consumer_new(f->room, 10, f->sub_a, &c2, 1, NULL), 0);
+    feed_rtp(f->pub_a, 1111, 100, 0, 1000);
+    feed_rtp(f->pub_a, 1111, 103, 9000, 1001); /* 101, 102 lost upstream */
+    int plis = count_fb(&f->cap_pub_a, RTCP_PT_PSFB, RTCP_FMT_PLI, NULL);
+    int nacks = count_fb(&f->cap_pub_a, RTCP_PT_RTPFB, RTCP_FMT_NACK, NULL);
+    feed_rtp(f->pub_a, 1111, 104, 12000, 1010);
+    uint32_t media = 0;
+    assert_int_equal(count_fb(&f->cap_pub_a, RTCP_PT_RTPFB, RTCP_FMT_NACK, &media), nacks + 1);
+    assert_int_equal(media, 1111);
+    assert_int_equal(count_fb(&f->cap_pub_a, RTCP_PT_PSFB, RTCP_FMT_PLI, NULL), plis);
+    /* No retry within the round trip. */
+    feed_rtp(f->pub_a, 1111, 105, 15000, 1050);
+    assert_int_equal(count_fb(&f->cap_pub_a, RTCP_PT_RTPFB, RTCP_FMT_NACK, NULL), nacks + 1);
+    /* The publisher sends 101 again: both subscribers get it, in place. */
+    int b_before = f->cap_sub_b.rtp_count, a_before = f->cap_sub_a.rtp_count;
+    feed_rtp(f->pub_a, 1111, 101, 3000, 1060);
+    assert_int_equal(f->cap_sub_b.rtp_count, b_before + 1);
+    assert_int_equal(f->cap_sub_a.rtp_count, a_before + 1);
+    assert_int_equal(counter_get(&f->stats.upstream_recovered), 1);
+    rtp_packet_t first, late;
+    rtp_packet_parse(&first, f->cap_sub_b.rtp[0], f->cap_sub_b.rtp_len[0]);
+    late = last_rtp(&f->cap_sub_b);
+    assert_int_equal((uint16_t)(late.seq - first.seq), 1);
+    /* 102 is asked for again a round trip after the first NACK. */
+    feed_rtp(f->pub_a, 1111, 106, 18000, 1120);
+    assert_int_equal(count_fb(&f->cap_pub_a, RTCP_PT_RTPFB, RTCP_FMT_NACK, NULL), nacks + 2);
 }
 
 static void test_receiver_report_to_the_publisher(void **state)
@@ -619,7 +695,9 @@ int main(void)
         T(test_extensions_are_remapped_and_stamped),
         T(test_sender_report_translates_the_publishers_mapping),
         T(test_pli_maps_to_the_producer_and_is_throttled),
-        T(test_nack_maps_sequence_numbers_back_to_the_producer),
+        T(test_nack_is_answered_with_rtx),
+        T(test_nack_is_answered_with_the_packet_again),
+        T(test_gaps_on_the_uplink_are_nacked_once_for_everyone),
         T(test_receiver_report_to_the_publisher),
         T(test_malformed_rtcp_is_counted),
         cmocka_unit_test(test_rx_stats_wrap_loss_and_jitter),
