@@ -269,7 +269,8 @@ static void write_codec(strbuf_t *w, const rtc_sdp_codec_t *c, rtc_media_kind_t 
     if (c->fmtp[0])
         strbuf_printf(w, "a=fmtp:%u %s\r\n", c->pt, c->fmtp);
     if (kind == RTC_MEDIA_VIDEO)
-        strbuf_printf(w, "a=rtcp-fb:%u nack pli\r\na=rtcp-fb:%u ccm fir\r\n", c->pt, c->pt);
+        strbuf_printf(w, "a=rtcp-fb:%u nack\r\na=rtcp-fb:%u nack pli\r\na=rtcp-fb:%u ccm fir\r\n",
+                      c->pt, c->pt, c->pt);
 }
 
 static void write_extmaps(strbuf_t *w, const rtp_ext_ids_t *ids)
@@ -369,7 +370,11 @@ int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *
         write_transport(&w, local, "passive", first);
         first = false;
         strbuf_printf(&w, "a=mid:%s\r\na=recvonly\r\na=rtcp-mux\r\na=rtcp-rsize\r\n", m->mid);
-        write_extmaps(&w, &m->ext);
+        /* transport-wide-cc only once the node sends transport-cc feedback: a
+         * browser that negotiated it and hears none holds its bitrate down. */
+        rtp_ext_ids_t ext = m->ext;
+        ext.id[RTP_EXT_TWCC] = 0;
+        write_extmaps(&w, &ext);
         write_codec(&w, picked[i], m->kind);
     }
     return w.full ? -ENOSPC : (int)w.len;

@@ -342,6 +342,7 @@ static int offered_tracks(const sfu_participant_t *p, const rtc_sdp_t *offer,
         t->codec = *codec;
         t->ssrc = m->ssrc;
         t->ext = m->ext;
+        t->ext.id[RTP_EXT_TWCC] = 0; /* not answered: see rtc_sdp_write_publish_answer */
         if (m->kind == RTC_MEDIA_VIDEO) {
             /* The publisher's own RTX type for that codec, else one beside it. */
             t->rtx_pt = rtc_sdp_rtx_pt(m, codec->pt);

@@ -1,0 +1,58 @@
+// Browser end-to-end on a bad network: two Chromium pages call through the
+// node inside a network namespace where nftables drops 5 % of every UDP
+// datagram, both ways. Judged by the browsers' own getStats against the same
+// call without loss: NACKs sent and retransmissions received, the decoded
+// frame rate held, next to no freezing. Needs root (unshare -n, nft).
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import test from 'node:test';
+
+import { REPO_ROOT, SFU_BIN } from '../integration/lib.mjs';
+
+const SECONDS = 30;
+const canImpair = process.getuid?.() === 0 &&
+  spawnSync('unshare', ['-n', 'nft', 'list', 'ruleset']).status === 0;
+
+/* One call in a fresh namespace; resolves with what netns-call.mjs printed. */
+function call(loss) {
+  return new Promise((resolve, reject) => {
+    const child = spawn('unshare', ['-n', process.execPath, path.join(REPO_ROOT, 'tests/e2e/netns-call.mjs'),
+      '--loss', String(loss), '--seconds', String(SECONDS)], {
+      env: { ...process.env, SFU_BIN }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), (SECONDS + 170) * 1000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      const line = out.trim().split('\n').pop();
+      if (code !== 0 || !line) return reject(new Error(`netns-call --loss ${loss} exited ${code}: ${err.slice(-2000)}`));
+      resolve(JSON.parse(line));
+    });
+  });
+}
+
+test('5 % UDP loss both ways: NACK and RTX keep the picture moving', {
+  timeout: 2 * (SECONDS + 180) * 1000,
+  skip: canImpair ? false : 'needs root with unshare and nft (tools/deps.sh installs nftables)',
+}, async () => {
+  const clean = await call(0);
+  const lossy = await call(5);
+  console.log(`# without loss: ${JSON.stringify(clean)}`);
+  console.log(`# with 5 % loss: ${JSON.stringify(lossy)}`);
+  for (let i = 0; i < 2; i++) {
+    const c = clean.subscribers[i];
+    const l = lossy.subscribers[i];
+    assert.ok(c.fps > 5, `page ${i} decodes video without loss (${c.fps.toFixed(1)} fps)`);
+    assert.ok(l.lost > 0, `page ${i} lost packets (${l.lost}): the impairment works`);
+    assert.ok(l.nackCount > 0, `page ${i} sent NACKs (${l.nackCount})`);
+    assert.ok(l.retransmitted > 0, `page ${i} received retransmissions (${l.retransmitted})`);
+    assert.ok(l.fps >= 0.9 * c.fps, `page ${i}: ${l.fps.toFixed(1)} fps with loss, ${c.fps.toFixed(1)} without`);
+    assert.ok(l.freezeS <= 0.02 * lossy.windowS, `page ${i} froze ${l.freezeS} s of ${lossy.windowS} s`);
+  }
+  assert.ok(lossy.node.retransmitted > 0 && lossy.node.nack_received > 0, JSON.stringify(lossy.node));
+  assert.ok(lossy.node.nack_sent > 0, `the node asked publishers again: ${JSON.stringify(lossy.node)}`);
+});

@@ -1,0 +1,155 @@
+// A two-person browser call inside a network namespace of its own, with
+// nftables impairing UDP; prints one JSON line of what each browser measured.
+// Run by lossy-call.test.mjs as: unshare -n node tests/e2e/netns-call.mjs
+//   --loss PCT (random loss of every UDP datagram, both ways) --seconds S
+// Must run as root in a fresh namespace: it brings lo up and adds the rules.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+import { api, register, startServer } from '../integration/lib.mjs';
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
+const LOSS = Number(args.loss || 0);
+const SECONDS = Number(args.seconds || 30);
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const FLAGS = [
+  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+function sh(cmd, argv) {
+  const r = spawnSync(cmd, argv, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')}: ${r.stderr || r.error}`);
+}
+
+async function until(what, fn, timeoutMs) {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    const v = await fn();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+// Every RTCPeerConnection the page makes, for getStats beside the page's own hooks.
+const RECORD_PCS = () => {
+  const Orig = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = function (...a) {
+    const pc = new Orig(...a);
+    window.__pcs.push(pc);
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Orig.prototype;
+};
+
+// Sums over inbound video of every PeerConnection of the page.
+const INBOUND_VIDEO = async () => {
+  const out = { framesDecoded: 0, freezeS: 0, freezes: 0, nackCount: 0, retransmitted: 0, packets: 0, lost: 0 };
+  for (const pc of window.__pcs || []) {
+    if (pc.connectionState === 'closed') continue;
+    for (const s of (await pc.getStats()).values()) {
+      if (s.type !== 'inbound-rtp' || s.kind !== 'video') continue;
+      out.framesDecoded += s.framesDecoded || 0;
+      out.freezeS += s.totalFreezesDuration || 0;
+      out.freezes += s.freezeCount || 0;
+      out.nackCount += s.nackCount || 0;
+      out.retransmitted += s.retransmittedPacketsReceived || 0;
+      out.packets += s.packetsReceived || 0;
+      out.lost += s.packetsLost || 0;
+    }
+  }
+  return out;
+};
+
+async function main() {
+  sh('ip', ['link', 'set', 'lo', 'up']);
+  if (LOSS > 0) {
+    sh('nft', ['add', 'table', 'inet', 'impair']);
+    sh('nft', ['add', 'chain', 'inet', 'impair', 'out', '{ type filter hook output priority 0; }']);
+    // Each datagram leaves through output once: LOSS % of every UDP packet, both ways.
+    sh('nft', ['add', 'rule', 'inet', 'impair', 'out', 'meta', 'l4proto', 'udp', 'numgen', 'random',
+      'mod', '100', '<', String(LOSS), 'drop']);
+  }
+  // E2E_WWW: another web client folder to serve (default: signaling/www).
+  const www = process.env.E2E_WWW ? ['--www', process.env.E2E_WWW] : [];
+  const server = await startServer({ args: ['--log-level', 'warn', ...www] });
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'sfu-netns-'));
+  let browser;
+  try {
+    const sessions = [await register(server), await register(server)];
+    const created = await api(server, 'POST', '/api/rooms', { token: sessions[0].accessToken, body: { name: 'lossy call' } });
+    const code = created.json.room.code;
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: false, ignoreDefaultArgs: ['--headless'], args: FLAGS });
+    const pages = [];
+    for (const s of sessions) {
+      const context = await browser.newContext();
+      await context.addInitScript(RECORD_PCS);
+      const page = await context.newPage();
+      await page.goto(server.url + '/');
+      await page.evaluate((x) => {
+        sessionStorage.setItem('accessToken', x.accessToken);
+        sessionStorage.setItem('refreshToken', x.refreshToken);
+        sessionStorage.setItem('user', JSON.stringify(x.user));
+      }, s);
+      await page.reload();
+      await page.evaluate((c) => window.sfu.joinRoom(c), code);
+      await page.evaluate(() => window.sfu.joinCall());
+      pages.push(page);
+    }
+    for (const page of pages) {
+      await until('video decoded from the other page', async () =>
+        (await page.evaluate(INBOUND_VIDEO)).framesDecoded > 30, 60000);
+    }
+    await new Promise((r) => setTimeout(r, 3000)); // past the first keyframes
+    const before = await Promise.all(pages.map((p) => p.evaluate(INBOUND_VIDEO)));
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, SECONDS * 1000));
+    const after = await Promise.all(pages.map((p) => p.evaluate(INBOUND_VIDEO)));
+    const windowS = (Date.now() - t0) / 1000;
+    const metrics = await (await fetch(server.url + '/metrics')).text();
+    const metric = (name) => Number((new RegExp(`^${name} (\\d+)`, 'm').exec(metrics) || [])[1] || 0);
+    const subscribers = after.map((a, i) => {
+      const b = before[i];
+      return {
+        fps: (a.framesDecoded - b.framesDecoded) / windowS,
+        freezeS: a.freezeS - b.freezeS,
+        freezes: a.freezes - b.freezes,
+        nackCount: a.nackCount - b.nackCount,
+        retransmitted: a.retransmitted - b.retransmitted,
+        packets: a.packets - b.packets,
+        lost: a.lost - b.lost,
+      };
+    });
+    const node = {};
+    for (const n of ['rtp_forwarded', 'retransmitted', 'nack_received', 'nack_miss', 'nack_sent',
+      'upstream_recovered', 'upstream_given_up', 'pli_sent']) {
+      node[n] = metric(`sfu_${n}_total`);
+    }
+    console.log(JSON.stringify({ loss: LOSS, windowS, subscribers, node }));
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    await server.stop();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+const watchdog = setTimeout(() => {
+  console.error('netns-call: overran its time limit');
+  process.exit(3);
+}, (SECONDS + 150) * 1000);
+main().then(() => {
+  clearTimeout(watchdog);
+  process.exit(0);
+}, (e) => {
+  console.error(`netns-call: ${e.stack || e}`);
+  process.exit(1);
+});
