@@ -62,6 +62,9 @@ static void not_found(http_req_t *req)
 void static_serve(http_req_t *req)
 {
     const char *path = strcmp(req->path, "/") ? req->path : "/index.html";
+    /* Invite links (/r/abcd-efgh-ijkl) open the app, which reads the code. */
+    if (!strncmp(req->path, "/r/", 3) && !strchr(req->path + 3, '/') && strlen(req->path) < 64)
+        path = "/index.html";
     if (!safe_path(path)) {
         not_found(req);
         return;

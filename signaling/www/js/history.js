@@ -1,0 +1,42 @@
+// Calls I was in: room, when, how long, with whom.
+import { api, session } from './session.js';
+import { $, el, fmtDateTime, fmtDuration } from './util.js';
+
+let oldest = null;
+
+function row(c) {
+  const others = c.participants.filter((p) => p.userId !== session.user.id).map((p) => p.username);
+  const uniq = [...new Set(others)];
+  const end = c.endedAt ? new Date(c.endedAt) : new Date();
+  return el('li', { className: 'row-item', dataset: { callId: c.id } },
+    el('div', { className: 'grow' },
+      el('span', { className: 'title' }, c.roomName || `Room ${c.roomId}`),
+      el('div', { className: 'muted small' },
+        `${fmtDateTime(c.startedAt)} · ${c.endedAt ? fmtDuration(end - new Date(c.startedAt)) : 'in progress'}`,
+        c.endReason === 'ended_by_host' ? ' · ended by the host' : ''),
+      el('div', { className: 'small' }, uniq.length ? `With ${uniq.join(', ')}` : 'Nobody else joined')));
+}
+
+async function load(more) {
+  const q = more && oldest ? `?limit=20&before=${oldest}` : '?limit=20';
+  const { calls, hasMore } = await api('GET', `/api/calls${q}`);
+  if (calls.length) oldest = calls.at(-1).id;
+  const rows = calls.map(row);
+  if (more) $('history').append(...rows);
+  else $('history').replaceChildren(...rows);
+  $('history-empty').hidden = $('history').children.length > 0;
+  $('history-more').hidden = !hasMore;
+}
+
+export async function showHistory() {
+  oldest = null;
+  try {
+    await load(false);
+  } catch (e) {
+    $('history').replaceChildren(el('li', { className: 'error' }, `Could not load calls: ${e.message}`));
+  }
+}
+
+export function initHistory() {
+  $('history-more').addEventListener('click', () => load(true).catch(() => {}));
+}

@@ -1,0 +1,61 @@
+// Test and automation hook (tests/e2e): what this page sends and receives.
+// Semantics kept from the first client: stats() per remote user id,
+// publishStats() about our published tracks, tiles() the stream ids shown,
+// joinRoom(code), joinCall(), leaveCall(), endCall(), status().
+import { call, joinCall, leaveCall } from './call.js';
+import { openRoom } from './room.js';
+import { tiles } from './tiles.js';
+import { $ } from './util.js';
+import { request } from './ws.js';
+
+async function inbound(keyOf) {
+  const out = {};
+  if (!call.sub) return out;
+  for (const r of call.sub.getReceivers()) {
+    const sid = call.trackStream.get(r.track);
+    if (!sid) continue;
+    const key = keyOf(sid);
+    for (const s of (await r.getStats()).values()) {
+      out[key] ??= { framesDecoded: 0, audioPackets: 0, videoPackets: 0, ssrcs: [], remoteOutbound: 0 };
+      if (s.type === 'remote-outbound-rtp') out[key].remoteOutbound++;
+      if (s.type !== 'inbound-rtp') continue;
+      out[key].ssrcs.push(s.ssrc);
+      if (s.kind === 'video') {
+        out[key].framesDecoded += s.framesDecoded || 0;
+        out[key].videoPackets += s.packetsReceived || 0;
+      }
+      if (s.kind === 'audio') out[key].audioPackets += s.packetsReceived || 0;
+    }
+  }
+  return out;
+}
+
+window.sfu = {
+  stats: () => inbound((sid) => /^u(\d+)/.exec(sid)[1]),
+  // The same, per stream id (u<id>-camera, u<id>-screen).
+  streamStats: () => inbound((sid) => sid),
+  async publishStats() {
+    const out = { remoteInbound: 0, packetsLost: 0, roundTripTime: null, ssrcs: [] };
+    if (!call.pub) return out;
+    for (const s of (await call.pub.getStats()).values()) {
+      if (s.type === 'outbound-rtp') out.ssrcs.push(s.ssrc);
+      if (s.type !== 'remote-inbound-rtp') continue;
+      out.remoteInbound++;
+      out.packetsLost += s.packetsLost || 0;
+      if (s.roundTripTime !== undefined) out.roundTripTime = s.roundTripTime;
+    }
+    return out;
+  },
+  tiles: () => [...tiles.keys()],
+  joinRoom: async (code) => {
+    location.hash = `#/room/${code}`;
+    return openRoom(code);
+  },
+  joinCall: () => joinCall(),
+  leaveCall: () => leaveCall(),
+  endCall: () => request({ type: 'call_end', roomId: call.roomId }),
+  status: () => $('call-status').textContent,
+  phase: () => call.phase,
+  // The screen track we publish, so a test can end it as the browser would.
+  screenTrack: () => call.screen?.getVideoTracks()[0] || null,
+};
