@@ -260,7 +260,10 @@ static void write_transport(strbuf_t *w, const rtc_sdp_local_t *l, const char *s
                       l->ip, l->port);
 }
 
-static void write_codec(strbuf_t *w, const rtc_sdp_codec_t *c, rtc_media_kind_t kind)
+/* twcc: the section carries transport-wide-cc, so its feedback is used;
+ * remb: the node may cap the sender with REMB (publish answers). */
+static void write_codec(strbuf_t *w, const rtc_sdp_codec_t *c, rtc_media_kind_t kind, bool twcc,
+                        bool remb)
 {
     if (c->channels > 1)
         strbuf_printf(w, "a=rtpmap:%u %s/%u/%u\r\n", c->pt, c->name, c->clock_hz, c->channels);
@@ -271,6 +274,10 @@ static void write_codec(strbuf_t *w, const rtc_sdp_codec_t *c, rtc_media_kind_t 
     if (kind == RTC_MEDIA_VIDEO)
         strbuf_printf(w, "a=rtcp-fb:%u nack\r\na=rtcp-fb:%u nack pli\r\na=rtcp-fb:%u ccm fir\r\n",
                       c->pt, c->pt, c->pt);
+    if (twcc)
+        strbuf_printf(w, "a=rtcp-fb:%u transport-cc\r\n", c->pt);
+    if (remb && kind == RTC_MEDIA_VIDEO)
+        strbuf_printf(w, "a=rtcp-fb:%u goog-remb\r\n", c->pt);
 }
 
 static void write_extmaps(strbuf_t *w, const rtp_ext_ids_t *ids)
@@ -370,12 +377,8 @@ int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *
         write_transport(&w, local, "passive", first);
         first = false;
         strbuf_printf(&w, "a=mid:%s\r\na=recvonly\r\na=rtcp-mux\r\na=rtcp-rsize\r\n", m->mid);
-        /* transport-wide-cc only once the node sends transport-cc feedback: a
-         * browser that negotiated it and hears none holds its bitrate down. */
-        rtp_ext_ids_t ext = m->ext;
-        ext.id[RTP_EXT_TWCC] = 0;
-        write_extmaps(&w, &ext);
-        write_codec(&w, picked[i], m->kind);
+        write_extmaps(&w, &m->ext);
+        write_codec(&w, picked[i], m->kind, m->ext.id[RTP_EXT_TWCC] != 0, true);
     }
     return w.full ? -ENOSPC : (int)w.len;
 }
@@ -399,7 +402,7 @@ int rtc_sdp_write_subscribe_offer(const rtc_sdp_track_t *tracks, int count,
         rtp_ext_ids_t ids;
         rtc_sdp_ext_ids_for(t->kind, &ids);
         write_extmaps(&w, &ids);
-        write_codec(&w, &t->codec, t->kind);
+        write_codec(&w, &t->codec, t->kind, ids.id[RTP_EXT_TWCC] != 0, false);
         if (rtx)
             strbuf_printf(&w, "a=rtpmap:%u rtx/%u\r\na=fmtp:%u apt=%u\r\n", t->rtx_pt,
                           t->codec.clock_hz, t->rtx_pt, t->codec.pt);

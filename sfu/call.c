@@ -96,6 +96,17 @@ sfu_participant_t *sfu_call_find_user(const sfu_call_t *call, int64_t user_id)
     return NULL;
 }
 
+sfu_participant_t *sfu_call_find_producer(const sfu_call_t *call, uint64_t producer_id)
+{
+    for (int i = 0; i < call->count; i++) {
+        for (int t = 0; t < call->parts[i]->track_count; t++) {
+            if (call->parts[i]->tracks[t].producer_id == producer_id)
+                return call->parts[i];
+        }
+    }
+    return NULL;
+}
+
 sfu_participant_t *sfu_call_find_leg(const sfu_call_t *call, uint64_t leg_id)
 {
     for (int i = 0; i < call->count; i++) {
@@ -342,7 +353,6 @@ static int offered_tracks(const sfu_participant_t *p, const rtc_sdp_t *offer,
         t->codec = *codec;
         t->ssrc = m->ssrc;
         t->ext = m->ext;
-        t->ext.id[RTP_EXT_TWCC] = 0; /* not answered: see rtc_sdp_write_publish_answer */
         if (m->kind == RTC_MEDIA_VIDEO) {
             /* The publisher's own RTX type for that codec, else one beside it. */
             t->rtx_pt = rtc_sdp_rtx_pt(m, codec->pt);

@@ -70,6 +70,8 @@ int sfu_call_worker(const sfu_call_t *call);
 int sfu_call_participant_count(const sfu_call_t *call);
 sfu_participant_t *sfu_call_participant(const sfu_call_t *call, int i);
 sfu_participant_t *sfu_call_find_user(const sfu_call_t *call, int64_t user_id);
+/* The participant who publishes that producer, or NULL. */
+sfu_participant_t *sfu_call_find_producer(const sfu_call_t *call, uint64_t producer_id);
 /* The participant one of whose legs is leg_id, or NULL. */
 sfu_participant_t *sfu_call_find_leg(const sfu_call_t *call, uint64_t leg_id);
 /* The call is ending: removals no longer renegotiate the others. */

@@ -33,6 +33,7 @@ typedef enum {
     OPT_ICE_SERVERS,
     OPT_TURN_USERNAME,
     OPT_TURN_CREDENTIAL,
+    OPT_MAX_VIDEO_BITRATE,
     OPT_COUNT
 } opt_id_t;
 
@@ -76,6 +77,9 @@ static const opt_spec_t opts[OPT_COUNT] = {
                            "username for the turn: URLs in --ice-servers"},
     [OPT_TURN_CREDENTIAL] = {"--turn-credential", "SFU_TURN_CREDENTIAL", "SECRET",
                              "credential for the turn: URLs in --ice-servers"},
+    [OPT_MAX_VIDEO_BITRATE] = {"--max-video-bitrate", "SFU_MAX_VIDEO_BITRATE", "KBPS",
+                               "most a publisher is asked to send per video track, in kbit/s "
+                               "(default 2500)"},
 };
 
 static void print_usage(FILE *out)
@@ -188,6 +192,13 @@ static int apply(sfu_config_t *cfg, opt_id_t id, const char *v, char *err, size_
         }
         snprintf(err, err_cap, "%s: '%s' is not a port (1-65535)", source, v);
         return -1;
+    case OPT_MAX_VIDEO_BITRATE:
+        if (parse_int(v, 100, 100000, &n) == 0) {
+            cfg->max_video_kbps = (int)n;
+            return 0;
+        }
+        snprintf(err, err_cap, "%s: '%s' is not a bitrate in kbit/s (100-100000)", source, v);
+        return -1;
     case OPT_WORKERS:
         if (parse_int(v, 1, 64, &n) == 0) {
             cfg->workers = (int)n;
@@ -268,6 +279,7 @@ static void set_defaults(sfu_config_t *cfg)
     cfg->limit_api_per_s = 50;
     cfg->limit_ws_per_s = 20;
     cfg->limit_upload_per_min = 10;
+    cfg->max_video_kbps = 2500;
 }
 
 config_result_t config_parse(sfu_config_t *cfg, int argc, char **argv, char *err, size_t err_cap)

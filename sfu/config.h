@@ -29,6 +29,8 @@ typedef struct sfu_config {
     char ice_servers[1024];
     char turn_username[128];
     char turn_credential[128];
+    /* The most a publisher is asked to send per video track (REMB), kbit/s. */
+    int max_video_kbps;
 } sfu_config_t;
 
 typedef enum {

@@ -177,9 +177,12 @@ static int stamp_extensions(sfu_consumer_t *c, rtp_packet_t *p, size_t cap, uint
     bool rebuild = false;
     rtp_ext_iter_init(&it, p);
     while ((rc = rtp_ext_next(&it, &e)) == 1) {
-        if (e.id == ids->id[RTP_EXT_TWCC])
-            rtp_ext_write_twcc_seq(&e, c->leg->twcc_seq++);
-        else if (e.id == ids->id[RTP_EXT_ABS_SEND_TIME])
+        if (e.id == ids->id[RTP_EXT_TWCC]) {
+            rtp_ext_write_twcc_seq(&e, c->leg->twcc_seq);
+            if (c->leg->bwe && c->room->env.now_us)
+                rtp_bwe_on_sent(c->leg->bwe, c->leg->twcc_seq, p->len, c->room->env.now_us());
+            c->leg->twcc_seq++;
+        } else if (e.id == ids->id[RTP_EXT_ABS_SEND_TIME])
             rtp_ext_write_abs_send_time(&e, rtp_abs_send_time_from_us(now_ms * 1000));
         else if (e.id == ids->id[RTP_EXT_MID] && rtp_ext_write_mid(&e, c->p.mid) == -ENOSPC) {
             rebuild = true;

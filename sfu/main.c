@@ -90,12 +90,20 @@ static void on_media_leg_state(void *ctx, uint64_t leg_id, bool connected, const
         signaling_media_event(node->sig, leg_id, connected, reason);
 }
 
+static void on_media_speaker(void *ctx, int64_t room_id, uint64_t active, bool changed, int n,
+                             const uint64_t *producer_ids, const uint8_t *loudness)
+{
+    sfu_node_t *node = ctx;
+    if (!node->stopping)
+        signaling_media_speaker(node->sig, room_id, active, changed, n, producer_ids, loudness);
+}
+
 static void on_handle_closed(uv_handle_t *h)
 {
     (void)h;
 }
 
-#define CHECKPOINT_MS 1000
+#define CHECKPOINT_MS 250
 
 static void checkpoint_work(uv_work_t *w)
 {
@@ -111,7 +119,8 @@ static void checkpoint_done(uv_work_t *w, int status)
     node->checkpoint_busy = false;
 }
 
-/* Once a second the WAL is copied back into the database on the threadpool. */
+/* Four times a second the WAL is copied back into the database on the
+ * threadpool; a short interval keeps each pass (and the WAL) small. */
 static void on_checkpoint_tick(uv_timer_t *t)
 {
     sfu_node_t *node = t->data;
@@ -205,9 +214,12 @@ int main(int argc, char **argv)
         node.checkpoint_timer.data = &node;
         uv_timer_start(&node.checkpoint_timer, on_checkpoint_tick, CHECKPOINT_MS, CHECKPOINT_MS);
     }
-    static const sfu_media_events_t media_events = {.on_leg_state = on_media_leg_state};
+    static const sfu_media_events_t media_events = {.on_leg_state = on_media_leg_state,
+                                                    .on_speaker = on_media_speaker};
     node.media = sfu_media_new(&node.loop, node.workers, node.worker_count,
                                dtls_cert_fingerprint(node.cert), &media_events, &node);
+    if (node.media)
+        sfu_media_set_max_video_bitrate(node.media, cfg->max_video_kbps);
     if (!node.media)
         startup_failed("out of memory");
     signaling_attach_media(node.sig, node.media, cfg->announce_ip, cfg->rtc_port);

@@ -41,9 +41,15 @@ struct media_worker {
 };
 
 typedef struct media_event {
-    uint64_t leg_id;
+    uint64_t leg_id; /* 0: a speaker report */
     bool connected;
     char reason[96];
+    int64_t room_id;
+    uint64_t active;
+    bool changed;
+    int n;
+    uint64_t producer_ids[SFU_SPEAKER_MAX];
+    uint8_t loudness[SFU_SPEAKER_MAX];
 } media_event_t;
 
 struct sfu_media {
@@ -54,6 +60,7 @@ struct sfu_media {
     char fingerprint[128];
     media_worker_t *workers;
     int count;
+    int max_video_kbps; /* set before any room exists */
 };
 
 /* ---- events: worker -> main ---- */
@@ -62,8 +69,11 @@ static void deliver_event(void *ctx, void *arg)
 {
     sfu_media_t *m = ctx;
     media_event_t *e = arg;
-    if (m->cb.on_leg_state)
+    if (e->leg_id && m->cb.on_leg_state)
         m->cb.on_leg_state(m->ctx, e->leg_id, e->connected, e->connected ? NULL : e->reason);
+    else if (!e->leg_id && m->cb.on_speaker)
+        m->cb.on_speaker(m->ctx, e->room_id, e->active, e->changed, e->n, e->producer_ids,
+                         e->loudness);
     free(e);
 }
 
@@ -76,6 +86,25 @@ static void post_event(sfu_media_t *m, uint64_t leg_id, bool connected, const ch
     e->connected = connected;
     snprintf(e->reason, sizeof e->reason, "%s", reason ? reason : "");
     if (mq_post(&m->events, deliver_event, e))
+        free(e);
+}
+
+static void on_room_speaker(void *ctx, sfu_room_t *r, const sfu_speaker_t *s, bool changed)
+{
+    media_worker_t *mw = ctx;
+    media_event_t *e = malloc(sizeof *e);
+    if (!e)
+        return;
+    e->leg_id = 0;
+    e->room_id = sfu_room_id(r);
+    e->active = s->active;
+    e->changed = changed;
+    e->n = s->count;
+    for (int i = 0; i < s->count; i++) {
+        e->producer_ids[i] = s->entries[i].producer_id;
+        e->loudness[i] = s->entries[i].loudness;
+    }
+    if (mq_post(&mw->media->events, deliver_event, e))
         free(e);
 }
 
@@ -94,6 +123,11 @@ static uint64_t wall_clock_ntp(void)
     uint64_t secs = (uint64_t)ts.tv_sec + 2208988800ull;
     uint64_t frac = ((uint64_t)ts.tv_nsec << 32) / 1000000000ull;
     return secs << 32 | frac;
+}
+
+static uint64_t monotonic_us(void)
+{
+    return uv_hrtime() / 1000;
 }
 
 static int io_send_rtp(void *ctx, uint8_t *pkt, size_t len, size_t cap)
@@ -195,7 +229,11 @@ static sfu_room_t *room_open(media_worker_t *mw, int64_t room_id)
     sfu_room_env_t env = {.stats = &mw->stats,
                           .scratch = mw->scratch,
                           .scratch_cap = sizeof mw->scratch,
-                          .now_ntp = wall_clock_ntp};
+                          .now_ntp = wall_clock_ntp,
+                          .on_speaker = on_room_speaker,
+                          .ctx = mw,
+                          .now_us = monotonic_us,
+                          .max_video_bps = (uint64_t)mw->media->max_video_kbps * 1000};
     r = sfu_room_new(room_id, &env);
     if (r && idmap_add(&mw->rooms, room_id, r)) {
         sfu_room_free(r);
@@ -345,6 +383,7 @@ sfu_media_t *sfu_media_new(uv_loop_t *main_loop, sfu_worker_t *const *workers, i
     m->cb = *events;
     m->ctx = ctx;
     m->count = count;
+    m->max_video_kbps = 2500;
     snprintf(m->fingerprint, sizeof m->fingerprint, "%s", fingerprint);
     for (int i = 0; i < count; i++) {
         m->workers[i].media = m;
@@ -374,6 +413,11 @@ void sfu_media_free(sfu_media_t *m)
         sfu_worker_call(m->workers[i].worker, close_all, &m->workers[i]);
     /* Events still queued are delivered; later ones are dropped at close. */
     mq_close(&m->events, on_events_closed);
+}
+
+void sfu_media_set_max_video_bitrate(sfu_media_t *m, int kbps)
+{
+    m->max_video_kbps = kbps;
 }
 
 int sfu_media_worker_of_room(const sfu_media_t *m, int64_t room_id)
@@ -477,6 +521,9 @@ void sfu_media_counters(const sfu_media_t *m, sfu_media_counters_t *out)
         out->nack_miss += counter_get(&s->nack_miss);
         out->upstream_recovered += counter_get(&s->upstream_recovered);
         out->upstream_given_up += counter_get(&s->upstream_given_up);
+        out->twcc_sent += counter_get(&s->twcc_sent);
+        out->twcc_received += counter_get(&s->twcc_received);
+        out->remb_sent += counter_get(&s->remb_sent);
         out->rtp_malformed += counter_get(&s->rtp_malformed);
         out->rtcp_malformed += counter_get(&s->rtcp_malformed);
         out->unknown_ssrc += counter_get(&s->unknown_ssrc);

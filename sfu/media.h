@@ -17,12 +17,18 @@ typedef struct sfu_media_events {
     /* A leg (one participant's publish or subscribe transport) connected
      * (DTLS done) or closed (reason set: ICE consent lapsed, DTLS ended). */
     void (*on_leg_state)(void *ctx, uint64_t leg_id, bool connected, const char *reason);
+    /* A room's audio, at most every SFU_SPEAKER_INTERVAL_MS while audio flows:
+     * the active speaker's producer (0: nobody yet; changed: it just changed)
+     * and the loudness (0 silent - 127) of each of its n audio producers. */
+    void (*on_speaker)(void *ctx, int64_t room_id, uint64_t active_producer_id, bool changed, int n,
+                       const uint64_t *producer_ids, const uint8_t *loudness);
 } sfu_media_events_t;
 
 typedef struct sfu_media_counters {
     uint64_t rtp_forwarded, sr_sent, pli_sent, rr_sent, nack_sent, send_failed;
     uint64_t nack_received, keyframe_requests;
     uint64_t retransmitted, nack_miss, upstream_recovered, upstream_given_up;
+    uint64_t twcc_sent, twcc_received, remb_sent;
     uint64_t rtp_malformed;     /* decrypted, yet not well-formed RTP */
     uint64_t unknown_ssrc;      /* RTP of no producer of the leg that sent it */
     uint64_t rtp_not_placed;    /* duplicates and stale packets refused by a consumer */
@@ -39,6 +45,9 @@ sfu_media_t *sfu_media_new(uv_loop_t *main_loop, sfu_worker_t *const *workers, i
 /* Closes every leg on every worker first (call before stopping the workers). */
 void sfu_media_free(sfu_media_t *m);
 
+/* The most a publisher is asked to send per video track (--max-video-bitrate),
+ * for rooms opened from now on. */
+void sfu_media_set_max_video_bitrate(sfu_media_t *m, int kbps);
 /* The worker a room lives on (its port is rtc_port + this). */
 int sfu_media_worker_of_room(const sfu_media_t *m, int64_t room_id);
 const char *sfu_media_fingerprint(const sfu_media_t *m);

@@ -51,6 +51,8 @@ int sfu_producer_new(sfu_room_t *r, sfu_leg_t *owner, const sfu_producer_params_
     }
     pr->next_in_leg = owner->producers;
     owner->producers = pr;
+    if (!params->video)
+        sfu_speaker_add(&r->speaker, params->id);
     if (out)
         *out = pr;
     return 0;
@@ -68,6 +70,7 @@ void sfu_producer__free(sfu_producer_t *pr)
     }
     idmap_remove(&pr->room->producers_by_id, (int64_t)pr->p.id, pr);
     idmap_remove(&pr->room->producers_by_ssrc, (int64_t)pr->p.ssrc + 1, pr);
+    sfu_speaker_remove(&pr->room->speaker, pr->p.id);
     producer_release(pr);
 }
 
@@ -147,6 +150,84 @@ static void send_rr(sfu_producer_t *pr, uint64_t now_ms)
         counter_inc(&r->env.stats->rr_sent);
 }
 
+/* What one subscribe leg can take for one video track: its estimate, less
+ * what its audio takes, shared among the video it receives. 0: unknown. */
+static uint64_t leg_share_bps(const sfu_leg_t *leg)
+{
+    uint64_t est = sfu_leg_estimate_bps(leg);
+    if (!est)
+        return 0;
+    uint64_t audio = 0, video = 0;
+    for (const sfu_consumer_t *c = leg->consumers; c; c = c->next_in_leg) {
+        if (c->p.paused)
+            continue;
+        if (c->producer->p.video)
+            video++;
+        else
+            audio++;
+    }
+    uint64_t for_video = est > audio * SFU_REMB_AUDIO_BPS ? est - audio * SFU_REMB_AUDIO_BPS : 0;
+    /* A tenth kept back for RTCP, retransmissions and the estimate's error:
+     * a policed link has no queue to absorb an overshoot. */
+    uint64_t share = (video ? for_video / video : for_video) * 9 / 10;
+    return share < 30000 ? 30000 : share;
+}
+
+/* A video track's target: the lowest share among its subscribers, at most
+ * the room's maximum (without simulcast, everyone gets the same stream). */
+static uint64_t producer_target_bps(const sfu_producer_t *pr)
+{
+    uint64_t target = pr->room->env.max_video_bps;
+    for (const sfu_consumer_t *c = pr->consumers; c; c = c->next_of_producer) {
+        uint64_t share = c->p.paused ? 0 : leg_share_bps(c->leg);
+        if (share && share < target)
+            target = share;
+    }
+    return target;
+}
+
+/* draft-alvestrand-rmcat-remb: the most the publisher on leg should send,
+ * all its tracks together: each video track's target plus room for audio.
+ * Once a second, or at once when it fell by a sixth. */
+static void maybe_send_remb(sfu_leg_t *leg, uint64_t now_ms)
+{
+    sfu_room_t *r = leg->room;
+    if (!r->env.max_video_bps)
+        return;
+    uint64_t total = 0;
+    uint32_t ssrcs[16];
+    int n = 0;
+    for (const sfu_producer_t *p = leg->producers; p; p = p->next_in_leg) {
+        total += p->p.video ? producer_target_bps(p) : SFU_REMB_AUDIO_BPS;
+        if (n < 16)
+            ssrcs[n++] = p->p.ssrc;
+    }
+    bool due = now_ms - leg->last_remb_ms >= SFU_REMB_INTERVAL_MS ||
+               (total < leg->last_remb_bps * 5 / 6 && now_ms - leg->last_remb_ms >= 200);
+    if (!due)
+        return;
+    leg->last_remb_ms = now_ms;
+    leg->last_remb_bps = total;
+    int len =
+        rtcp_write_remb(r->env.scratch, r->env.scratch_cap, SFU_RTCP_SENDER_SSRC, total, ssrcs, n);
+    if (len > 0 && sfu_leg__send_rtcp(leg, r->env.scratch, (size_t)len) == 0)
+        counter_inc(&r->env.stats->remb_sent);
+}
+
+/* RFC 6464: the level the publisher measured, for the active speaker. */
+static void producer_audio_level(sfu_producer_t *pr, const rtp_packet_t *pkt, uint64_t now_ms)
+{
+    sfu_room_t *r = pr->room;
+    rtp_ext_t e;
+    bool voice, changed;
+    uint8_t level;
+    uint8_t id = pr->p.ext.id[RTP_EXT_AUDIO_LEVEL];
+    if (id && rtp_ext_find(pkt, id, &e) == 0 && rtp_ext_read_audio_level(&e, &voice, &level) == 0)
+        sfu_speaker_level(&r->speaker, pr->p.id, level);
+    if (sfu_speaker_evaluate(&r->speaker, now_ms, &changed) && r->env.on_speaker)
+        r->env.on_speaker(r->env.ctx, r, &r->speaker, changed);
+}
+
 void sfu_producer__on_rtp(sfu_producer_t *pr, const rtp_packet_t *pkt, uint64_t now_ms)
 {
     sfu_media_stats_t *st = pr->room->env.stats;
@@ -162,6 +243,8 @@ void sfu_producer__on_rtp(sfu_producer_t *pr, const rtp_packet_t *pkt, uint64_t 
         rtp_packet_cache_put(pr->cache, pkt->seq, pkt->data, pkt->len, now_ms);
     for (sfu_consumer_t *c = pr->consumers; c; c = c->next_of_producer)
         sfu_consumer__send_rtp(c, pkt, now_ms);
+    if (!pr->p.video)
+        producer_audio_level(pr, pkt, now_ms);
     /* A gap on the uplink is repaired once, for every subscriber. */
     if (pr->nack && pr->nack->count) {
         uint16_t seqs[64];
@@ -178,6 +261,8 @@ void sfu_producer__on_rtp(sfu_producer_t *pr, const rtp_packet_t *pkt, uint64_t 
         send_pli(pr, now_ms);
     if (now_ms - pr->last_rr_ms >= SFU_RR_INTERVAL_MS)
         send_rr(pr, now_ms);
+    if (pr->p.video)
+        maybe_send_remb(pr->owner, now_ms);
 }
 
 void sfu_producer__on_sr(sfu_producer_t *pr, const rtcp_sr_t *sr, uint64_t now_ms)

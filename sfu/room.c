@@ -12,6 +12,7 @@ sfu_room_t *sfu_room_new(int64_t id, const sfu_room_env_t *env)
         return NULL;
     r->id = id;
     r->env = *env;
+    sfu_speaker_init(&r->speaker);
     idmap_init(&r->legs);
     idmap_init(&r->producers_by_id);
     idmap_init(&r->producers_by_ssrc);
@@ -77,6 +78,8 @@ void sfu_leg_free(sfu_leg_t *leg)
     idmap_remove(&leg->room->legs, (int64_t)leg->id, leg);
     leg->room->leg_count--;
     idmap_free(&leg->consumers_by_ssrc);
+    free(leg->bwe);
+    free(leg->twcc);
     free(leg);
 }
 
@@ -107,6 +110,9 @@ void sfu_leg_set_connected(sfu_leg_t *leg, bool connected, uint64_t now_ms)
 void sfu_leg_set_ext_ids(sfu_leg_t *leg, const rtp_ext_ids_t *ids)
 {
     leg->ext = *ids;
+    /* transport-wide-cc accepted: what this leg sends is measured. */
+    if (ids->id[RTP_EXT_TWCC] && !leg->bwe && (leg->bwe = malloc(sizeof *leg->bwe)))
+        rtp_bwe_init(leg->bwe, 1000000, 50000, 20000000);
     for (sfu_consumer_t *c = leg->consumers; c; c = c->next_in_leg)
         sfu_consumer__rebuild_ext_map(c);
 }
@@ -114,6 +120,47 @@ void sfu_leg_set_ext_ids(sfu_leg_t *leg, const rtp_ext_ids_t *ids)
 void sfu_leg_set_rtx(sfu_leg_t *leg, bool rtx)
 {
     leg->rtx = rtx;
+}
+
+uint64_t sfu_leg_estimate_bps(const sfu_leg_t *leg)
+{
+    return leg->bwe ? rtp_bwe_estimate_bps(leg->bwe) : 0;
+}
+
+uint64_t sfu_leg_remb_bps(const sfu_leg_t *leg)
+{
+    return leg->last_remb_bps;
+}
+
+/* The transport-wide sequence number of a publisher's packet, recorded for
+ * the transport-cc feedback that lets its browser adapt its uplink. */
+static void record_arrival(sfu_leg_t *leg, const sfu_producer_t *pr, const rtp_packet_t *rtp)
+{
+    rtp_ext_t e;
+    uint16_t seq;
+    uint8_t id = pr->p.ext.id[RTP_EXT_TWCC];
+    if (!id || !leg->room->env.now_us || rtp_ext_find(rtp, id, &e) ||
+        rtp_ext_read_twcc_seq(&e, &seq))
+        return;
+    if (!leg->twcc) {
+        if (!(leg->twcc = malloc(sizeof *leg->twcc)))
+            return;
+        rtp_twcc_recorder_init(leg->twcc);
+    }
+    rtp_twcc_recorder_add(leg->twcc, seq, leg->room->env.now_us());
+}
+
+static void send_twcc_feedback(sfu_leg_t *leg, uint32_t media_ssrc, uint64_t now_ms)
+{
+    sfu_room_t *r = leg->room;
+    leg->last_twcc_ms = now_ms;
+    for (int i = 0; i < 4; i++) { /* more than one when much is pending */
+        int n = rtp_twcc_recorder_build(leg->twcc, SFU_RTCP_SENDER_SSRC, media_ssrc, r->env.scratch,
+                                        r->env.scratch_cap < 1200 ? r->env.scratch_cap : 1200);
+        if (n <= 0 || sfu_leg__send_rtcp(leg, r->env.scratch, (size_t)n))
+            return;
+        counter_inc(&r->env.stats->twcc_sent);
+    }
 }
 
 int sfu_leg__send_rtcp(sfu_leg_t *leg, uint8_t *pkt, size_t len)
@@ -141,7 +188,10 @@ void sfu_leg_receive_rtp(sfu_leg_t *leg, uint8_t *pkt, size_t len, uint64_t now_
         counter_inc(&st->unknown_ssrc);
         return;
     }
+    record_arrival(leg, pr, &rtp);
     sfu_producer__on_rtp(pr, &rtp, now_ms);
+    if (leg->twcc && now_ms - leg->last_twcc_ms >= SFU_TWCC_FEEDBACK_MS)
+        send_twcc_feedback(leg, rtp.ssrc, now_ms);
 }
 
 static sfu_consumer_t *consumer_of_leg(const sfu_leg_t *leg, uint32_t ssrc)
@@ -170,6 +220,13 @@ static void on_feedback(sfu_leg_t *leg, const rtcp_packet_t *pkt, uint64_t now_m
             else
                 counter_inc(&st->rtcp_unknown_ssrc);
         }
+        return;
+    }
+    if (fb.pt == RTCP_PT_RTPFB && fb.fmt == RTCP_FMT_TWCC) {
+        /* About everything this leg sent, whatever SSRC it names. */
+        if (leg->bwe && leg->room->env.now_us &&
+            rtp_bwe_on_feedback(leg->bwe, &fb, leg->room->env.now_us()) == 0)
+            counter_inc(&st->twcc_received);
         return;
     }
     bool wanted = (fb.pt == RTCP_PT_PSFB && fb.fmt == RTCP_FMT_PLI) ||

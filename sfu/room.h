@@ -18,6 +18,7 @@
 
 #include "common/counter.h"
 #include "rtp/rtp.h"
+#include "sfu/speaker.h"
 
 typedef struct sfu_room sfu_room_t;
 typedef struct sfu_leg sfu_leg_t;
@@ -36,6 +37,13 @@ typedef struct sfu_consumer sfu_consumer_t;
 /* Each video producer keeps its recent packets for NACKs in a ring of this
  * many bytes (about a second at 1 Mbit/s), allocated with the producer. */
 #define SFU_CACHE_BYTES (128 * 1024)
+/* Transport-cc feedback to publishers goes this often (RFC 8888 suggests
+ * 50-200 ms; browsers send theirs every 50-100 ms). */
+#define SFU_TWCC_FEEDBACK_MS 50
+/* REMB to a publisher at least this often, sooner when its target falls. */
+#define SFU_REMB_INTERVAL_MS 1000
+/* Each audio track a publisher sends is given this much in its REMB. */
+#define SFU_REMB_AUDIO_BPS 64000
 /* Retransmissions answer NACKs for packets at most this old. */
 #define SFU_CACHE_MAX_AGE_MS 1000
 /* The pace of NACK retries upstream when no round-trip time is known. */
@@ -57,6 +65,9 @@ typedef struct sfu_media_stats {
     counter_t nack_miss;          /* NACKed packets no longer (or never) in the cache */
     counter_t upstream_recovered; /* packets a publisher sent again after the node's NACK */
     counter_t upstream_given_up;  /* missing packets the node stopped asking for */
+    counter_t twcc_sent;          /* transport-cc feedback sent to publishers */
+    counter_t twcc_received;      /* transport-cc feedback received from subscribers */
+    counter_t remb_sent;          /* REMB sent to publishers */
 } sfu_media_stats_t;
 
 /* How a leg sends. pkt has cap bytes of room (the SRTP trailer must fit). 0 or
@@ -74,6 +85,14 @@ typedef struct sfu_room_env {
     size_t scratch_cap;
     /* Now as a 64-bit NTP time (RFC 3550 4), for sender reports. */
     uint64_t (*now_ntp)(void);
+    /* Every SFU_SPEAKER_INTERVAL_MS while audio flows: each audio producer's
+     * loudness and the active speaker (changed: it just changed). NULL: none. */
+    void (*on_speaker)(void *ctx, sfu_room_t *r, const sfu_speaker_t *s, bool changed);
+    void *ctx;
+    /* A monotonic clock in microseconds, for congestion control. */
+    uint64_t (*now_us)(void);
+    /* The most a publisher is asked to send per video track (REMB), bit/s. */
+    uint64_t max_video_bps;
 } sfu_room_env_t;
 
 typedef struct sfu_producer_params {
@@ -132,6 +151,12 @@ void sfu_leg_set_ext_ids(sfu_leg_t *leg, const rtp_ext_ids_t *ids);
 /* Whether the subscriber takes retransmissions as RTX (RFC 4588); without,
  * a NACKed packet is sent again as it was. */
 void sfu_leg_set_rtx(sfu_leg_t *leg, bool rtx);
+/* The leg's downlink estimate from its subscriber's transport-cc feedback,
+ * in bit/s; 0 when it has none (no transport-cc, no feedback yet). */
+uint64_t sfu_leg_estimate_bps(const sfu_leg_t *leg);
+/* What the node last asked the publisher on this leg to send at most (REMB),
+ * in bit/s; 0 before the first REMB. */
+uint64_t sfu_leg_remb_bps(const sfu_leg_t *leg);
 
 /* ---- the packet path ---- */
 

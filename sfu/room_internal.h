@@ -6,7 +6,9 @@
 #include "common/idmap.h"
 #include "rtp/rtp_nack_gen.h"
 #include "rtp/rtp_packet_cache.h"
+#include "rtp/rtp_bwe.h"
 #include "rtp/rtp_rx_stats.h"
+#include "rtp/rtp_twcc.h"
 #include "sfu/room.h"
 
 struct sfu_room {
@@ -16,6 +18,7 @@ struct sfu_room {
     idmap_t producers_by_id;   /* producer id -> producer */
     idmap_t producers_by_ssrc; /* ssrc + 1 -> producer: the room's one SSRC space */
     idmap_t consumers_by_id;   /* consumer id -> consumer */
+    sfu_speaker_t speaker;     /* over its audio producers */
     size_t leg_count;
 };
 
@@ -27,6 +30,10 @@ struct sfu_leg {
     bool connected;
     rtp_ext_ids_t ext;         /* ids the subscriber accepted for what we send */
     bool rtx;                  /* the subscriber takes RTX */
+    rtp_bwe_t *bwe;            /* subscribe leg with transport-cc: its downlink estimate */
+    rtp_twcc_recorder_t *twcc; /* publish leg with transport-cc: arrivals to report */
+    uint64_t last_twcc_ms;     /* when feedback last went */
+    uint64_t last_remb_ms, last_remb_bps;
     uint16_t twcc_seq;         /* transport-wide sequence of what this leg sends */
     sfu_producer_t *producers; /* published on this leg: owned */
     sfu_consumer_t *consumers; /* sent on this leg: owned */

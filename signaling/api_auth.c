@@ -1,6 +1,7 @@
 /* signaling/api_auth.c: register, login, refresh, logout, me.
  * Password hashing runs on the libuv thread pool; the loop never waits on it. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,6 +19,7 @@ typedef struct auth_work {
     http_req_t *req;
     bool is_register;
     bool user_found;
+    uint64_t throttle_key; /* login: the account's failed-login record */
     store_user_t user;
     char email[256];
     char username[64];
@@ -107,8 +109,10 @@ static void auth_work_done(uv_work_t *w, int status)
             reply_session(req, &u, 201, NULL);
         }
     } else if (aw->user_found && aw->rc == 1) {
+        login_throttle_success(&req->sig->login_throttle, aw->throttle_key);
         reply_session(req, &aw->user, 200, NULL);
     } else {
+        login_throttle_failed(&req->sig->login_throttle, aw->throttle_key, uv_now(req->sig->loop));
         http_reply_error(req, 401, "invalid_credentials", NULL, "invalid email or password");
     }
     http_req_resume(req);
@@ -187,11 +191,24 @@ void api_auth_login(http_req_t *req)
     if (!api_field_string(req, body, "email", true, &email) ||
         !api_field_string(req, body, "password", true, &password))
         goto out;
+    /* Per account, before any hash: many addresses against one account
+     * cannot keep the threadpool busy in scrypt. */
+    uint64_t key = login_throttle_key(email), retry_ms = 0;
+    if (!login_throttle_begin(&req->sig->login_throttle, key, uv_now(req->sig->loop), &retry_ms)) {
+        snprintf(req->extra_header, sizeof req->extra_header, "%llu",
+                 (unsigned long long)((retry_ms + 999) / 1000));
+        json_t *err = json_pack("{s:s,s:s,s:I}", "code", "login_throttled", "message",
+                                "too many failed logins for this account; retry later",
+                                "retryAfter", (json_int_t)retry_ms);
+        http_reply_json(req, 429, json_pack("{s:o}", "error", err));
+        goto out;
+    }
     auth_work_t *aw = calloc(1, sizeof *aw);
     if (!aw) {
         http_reply_error(req, 500, "internal", NULL, "out of memory");
         goto out;
     }
+    aw->throttle_key = key;
     if (!copy_field(aw->password, sizeof aw->password, password)) {
         free(aw);
         http_reply_error(req, 401, "invalid_credentials", NULL, "invalid email or password");

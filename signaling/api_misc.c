@@ -81,6 +81,8 @@ static void emit_ws(void *ctx, const char *name, const char *label, uint64_t val
         {"sfu_ws_frames_rejected_total", "counter",
          "WebSocket messages refused: oversized, binary, malformed, unknown."},
         {"sfu_ws_errors_total", "counter", "error messages sent on the WebSocket, by code."},
+        {"sfu_ws_queue_overflows_total", "counter",
+         "WebSocket connections closed (4008) because their outgoing queue overflowed."},
     };
     for (size_t i = 0; i < sizeof help / sizeof help[0]; i++) {
         if (!strcmp(help[i].name, name) && we->last != help[i].name) {
@@ -154,6 +156,12 @@ void api_metrics(http_req_t *req)
                "Packets a publisher sent again after the node's NACK.", upstream_recovered),
             MC("sfu_upstream_given_up_total", "counter",
                "Missing packets from publishers the node stopped asking for.", upstream_given_up),
+            MC("sfu_twcc_feedback_sent_total", "counter",
+               "Transport-cc feedback packets sent to publishers.", twcc_sent),
+            MC("sfu_twcc_feedback_received_total", "counter",
+               "Transport-cc feedback packets from subscribers used for their estimates.",
+               twcc_received),
+            MC("sfu_remb_sent_total", "counter", "REMB packets sent to publishers.", remb_sent),
             MC("sfu_keyframe_requests_total", "counter", "PLI and FIR received from subscribers.",
                keyframe_requests),
             MC("sfu_media_send_failed_total", "counter", "Media or RTCP sends that failed.",

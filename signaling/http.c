@@ -41,6 +41,7 @@ static void req_free(http_req_t *req)
 {
     if (!req)
         return;
+    req->sig->body_bytes_reserved -= req->body_reserved;
     free(req->body);
     free(req->resp);
     free(req);
@@ -191,6 +192,30 @@ static http_method_t req_method(struct lws *wsi, char *path, size_t path_cap)
     return HTTP_OTHER;
 }
 
+/* Before any of the body is read: the route, limits and token (an anonymous
+ * upload is refused from its headers), then room for the body among all the
+ * bodies being received. A refusal is answered at once and closes. */
+static void req_admit_body(http_req_t *req, size_t content_length)
+{
+    signaling_t *sig = req->sig;
+    if (router_admit(req)) {
+        if (req->body_discard)
+            return; /* read and dropped, then 413 */
+        if (content_length <= HTTP_BODIES_MAX - sig->body_bytes_reserved) {
+            req->body_reserved = content_length;
+            sig->body_bytes_reserved += content_length;
+            return;
+        }
+        snprintf(req->extra_header, sizeof req->extra_header, "1");
+        http_reply_error(req, 503, "busy", NULL,
+                         "too many request bodies are being received; retry shortly");
+    }
+    if (req->responded) {
+        req->body_expected = false;
+        req->close_after = true;
+    }
+}
+
 /* Reads the request line and headers; decides whether a body follows. */
 static http_req_t *req_begin(signaling_t *sig, struct lws *wsi, const char *path, size_t path_len)
 {
@@ -232,6 +257,8 @@ static http_req_t *req_begin(signaling_t *sig, struct lws *wsi, const char *path
         } else if (n > 0) {
             req->body_expected = true;
         }
+        if (req->body_expected)
+            req_admit_body(req, (size_t)n);
     } else if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
         http_reply_error(req, 411, "length_required", NULL,
                          "send the request body with a Content-Length");
@@ -244,16 +271,15 @@ static int req_body_append(http_req_t *req, const void *in, size_t len)
 {
     if (req->responded || req->body_discard)
         return 0;
-    if (req->body_len + len > req->body_max) {
+    if (req->body_len + len > req->body_reserved) {
         http_reply_error(req, 413, "payload_too_large", NULL, "request body over %zu bytes",
-                         req->body_max);
+                         req->body_reserved);
         req->close_after = true;
         return 0;
     }
-    uint8_t *grown = realloc(req->body, req->body_len + len + 1);
-    if (!grown)
+    /* Room for the whole declared body at once: no copying as it grows. */
+    if (!req->body && !(req->body = malloc(req->body_reserved + 1)))
         return -1;
-    req->body = grown;
     memcpy(req->body + req->body_len, in, len);
     req->body_len += len;
     req->body[req->body_len] = '\0';
@@ -513,6 +539,7 @@ int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t *
     ratelimit_init(&sig->limit_ws, opts->limit_ws_per_s, opts->limit_ws_per_s * 2);
     ratelimit_init(&sig->limit_upload, opts->limit_upload_per_min / 60.0,
                    opts->limit_upload_per_min);
+    login_throttle_init(&sig->login_throttle);
     if (ws_hub_init(sig)) {
         snprintf(err, err_cap, "out of memory");
         free(sig);
@@ -592,6 +619,13 @@ void signaling_media_event(signaling_t *sig, uint64_t leg_id, bool connected, co
     ws_call_leg_state(sig, leg_id, connected, reason);
 }
 
+void signaling_media_speaker(signaling_t *sig, int64_t room_id, uint64_t active_producer_id,
+                             bool changed, int n, const uint64_t *producer_ids,
+                             const uint8_t *loudness)
+{
+    ws_call_speaker(sig, room_id, active_producer_id, changed, n, producer_ids, loudness);
+}
+
 void signaling_stop(signaling_t *sig)
 {
     if (!sig || !sig->lws || sig->lws_stopping)
@@ -617,5 +651,6 @@ void signaling_free(signaling_t *sig)
     ratelimit_free(&sig->limit_api);
     ratelimit_free(&sig->limit_ws);
     ratelimit_free(&sig->limit_upload);
+    login_throttle_free(&sig->login_throttle);
     free(sig);
 }

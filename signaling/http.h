@@ -12,6 +12,9 @@
 #define HTTP_MAX_BODY    (64 * 1024)
 #define HTTP_MAX_UPLOAD  (5 * 1024 * 1024) /* the file itself; multipart framing adds a little */
 #define HTTP_UPLOAD_PATH "/api/upload"
+/* Request bodies being received, all connections together: past this a new
+ * request with a body is answered 503 before any of it is read. */
+#define HTTP_BODIES_MAX (32u * 1024 * 1024)
 
 typedef enum {
     HTTP_GET,
@@ -40,7 +43,9 @@ typedef struct http_req {
     uint8_t *body;
     size_t body_len;
     bool body_expected;
-    bool body_discard; /* over the limit: read and dropped, then 413 */
+    bool body_discard;    /* over the limit: read and dropped, then 413 */
+    size_t body_reserved; /* counted in the node's HTTP_BODIES_MAX until freed */
+    bool admitted;        /* route, limits and token checked (router_admit) */
 
     /* Set by the router. */
     int route;         /* index in the route table, -1 when none matched */

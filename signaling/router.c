@@ -107,8 +107,12 @@ static bool route_allowed(http_req_t *req, const route_t *r, bool authed)
     return false;
 }
 
-void router_dispatch(http_req_t *req)
+bool router_admit(http_req_t *req)
 {
+    if (req->admitted)
+        return true;
+    if (req->responded)
+        return false;
     /* One trailing slash is tolerated: /api/rooms/ is /api/rooms. */
     size_t n = strlen(req->path);
     if (n > 1 && req->path[n - 1] == '/')
@@ -127,16 +131,16 @@ void router_dispatch(http_req_t *req)
         memcpy(req->param, param, sizeof param);
         if (!req->sig->store) {
             http_reply_error(req, 503, "unavailable", NULL, "the node is starting");
-            return;
+            return false;
         }
         if (!route_allowed(req, &routes[i], false))
-            return;
+            return false;
         if (routes[i].needs_auth && !api_authenticate(req))
-            return;
+            return false;
         if (!route_allowed(req, &routes[i], true))
-            return;
-        routes[i].handler(req);
-        return;
+            return false;
+        req->admitted = true;
+        return true;
     }
     bool api = !strncmp(req->path, "/api/", 5) || !strcmp(req->path, "/api");
     if (path_known)
@@ -146,6 +150,13 @@ void router_dispatch(http_req_t *req)
         static_serve(req);
     else
         http_reply_error(req, 404, "not_found", NULL, "no such endpoint: %s", req->path);
+    return false;
+}
+
+void router_dispatch(http_req_t *req)
+{
+    if (router_admit(req))
+        routes[req->route].handler(req);
 }
 
 void router_count(signaling_t *sig, int route, http_method_t method, int status)

@@ -43,6 +43,10 @@ void signaling_attach_media(signaling_t *sig, struct sfu_media *media, const cha
                             int rtc_port);
 /* A media leg's state changed (from the media plane's events, on the main loop). */
 void signaling_media_event(signaling_t *sig, uint64_t leg_id, bool connected, const char *reason);
+/* A room's active speaker and audio levels (sfu_media_events_t.on_speaker). */
+void signaling_media_speaker(signaling_t *sig, int64_t room_id, uint64_t active_producer_id,
+                             bool changed, int n, const uint64_t *producer_ids,
+                             const uint8_t *loudness);
 
 /* Stops accepting and closes every connection; the loop must then run until
  * its handles are closed before signaling_free. NULL is a no-op. */

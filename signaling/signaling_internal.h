@@ -8,6 +8,7 @@
 
 #include "common/ratelimit.h"
 #include "signaling/http.h"
+#include "signaling/login_throttle.h"
 #include "signaling/signaling.h"
 #include "store/auth.h"
 
@@ -40,14 +41,21 @@ struct signaling {
     uint64_t next_leg_id;
     char files_dir[4096];
     ratelimit_t limit_auth, limit_api, limit_ws, limit_upload;
+    login_throttle_t login_throttle; /* failed logins per account */
     uint8_t secret[AUTH_SECRET_LEN];
     uint64_t started_ms; /* uv_now at start */
     metric_series_t series[METRICS_MAX_SERIES];
     int series_count;
     uint64_t series_dropped;
+    size_t body_bytes_reserved; /* Content-Length of the request bodies being received */
 };
 
 /* router.c */
+/* Everything a request needs before its body: the route, the store, the rate
+ * limits and the bearer token. true when the handler may run; false after
+ * replying (401, 429, 404, ...). Runs once; later calls return the result. */
+bool router_admit(http_req_t *req);
+/* router_admit, then the route's handler. */
 void router_dispatch(http_req_t *req);
 const char *router_route_pattern(int route);
 void router_count(signaling_t *sig, int route, http_method_t method, int status);

@@ -37,12 +37,39 @@ static void frame_release(ws_frame_t *f)
         free(f);
 }
 
+static void conn_drop_queue(ws_conn_t *c)
+{
+    while (c->out_head) {
+        ws_out_t *o = c->out_head;
+        c->out_head = o->next;
+        frame_release(o->frame);
+        free(o);
+    }
+    c->out_tail = NULL;
+    c->out_bytes = 0;
+}
+
+/* A client that does not read: what it was sent is dropped now (queued
+ * behind it, a Close would never be read either), the Close goes next, and
+ * if even that cannot be written the connection is dropped soon after. */
+static void conn_overflow(ws_conn_t *c)
+{
+    conn_drop_queue(c);
+    c->sig->hub->queue_overflows++;
+    log_info("ws", "user %lld (%s): outgoing queue over %d bytes; closing", (long long)c->user_id,
+             c->peer_ip, WS_MAX_QUEUED);
+    ws_close(c, WS_CLOSE_QUEUE_FULL, "outgoing queue full: the client does not read");
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, WS_OVERFLOW_CLOSE_S);
+}
+
 static void conn_enqueue(ws_conn_t *c, ws_frame_t *f)
 {
     if (c->closing)
         return;
-    if (c->out_bytes + f->len > WS_MAX_QUEUED) {
-        ws_close(c, WS_CLOSE_POLICY, "client too slow: outgoing queue full");
+    /* Bytes and the list node: what the queue costs, not only the text. A
+     * frame onto an empty queue always goes, however large. */
+    if (c->out_head && c->out_bytes + f->len + sizeof(ws_out_t) > WS_MAX_QUEUED) {
+        conn_overflow(c);
         return;
     }
     ws_out_t *o = malloc(sizeof *o);
@@ -56,7 +83,7 @@ static void conn_enqueue(ws_conn_t *c, ws_frame_t *f)
     else
         c->out_head = o;
     c->out_tail = o;
-    c->out_bytes += f->len;
+    c->out_bytes += f->len + sizeof(ws_out_t);
     c->sig->hub->frames_out++;
     lws_callback_on_writable(c->wsi);
 }
@@ -158,6 +185,7 @@ void ws_metrics(signaling_t *sig, ws_metrics_fn emit, void *ctx)
     emit(ctx, "sfu_ws_frames_in_total", NULL, hub->frames_in);
     emit(ctx, "sfu_ws_frames_out_total", NULL, hub->frames_out);
     emit(ctx, "sfu_ws_frames_rejected_total", NULL, hub->frames_rejected);
+    emit(ctx, "sfu_ws_queue_overflows_total", NULL, hub->queue_overflows);
     for (int i = 0; i < WS_ERROR_CODES && hub->errors[i].code; i++)
         emit(ctx, "sfu_ws_errors_total", hub->errors[i].code, hub->errors[i].count);
 }
@@ -408,7 +436,7 @@ static int conn_writeable(ws_conn_t *c)
     c->out_head = o->next;
     if (!c->out_head)
         c->out_tail = NULL;
-    c->out_bytes -= o->frame->len;
+    c->out_bytes -= o->frame->len + sizeof(ws_out_t);
     frame_release(o->frame);
     free(o);
     if (c->out_head || c->closing)
@@ -430,13 +458,7 @@ static void conn_closed(ws_conn_t *c)
             ws_chat_presence(hub, c->user_id, c->username, false);
         }
     }
-    while (c->out_head) {
-        ws_out_t *o = c->out_head;
-        c->out_head = o->next;
-        frame_release(o->frame);
-        free(o);
-    }
-    c->out_tail = NULL;
+    conn_drop_queue(c);
     free(c->rx);
     c->rx = NULL;
 }

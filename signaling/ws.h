@@ -17,8 +17,9 @@ int ws_hub_init(signaling_t *sig);
  * until the handle is closed, and ws_hub_free releases the rest. */
 void ws_hub_stop(signaling_t *sig);
 void ws_hub_free(signaling_t *sig);
-/* The user stopped being a member of room_id (REST leave): their sockets
- * leave it (left_room to each, user_left to the room). */
+/* The user stopped being a member of room_id (REST leave): their place in
+ * its call goes (call_left to them, participant_left to the call), and their
+ * sockets leave the room (left_room to each, user_left to the room). */
 void ws_user_left_room(signaling_t *sig, int64_t user_id, int64_t room_id);
 /* A message stored through REST: new_message to the room's sockets. */
 void ws_room_message(signaling_t *sig, json_t *message, int64_t room_id);

@@ -33,6 +33,8 @@ struct call_room {
     int64_t room_id;
     int64_t call_id; /* its record in the store; 0 when it could not be written */
     sfu_call_t *call;
+    bool levels_heard;       /* the last audio_levels named someone */
+    int64_t speaker_user_id; /* the last active_speaker; 0: nobody yet */
     struct call_room *next;
 };
 
@@ -207,10 +209,12 @@ static json_t *others_json(const call_room_t *r, const call_peer_t *except)
 
 static void send_joined(ws_conn_t *c, call_peer_t *p, json_t *others, bool resumed, json_t *id)
 {
+    int64_t speaker = p->room->speaker_user_id;
     json_t *ok =
-        json_pack("{s:s,s:I,s:o,s:o,s:s,s:b}", "type", "call_joined", "roomId",
+        json_pack("{s:s,s:I,s:o,s:o,s:s,s:b,s:o}", "type", "call_joined", "roomId",
                   (json_int_t)p->room->room_id, "participants", others, "iceServers",
-                  ice_servers_json(c->sig), "resumeToken", p->resume_token, "resumed", resumed);
+                  ice_servers_json(c->sig), "resumeToken", p->resume_token, "resumed", resumed,
+                  "activeSpeaker", speaker ? json_integer((json_int_t)speaker) : json_null());
     if (id)
         json_object_set(ok, "id", id);
     ws_send(c, ok);
@@ -469,6 +473,23 @@ void ws_call_end_room(signaling_t *sig, int64_t room_id, int64_t by, const ws_co
         peer_remove(sig, peer_at(r, peer_count(r) - 1), "ended");
 }
 
+void ws_call_remove_user(signaling_t *sig, int64_t room_id, int64_t user_id, const char *reason)
+{
+    call_room_t *r = room_find(sig, room_id);
+    sfu_participant_t *part = r ? sfu_call_find_user(r->call, user_id) : NULL;
+    if (!part)
+        return;
+    call_peer_t *p = sfu_participant_owner(part);
+    ws_conn_t *c = p->conn;
+    peer_remove(sig, p, reason);
+    if (c) {
+        json_t *o = json_pack("{s:s,s:I,s:s}", "type", "call_left", "roomId", (json_int_t)room_id,
+                              "reason", reason);
+        ws_send(c, o);
+        json_decref(o);
+    }
+}
+
 void ws_call_state(ws_conn_t *c, json_t *msg, json_t *id, const char *what, bool value)
 {
     call_peer_t *p = peer_of(c, msg, id);
@@ -547,6 +568,44 @@ void ws_call_leg_state(signaling_t *sig, uint64_t leg_id, bool connected, const 
         peer_remove(sig, p, "connection lost");
         return;
     }
+}
+
+void ws_call_speaker(signaling_t *sig, int64_t room_id, uint64_t active_producer_id, bool changed,
+                     int n, const uint64_t *producer_ids, const uint8_t *loudness)
+{
+    call_room_t *r = room_find(sig, room_id);
+    if (!r)
+        return;
+    sfu_participant_t *speaker =
+        active_producer_id ? sfu_call_find_producer(r->call, active_producer_id) : NULL;
+    if (changed && speaker)
+        r->speaker_user_id = sfu_participant_user_id(speaker);
+    if (changed && speaker)
+        room_send_all(r,
+                      json_pack("{s:s,s:I,s:I}", "type", "active_speaker", "roomId",
+                                (json_int_t)room_id, "userId",
+                                (json_int_t)sfu_participant_user_id(speaker)),
+                      NULL);
+    /* Levels for a talking indicator: those heard, while anyone is (and
+     * once more, empty, when the last one falls silent). */
+    json_t *levels = json_array();
+    for (int i = 0; i < n; i++) {
+        sfu_participant_t *p = sfu_call_find_producer(r->call, producer_ids[i]);
+        if (p && loudness[i] >= SFU_SPEAKER_MIN_LOUDNESS)
+            json_array_append_new(levels, json_pack("{s:I,s:f}", "userId",
+                                                    (json_int_t)sfu_participant_user_id(p), "level",
+                                                    (double)(loudness[i] * 100 / 127) / 100.0));
+    }
+    bool heard = json_array_size(levels) > 0;
+    if (!heard && !r->levels_heard) {
+        json_decref(levels);
+        return;
+    }
+    r->levels_heard = heard;
+    room_send_all(r,
+                  json_pack("{s:s,s:I,s:o}", "type", "audio_levels", "roomId", (json_int_t)room_id,
+                            "levels", levels),
+                  NULL);
 }
 
 void ws_call_close_all(signaling_t *sig)

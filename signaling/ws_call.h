@@ -28,8 +28,15 @@ void ws_call_tick(signaling_t *sig);
  * requester's copy with its request id), legs closed. */
 void ws_call_end_room(signaling_t *sig, int64_t room_id, int64_t by, const ws_conn_t *requester,
                       json_t *id);
+/* The user is no longer a member of room_id (left it over REST): their place
+ * in its call, attached or held for a resume, goes with reason; their socket
+ * in the call gets call_left with that reason. Nothing when not in it. */
+void ws_call_remove_user(signaling_t *sig, int64_t room_id, int64_t user_id, const char *reason);
 /* From sfu/media events on the main loop. */
 void ws_call_leg_state(signaling_t *sig, uint64_t leg_id, bool connected, const char *reason);
+/* active_speaker when it changed, audio_levels while anyone is heard. */
+void ws_call_speaker(signaling_t *sig, int64_t room_id, uint64_t active_producer_id, bool changed,
+                     int n, const uint64_t *producer_ids, const uint8_t *loudness);
 void ws_call_close_all(signaling_t *sig);
 
 #endif

@@ -437,6 +437,7 @@ void ws_chat_presence(ws_hub_t *hub, int64_t user_id, const char *username, bool
 
 void ws_user_left_room(signaling_t *sig, int64_t user_id, int64_t room_id)
 {
+    ws_call_remove_user(sig, room_id, user_id, "left_room");
     ws_hub_t *hub = sig->hub;
     const idmap_set_t *set = hub ? idmap_get(&hub->user_socks, user_id) : NULL;
     for (size_t i = 0; set && i < set->len; i++) {

@@ -13,11 +13,15 @@
 
 #define WS_MAX_FRAME (64 * 1024)
 /* lws 4.1 keeps its close opcode private (LWS_WRITE_CLOSE = 4). */
-#define WS_WRITE_CLOSE      ((enum lws_write_protocol)4)
-#define WS_MAX_ROOMS        32 /* rooms one socket can be in at once */
-#define WS_AUTH_TIMEOUT_S   5
-#define WS_MAX_BAD_FRAMES   10 /* invalid messages in a row before the socket is closed */
-#define WS_MAX_QUEUED       (4 * 1024 * 1024)
+#define WS_WRITE_CLOSE    ((enum lws_write_protocol)4)
+#define WS_MAX_ROOMS      32 /* rooms one socket can be in at once */
+#define WS_AUTH_TIMEOUT_S 5
+#define WS_MAX_BAD_FRAMES 10 /* invalid messages in a row before the socket is closed */
+/* Bytes queued and not yet sent; past it the socket is closed. The largest
+ * frame the node builds (unread_dms: 100 DMs of 4000 4-byte characters) is
+ * some 1.6 MB and always fits. */
+#define WS_MAX_QUEUED       (2 * 1024 * 1024)
+#define WS_OVERFLOW_CLOSE_S 2 /* then dropped, if even the Close cannot be sent */
 #define WS_TYPING_EXPIRE_MS 5000
 #define WS_HISTORY_ON_JOIN  50
 
@@ -25,6 +29,7 @@
 #define WS_CLOSE_AUTH_FAILED   4001
 #define WS_CLOSE_TOKEN_EXPIRED 4002
 #define WS_CLOSE_POLICY        1008
+#define WS_CLOSE_QUEUE_FULL    4008 /* the client does not read what it is sent */
 #define WS_CLOSE_GOING_AWAY    1001
 
 /* A frame shared by every socket it is sent to; lws_write needs LWS_PRE
@@ -87,7 +92,8 @@ typedef struct ws_hub {
     uv_timer_t typing_timer;
     uint64_t mark;
     uint64_t frames_in, frames_out, frames_rejected;
-    uint64_t connections; /* open sockets */
+    uint64_t connections;     /* open sockets */
+    uint64_t queue_overflows; /* sockets closed because their queue overflowed */
     struct {
         const char *code; /* a string literal passed to ws_send_error */
         uint64_t count;

@@ -25,6 +25,15 @@ store_checkpointer_t *store_checkpointer_open(store_t *st, const char *path)
         return NULL;
     }
     sqlite3_busy_timeout(cp->db, 1000);
+    /* A connection learns the file is in WAL mode only by reading it; until
+     * then every wal_checkpoint on it silently does nothing. */
+    if (sqlite3_exec(cp->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) != SQLITE_OK) {
+        log_warn("store", "checkpoint connection cannot read the database: %s",
+                 sqlite3_errmsg(cp->db));
+        sqlite3_close(cp->db);
+        free(cp);
+        return NULL;
+    }
     sqlite3_wal_autocheckpoint(st->db, 0); /* from now on only this one checkpoints */
     return cp;
 }
@@ -32,7 +41,23 @@ store_checkpointer_t *store_checkpointer_open(store_t *st, const char *path)
 int store_checkpointer_run(store_checkpointer_t *cp)
 {
     int log_frames = 0, done = 0;
+    /* PASSIVE copies what is there without holding up the writer. */
     int rc = sqlite3_wal_checkpoint_v2(cp->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done);
+    if (rc == SQLITE_BUSY)
+        return 0; /* another checkpoint was running; the next tick continues */
+    if (rc != SQLITE_OK)
+        return -EIO;
+    if (log_frames < STORE_WAL_RESTART_FRAMES)
+        return 0;
+    /* Under steady writes a passive pass never ends level with the writer (it
+     * copies up to where the WAL ended when it started), so the WAL would
+     * never start over. Once it is long: a second passive pass copies what
+     * came in during the first, then RESTART copies the little left while the
+     * writer waits (that copy and two syncs) and makes the next commit rewind
+     * the WAL (and cut its file to journal_size_limit). */
+    rc = sqlite3_wal_checkpoint_v2(cp->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_wal_checkpoint_v2(cp->db, NULL, SQLITE_CHECKPOINT_RESTART, &log_frames, &done);
     return rc == SQLITE_OK || rc == SQLITE_BUSY ? 0 : -EIO;
 }
 

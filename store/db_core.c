@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "store/db_internal.h"
@@ -366,6 +367,18 @@ static int migrate(store_t *st, char *err, size_t err_cap)
     return 0;
 }
 
+/* Waits for a lock (the checkpointer's RESTART holds the writer for a
+ * moment) in 100 us steps, not SQLite's default 1-100 ms ones, so a commit
+ * goes on as soon as the lock is free; gives up after about 5 s. */
+static int busy_wait(void *ctx, int attempts)
+{
+    (void)ctx;
+    if (attempts >= 50000)
+        return 0;
+    usleep(100);
+    return 1;
+}
+
 int store_open(const char *path, store_t **out, char *err, size_t err_cap)
 {
     store_t *st = sqlite3_malloc(sizeof *st);
@@ -381,10 +394,13 @@ int store_open(const char *path, store_t **out, char *err, size_t err_cap)
         store_close(st);
         return -EIO;
     }
-    sqlite3_busy_timeout(st->db, 5000);
+    sqlite3_busy_handler(st->db, busy_wait, NULL);
     sqlite3_extended_result_codes(st->db, 1);
+    /* A WAL file that grew under a burst is cut back when the WAL rewinds. */
+    char size_limit[64];
+    snprintf(size_limit, sizeof size_limit, "PRAGMA journal_size_limit = %d", STORE_WAL_SIZE_LIMIT);
     if (exec_sql(st, "PRAGMA journal_mode = WAL") || exec_sql(st, "PRAGMA foreign_keys = ON") ||
-        exec_sql(st, "PRAGMA synchronous = NORMAL")) {
+        exec_sql(st, "PRAGMA synchronous = NORMAL") || exec_sql(st, size_limit)) {
         snprintf(err, err_cap, "cannot configure database %s: %s", path, sqlite3_errmsg(st->db));
         store_close(st);
         return -EIO;

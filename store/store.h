@@ -135,6 +135,11 @@ int store_messages_page(store_t *st, int64_t room_id, int64_t before_id, int lim
  * run returned, before store_close. NULL when it could not be opened (the
  * store then keeps checkpointing by itself). */
 typedef struct store_checkpointer store_checkpointer_t;
+/* A WAL this long (pages) after a passive checkpoint is restarted, which
+ * holds up the main connection's commits for a moment (see checkpoint.c);
+ * when the WAL rewinds, its file is cut back to STORE_WAL_SIZE_LIMIT bytes. */
+#define STORE_WAL_RESTART_FRAMES 4096
+#define STORE_WAL_SIZE_LIMIT     (16 * 1024 * 1024)
 store_checkpointer_t *store_checkpointer_open(store_t *st, const char *path);
 int store_checkpointer_run(store_checkpointer_t *cp);
 void store_checkpointer_close(store_checkpointer_t *cp);

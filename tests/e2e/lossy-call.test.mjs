@@ -1,8 +1,12 @@
 // Browser end-to-end on a bad network: two Chromium pages call through the
-// node inside a network namespace where nftables drops 5 % of every UDP
-// datagram, both ways. Judged by the browsers' own getStats against the same
-// call without loss: NACKs sent and retransmissions received, the decoded
-// frame rate held, next to no freezing. Needs root (unshare -n, nft).
+// node inside a network namespace with nftables impairing UDP. (1) 5 % of
+// every datagram dropped, both ways, judged by the browsers' own getStats
+// against the same call without loss: NACKs sent and retransmissions
+// received, the decoded frame rate held, next to no freezing. (2) One
+// subscriber's downlink policed to 400 kbit/s: the node's estimate from that
+// subscriber's transport-cc feedback reaches the publisher as REMB and its
+// encoder target falls below the link; the subscriber's video keeps going.
+// Needs root (unshare -n, nft).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -15,10 +19,10 @@ const canImpair = process.getuid?.() === 0 &&
   spawnSync('unshare', ['-n', 'nft', 'list', 'ruleset']).status === 0;
 
 /* One call in a fresh namespace; resolves with what netns-call.mjs printed. */
-function call(loss) {
+function call(loss, extra = [], seconds = SECONDS) {
   return new Promise((resolve, reject) => {
     const child = spawn('unshare', ['-n', process.execPath, path.join(REPO_ROOT, 'tests/e2e/netns-call.mjs'),
-      '--loss', String(loss), '--seconds', String(SECONDS)], {
+      '--loss', String(loss), '--seconds', String(seconds), ...extra], {
       env: { ...process.env, SFU_BIN }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -55,4 +59,21 @@ test('5 % UDP loss both ways: NACK and RTX keep the picture moving', {
   }
   assert.ok(lossy.node.retransmitted > 0 && lossy.node.nack_received > 0, JSON.stringify(lossy.node));
   assert.ok(lossy.node.nack_sent > 0, `the node asked publishers again: ${JSON.stringify(lossy.node)}`);
+});
+
+test('a subscriber policed to 400 kbit/s: the publisher follows within 15 s', {
+  timeout: (20 + 200) * 1000,
+  skip: canImpair ? false : 'needs root with unshare and nft (tools/deps.sh installs nftables)',
+}, async () => {
+  const run = await call(0, ['--police-kbps', '400'], 20);
+  console.log(`# policed: ${JSON.stringify(run)}`);
+  const { police } = run;
+  assert.ok(police.beforeBps > 400000, `the publisher sent more than the link before (${police.beforeBps})`);
+  assert.ok(police.fellAfterMs !== null && police.fellAfterMs <= 15000,
+    `the publisher's target fell below 400 kbit/s (${police.fellAfterMs} ms; lowest ${police.minBps})`);
+  const sub = run.subscribers[1];
+  assert.ok(sub.fps > 5, `the policed page still decodes video (${sub.fps.toFixed(1)} fps)`);
+  assert.ok(sub.freezeS <= 0.05 * run.windowS, `the policed page froze ${sub.freezeS} s of ${run.windowS} s`);
+  assert.ok(run.node.twcc_feedback_received > 0 && run.node.remb_sent > 0, JSON.stringify(run.node));
+  assert.ok(run.node.twcc_feedback_sent > 0, 'the node sent transport-cc feedback to publishers');
 });

@@ -2,6 +2,9 @@
 // nftables impairing UDP; prints one JSON line of what each browser measured.
 // Run by lossy-call.test.mjs as: unshare -n node tests/e2e/netns-call.mjs
 //   --loss PCT (random loss of every UDP datagram, both ways) --seconds S
+//   --police-kbps K (after a warm-up, what the node sends the second page is
+//   policed to K kbit/s; the run then reports how fast the first page's
+//   sender adapted, and the second page's video over the next S seconds)
 // Must run as root in a fresh namespace: it brings lo up and adds the rules.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,6 +18,7 @@ const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 const LOSS = Number(args.loss || 0);
 const SECONDS = Number(args.seconds || 30);
+const POLICE_KBPS = Number(args['police-kbps'] || 0);
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const FLAGS = [
   '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -70,11 +74,34 @@ const INBOUND_VIDEO = async () => {
   return out;
 };
 
+// The local UDP port of the page's subscribe transport (the one receiving video).
+const SUBSCRIBE_PORT = async () => {
+  for (const pc of window.__pcs || []) {
+    const report = await pc.getStats();
+    const stats = [...report.values()];
+    if (!stats.some((s) => s.type === 'inbound-rtp' && s.kind === 'video')) continue;
+    const pair = stats.find((s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded');
+    return report.get(pair.localCandidateId).port;
+  }
+  return 0;
+};
+
+// What the page's encoder is asked to send for video, in bit/s.
+const TARGET_BITRATE = async () => {
+  let bps = 0;
+  for (const pc of window.__pcs || []) {
+    for (const s of (await pc.getStats()).values()) {
+      if (s.type === 'outbound-rtp' && s.kind === 'video') bps += s.targetBitrate || 0;
+    }
+  }
+  return bps;
+};
+
 async function main() {
   sh('ip', ['link', 'set', 'lo', 'up']);
+  sh('nft', ['add', 'table', 'inet', 'impair']);
+  sh('nft', ['add', 'chain', 'inet', 'impair', 'out', '{ type filter hook output priority 0; }']);
   if (LOSS > 0) {
-    sh('nft', ['add', 'table', 'inet', 'impair']);
-    sh('nft', ['add', 'chain', 'inet', 'impair', 'out', '{ type filter hook output priority 0; }']);
     // Each datagram leaves through output once: LOSS % of every UDP packet, both ways.
     sh('nft', ['add', 'rule', 'inet', 'impair', 'out', 'meta', 'l4proto', 'udp', 'numgen', 'random',
       'mod', '100', '<', String(LOSS), 'drop']);
@@ -110,6 +137,28 @@ async function main() {
         (await page.evaluate(INBOUND_VIDEO)).framesDecoded > 30, 60000);
     }
     await new Promise((r) => setTimeout(r, 3000)); // past the first keyframes
+    let police = null;
+    if (POLICE_KBPS) {
+      // Let the sender ramp up, then squeeze the second page's downlink.
+      await new Promise((r) => setTimeout(r, 5000));
+      const port = await pages[1].evaluate(SUBSCRIBE_PORT);
+      const beforeBps = await pages[0].evaluate(TARGET_BITRATE);
+      sh('nft', ['add', 'rule', 'inet', 'impair', 'out', 'udp', 'dport', String(port), 'limit', 'rate',
+        'over', `${Math.round(POLICE_KBPS / 8)}`, 'kbytes/second', 'drop']);
+      const t = Date.now();
+      let fellAfterMs = null;
+      let minBps = beforeBps;
+      while (Date.now() - t < 15000) {
+        const bps = await pages[0].evaluate(TARGET_BITRATE);
+        minBps = Math.min(minBps, bps);
+        if (bps < POLICE_KBPS * 1000) {
+          fellAfterMs = Date.now() - t;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      police = { port, beforeBps, fellAfterMs, minBps };
+    }
     const before = await Promise.all(pages.map((p) => p.evaluate(INBOUND_VIDEO)));
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, SECONDS * 1000));
@@ -131,10 +180,12 @@ async function main() {
     });
     const node = {};
     for (const n of ['rtp_forwarded', 'retransmitted', 'nack_received', 'nack_miss', 'nack_sent',
-      'upstream_recovered', 'upstream_given_up', 'pli_sent']) {
+      'upstream_recovered', 'upstream_given_up', 'pli_sent', 'twcc_feedback_sent',
+      'twcc_feedback_received', 'remb_sent']) {
       node[n] = metric(`sfu_${n}_total`);
     }
-    console.log(JSON.stringify({ loss: LOSS, windowS, subscribers, node }));
+    const afterBps = POLICE_KBPS ? await pages[0].evaluate(TARGET_BITRATE) : undefined;
+    console.log(JSON.stringify({ loss: LOSS, windowS, subscribers, node, police, afterBps }));
   } finally {
     if (browser) await browser.close().catch(() => {});
     await server.stop();

@@ -225,7 +225,11 @@ test('same SSRC in two rooms on one worker stays apart', { timeout: 40000 }, asy
     assert.ok(s.sender_reports.received > 0, `subscribers got SRs from the node: ${ctx}`);
     assert.equal(s.sender_reports.unannounced, 0, ctx);
     assert.ok(s.sender_reports.announced_ssrcs >= s.pairs.expected, ctx);
-    assert.equal(s.sender_reports.ssrcs_with_sr, s.sender_reports.announced_ssrcs, `an SR under every announced SSRC: ${ctx}`);
+    // One SR stream per consumer; a video consumer's RTX SSRC (also announced,
+    // in its ssrc-group FID) carries retransmissions only, and no SR.
+    assert.equal(s.sender_reports.ssrcs_with_sr, s.pairs.expected, `an SR under every consumer SSRC: ${ctx}`);
+    assert.equal(s.sender_reports.announced_ssrcs, s.pairs.expected + s.pairs.expected / 2,
+      `audio and video SSRCs, and an RTX SSRC per video consumer: ${ctx}`);
   } finally {
     await server.stop();
   }
@@ -356,7 +360,11 @@ test('no subscribe offer contains a publisher\'s SSRC', { timeout: 30000 }, asyn
       assert.ok(s.extmaps.length > 0, `section ${s.mid} has a=extmap lines:\n${offer1.sdp}`);
     }
     const consumerSsrcs = new Set(active1.flatMap((s) => [...s.ssrcs]));
-    assert.equal(consumerSsrcs.size, 2, `one SSRC per consumer:\n${offer1.sdp}`);
+    // Audio: one SSRC; video: its own and its RTX SSRC (a=ssrc-group:FID).
+    assert.equal(consumerSsrcs.size, 3, `one SSRC per consumer, plus RTX for video:\n${offer1.sdp}`);
+    const video1 = active1.find((s) => s.kind === 'video');
+    assert.match(offer1.sdp, new RegExp(`a=ssrc-group:FID ${[...video1.ssrcs].join(' ')}`),
+      `the video section pairs its SSRC with an RTX SSRC:\n${offer1.sdp}`);
     const videoMid = active1.find((s) => s.kind === 'video').mid;
     b.send({ type: 'call_subscribe_answer', roomId: room.id, version: offer1.version, sdp: subscribeAnswer(offer1.sdp) });
 
