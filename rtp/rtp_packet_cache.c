@@ -7,7 +7,7 @@
 
 _Static_assert((RTP_CACHE_SLOTS & (RTP_CACHE_SLOTS - 1)) == 0, "slots: a power of two");
 
-int rtp_packet_cache_init(rtp_packet_cache_t *c, size_t ring_bytes)
+int rtp_packet_cache_init(rtp_packet_cache_t *c, size_t ring_bytes, uint64_t max_age_ms)
 {
     memset(c, 0, sizeof *c);
     if (ring_bytes < 2048)
@@ -16,6 +16,7 @@ int rtp_packet_cache_init(rtp_packet_cache_t *c, size_t ring_bytes)
     if (!c->ring)
         return -ENOMEM;
     c->ring_cap = ring_bytes;
+    c->max_age_ms = max_age_ms;
     return 0;
 }
 
@@ -32,12 +33,16 @@ void rtp_packet_cache_put(rtp_packet_cache_t *c, uint16_t seq, const uint8_t *pk
 {
     if (!c->ring || len == 0 || len > c->ring_cap / 2 || len > UINT16_MAX)
         return;
-    /* A packet never straddles the end: the tail is skipped instead. */
+    /* A packet never straddles the end: the tail is skipped instead. A lap
+     * older than max_age_ms starts over too: everything it would overwrite is
+     * older than that (the skipped tail, older still, reads as overwritten). */
     size_t at = (size_t)(c->wpos % c->ring_cap);
-    if (at + len > c->ring_cap) {
+    if (at + len > c->ring_cap || (at > 0 && now_ms - c->lap_start_ms >= c->max_age_ms)) {
         c->wpos += c->ring_cap - at;
         at = 0;
     }
+    if (at == 0)
+        c->lap_start_ms = now_ms;
     memcpy(c->ring + at, pkt, len);
     rtp_cache_slot_t *s = &c->slots[seq & (RTP_CACHE_SLOTS - 1)];
     s->pos = c->wpos;

@@ -23,12 +23,16 @@ typedef struct rtp_cache_slot {
 typedef struct rtp_packet_cache {
     uint8_t *ring;
     size_t ring_cap;
-    uint64_t wpos; /* bytes written (and skipped at the end of the ring) so far */
+    uint64_t wpos;         /* bytes written (and skipped at the end of the ring) so far */
+    uint64_t max_age_ms;   /* older packets are of no use: the ring starts over */
+    uint64_t lap_start_ms; /* when writing last started at the ring's beginning */
     rtp_cache_slot_t slots[RTP_CACHE_SLOTS];
 } rtp_packet_cache_t;
 
-/* Allocates ring_bytes (at least 2,048). 0 or -ENOMEM. */
-int rtp_packet_cache_init(rtp_packet_cache_t *c, size_t ring_bytes);
+/* Allocates ring_bytes (at least 2,048). Writing starts over at the ring's
+ * beginning once the lap is max_age_ms old, so a slow stream keeps only
+ * about max_age_ms of packets resident, not ring_bytes. 0 or -ENOMEM. */
+int rtp_packet_cache_init(rtp_packet_cache_t *c, size_t ring_bytes, uint64_t max_age_ms);
 /* NULL-safe; the cache can be initialised again afterwards. */
 void rtp_packet_cache_free(rtp_packet_cache_t *c);
 /* Stores a copy of pkt under seq (a later packet of the same sequence number

@@ -329,6 +329,7 @@ void sfu_consumer__on_feedback(sfu_consumer_t *c, const rtcp_fb_t *fb, uint64_t 
      * source, or gone from the cache, are not. */
     c->stats.nack_packets++;
     counter_inc(&st->nack_received);
+    sfu_producer__want_cache(c->producer);
     uint16_t seqs[256];
     int n = rtcp_nack_seqs(fb, seqs, 256);
     for (int i = 0; i < n; i++) {

@@ -30,15 +30,13 @@ int sfu_producer_new(sfu_room_t *r, sfu_leg_t *owner, const sfu_producer_params_
     pr->p = *params;
     rtp_rx_stats_init(&pr->rx);
     if (params->video) {
-        pr->cache = malloc(sizeof *pr->cache);
         pr->nack = malloc(sizeof *pr->nack);
-        if (!pr->cache || !pr->nack || rtp_packet_cache_init(pr->cache, SFU_CACHE_BYTES)) {
-            free(pr->cache);
-            free(pr->nack);
+        if (!pr->nack) {
             free(pr);
             return -ENOMEM;
         }
         rtp_nack_gen_init(pr->nack);
+        sfu_producer__want_cache(pr);
     }
     if (idmap_add(&r->producers_by_id, (int64_t)params->id, pr)) {
         producer_release(pr);
@@ -112,6 +110,21 @@ sfu_leg_t *sfu_producer_owner(const sfu_producer_t *pr)
 void sfu_producer_get_stats(const sfu_producer_t *pr, sfu_producer_stats_t *out)
 {
     *out = pr->stats;
+}
+
+void sfu_producer__want_cache(sfu_producer_t *pr)
+{
+    if (pr->cache || !pr->p.video)
+        return;
+    /* From the first packet: the first loss is the one that freezes the
+     * picture. Slow streams keep only a second of it resident (the ring
+     * starts over), fast ones at most SFU_CACHE_BYTES. */
+    rtp_packet_cache_t *c = malloc(sizeof *c);
+    if (c && rtp_packet_cache_init(c, SFU_CACHE_BYTES, SFU_CACHE_MAX_AGE_MS) == 0) {
+        pr->cache = c;
+        return;
+    }
+    free(c);
 }
 
 static void send_pli(sfu_producer_t *pr, uint64_t now_ms)
@@ -192,8 +205,10 @@ static uint64_t producer_target_bps(const sfu_producer_t *pr)
 static void maybe_send_remb(sfu_leg_t *leg, uint64_t now_ms)
 {
     sfu_room_t *r = leg->room;
-    if (!r->env.max_video_bps)
+    /* At most 5 times a second (the fast decrease), whatever the packet rate. */
+    if (!r->env.max_video_bps || now_ms - leg->remb_checked_ms < 200)
         return;
+    leg->remb_checked_ms = now_ms;
     uint64_t total = 0;
     uint32_t ssrcs[16];
     int n = 0;
@@ -202,8 +217,8 @@ static void maybe_send_remb(sfu_leg_t *leg, uint64_t now_ms)
         if (n < 16)
             ssrcs[n++] = p->p.ssrc;
     }
-    bool due = now_ms - leg->last_remb_ms >= SFU_REMB_INTERVAL_MS ||
-               (total < leg->last_remb_bps * 5 / 6 && now_ms - leg->last_remb_ms >= 200);
+    bool due =
+        now_ms - leg->last_remb_ms >= SFU_REMB_INTERVAL_MS || total < leg->last_remb_bps * 5 / 6;
     if (!due)
         return;
     leg->last_remb_ms = now_ms;

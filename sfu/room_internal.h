@@ -33,7 +33,7 @@ struct sfu_leg {
     rtp_bwe_t *bwe;            /* subscribe leg with transport-cc: its downlink estimate */
     rtp_twcc_recorder_t *twcc; /* publish leg with transport-cc: arrivals to report */
     uint64_t last_twcc_ms;     /* when feedback last went */
-    uint64_t last_remb_ms, last_remb_bps;
+    uint64_t last_remb_ms, last_remb_bps, remb_checked_ms;
     uint16_t twcc_seq;         /* transport-wide sequence of what this leg sends */
     sfu_producer_t *producers; /* published on this leg: owned */
     sfu_consumer_t *consumers; /* sent on this leg: owned */
@@ -75,6 +75,8 @@ struct sfu_consumer {
 void sfu_producer__free(sfu_producer_t *pr);
 void sfu_producer__on_rtp(sfu_producer_t *pr, const rtp_packet_t *pkt, uint64_t now_ms);
 void sfu_producer__on_sr(sfu_producer_t *pr, const rtcp_sr_t *sr, uint64_t now_ms);
+/* Starts keeping the producer's recent packets (video; no-op once it does). */
+void sfu_producer__want_cache(sfu_producer_t *pr);
 /* Translates subscriber sequence numbers and asks the publisher again. */
 void sfu_producer__nack(sfu_producer_t *pr, const uint16_t *seqs, int count);
 

@@ -144,7 +144,9 @@ async function main() {
       const port = await pages[1].evaluate(SUBSCRIBE_PORT);
       const beforeBps = await pages[0].evaluate(TARGET_BITRATE);
       sh('nft', ['add', 'rule', 'inet', 'impair', 'out', 'udp', 'dport', String(port), 'limit', 'rate',
-        'over', `${Math.round(POLICE_KBPS / 8)}`, 'kbytes/second', 'drop']);
+        'over', `${Math.round(POLICE_KBPS / 8)}`, 'kbytes/second',
+        // A policer's usual bucket: about 250 ms of the rate.
+        'burst', `${Math.round(POLICE_KBPS / 32)}`, 'kbytes', 'drop']);
       const t = Date.now();
       let fellAfterMs = null;
       let minBps = beforeBps;

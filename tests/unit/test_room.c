@@ -493,6 +493,12 @@ static void nack_round(fixture_t *f, bool rtx)
     cp.rtx_pt = 97;
     sfu_leg_set_rtx(f->sub_b, rtx);
     assert_int_equal(sfu_consumer_new(f->room, 10, f->sub_b, &cp, 1, NULL), 0);
+    /* A NACK before anything was sent is a miss. */
+    uint8_t warm[64];
+    uint16_t none[1] = {7};
+    int wn = rtcp_write_nack(warm, sizeof warm, 99, 5555, none, 1);
+    sfu_leg_receive_rtcp(f->sub_b, warm, (size_t)wn, 50);
+    assert_int_equal(counter_get(&f->stats.nack_miss), 1);
     for (uint16_t s = 0; s < 10; s++)
         feed_rtp(f->pub_a, 1111, (uint16_t)(65530 + s), s * 3000u, 100 + s);
     rtp_packet_t sent[10];
@@ -534,7 +540,7 @@ static void nack_round(fixture_t *f, bool rtx)
         rtp_packet_parse(&r1, f->cap_sub_b.rtp[before + 1], f->cap_sub_b.rtp_len[before + 1]);
         assert_int_equal((uint16_t)(r1.seq - r0.seq), 1); /* the RTX stream's own numbering */
     }
-    assert_int_equal(counter_get(&f->stats.nack_received), 1);
+    assert_int_equal(counter_get(&f->stats.nack_received), 2);
     assert_int_equal(counter_get(&f->stats.retransmitted), 2);
     /* Too old for the cache, or never sent: missed, counted, nothing sent. */
     uint16_t never[1] = {(uint16_t)(sent[9].seq + 5)};
@@ -543,7 +549,7 @@ static void nack_round(fixture_t *f, bool rtx)
     n = rtcp_write_nack(buf, sizeof buf, 99, 5555, lost, 1);
     sfu_leg_receive_rtcp(f->sub_b, buf, (size_t)n, 100 + SFU_CACHE_MAX_AGE_MS + 50);
     assert_int_equal(f->cap_sub_b.rtp_count, before + 2);
-    assert_int_equal(counter_get(&f->stats.nack_miss), 2);
+    assert_int_equal(counter_get(&f->stats.nack_miss), 3);
     /* A NACK about an unknown consumer SSRC is counted and dropped. */
     n = rtcp_write_nack(buf, sizeof buf, 99, 4242, lost, 2);
     sfu_leg_receive_rtcp(f->sub_b, buf, (size_t)n, 220);

@@ -25,7 +25,7 @@ static void test_cache_stores_and_returns_by_sequence(void **state)
 {
     (void)state;
     rtp_packet_cache_t *c = malloc(sizeof *c);
-    assert_int_equal(rtp_packet_cache_init(c, 64 * 1024), 0);
+    assert_int_equal(rtp_packet_cache_init(c, 64 * 1024, 100000), 0);
     uint8_t pkt[1200], want[1200];
     for (uint16_t s = 65530; s != 10; s++) { /* across the wrap */
         fill(pkt, 100 + s % 50, s);
@@ -50,7 +50,7 @@ static void test_cache_evicts_what_the_ring_overwrote(void **state)
 {
     (void)state;
     rtp_packet_cache_t *c = malloc(sizeof *c);
-    assert_int_equal(rtp_packet_cache_init(c, 10000), 0);
+    assert_int_equal(rtp_packet_cache_init(c, 10000, 100000), 0);
     uint8_t pkt[1000];
     /* 30 packets of 1,000 bytes through a 10,000-byte ring: the last 10 at most live. */
     for (uint16_t s = 0; s < 30; s++) {
@@ -81,6 +81,34 @@ static void test_cache_evicts_what_the_ring_overwrote(void **state)
     uint8_t big[6000] = {0};
     rtp_packet_cache_put(c, 500, big, sizeof big, 7);
     assert_int_equal(rtp_packet_cache_get(c, 500, 7, 1000, &got, &len), -ENOENT);
+    rtp_packet_cache_free(c);
+    free(c);
+}
+
+static void test_cache_of_a_slow_stream_starts_over_after_max_age(void **state)
+{
+    (void)state;
+    rtp_packet_cache_t *c = malloc(sizeof *c);
+    assert_int_equal(rtp_packet_cache_init(c, 100000, 1000), 0);
+    uint8_t pkt[500];
+    /* 10 packets a second of 500 bytes: a lap of a second is 5,000 bytes, so
+     * writing starts over long before the 100,000-byte ring is used up. */
+    uint64_t t = 0;
+    for (uint16_t s = 0; s < 30; s++, t += 100) {
+        fill(pkt, sizeof pkt, s);
+        rtp_packet_cache_put(c, s, pkt, sizeof pkt, t);
+        assert_true(c->wpos % c->ring_cap <= 6000);
+    }
+    const uint8_t *got;
+    size_t len;
+    /* The last second is there and intact; older packets are gone. */
+    for (uint16_t s = 20; s < 30; s++) {
+        uint8_t want[500];
+        fill(want, sizeof want, s);
+        assert_int_equal(rtp_packet_cache_get(c, s, t, 1000, &got, &len), 0);
+        assert_memory_equal(got, want, len);
+    }
+    assert_int_equal(rtp_packet_cache_get(c, 5, t, 100000, &got, &len), -ENOENT);
     rtp_packet_cache_free(c);
     free(c);
 }
@@ -152,6 +180,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cache_stores_and_returns_by_sequence),
         cmocka_unit_test(test_cache_evicts_what_the_ring_overwrote),
+        cmocka_unit_test(test_cache_of_a_slow_stream_starts_over_after_max_age),
         cmocka_unit_test(test_nack_gen_asks_for_gaps_and_paces_retries),
         cmocka_unit_test(test_nack_gen_gives_up),
         cmocka_unit_test(test_nack_gen_a_jump_is_not_a_loss),
