@@ -366,10 +366,14 @@ static void rate_control(rtp_bwe_t *bwe, rtp_bwe_signal_t signal, uint64_t now_u
 }
 
 /* (d) */
-static void clamp(rtp_bwe_t *bwe, double acked)
+/* The acknowledged rate bounds increases only (as libwebrtc does): an
+ * estimate is never pulled down because the sender sends less than it, or
+ * a sender capped by this very estimate would drag it down with it. */
+static void clamp(rtp_bwe_t *bwe, double acked, double before)
 {
-    if (acked > 0 && bwe->estimate_bps > BWE_ACKED_FACTOR * acked + BWE_ACKED_MARGIN_BPS)
-        bwe->estimate_bps = BWE_ACKED_FACTOR * acked + BWE_ACKED_MARGIN_BPS;
+    double cap = BWE_ACKED_FACTOR * acked + BWE_ACKED_MARGIN_BPS;
+    if (acked > 0 && bwe->estimate_bps > before && bwe->estimate_bps > cap)
+        bwe->estimate_bps = before > cap ? before : cap;
     if (bwe->estimate_bps < (double)bwe->min_bps)
         bwe->estimate_bps = (double)bwe->min_bps;
     if (bwe->estimate_bps > (double)bwe->max_bps)
@@ -382,9 +386,10 @@ int rtp_bwe_on_feedback(rtp_bwe_t *bwe, const rtcp_fb_t *fb, uint64_t now_us)
     if (rtp_twcc_parse(fb, on_status, bwe) < 0)
         return -EINVAL;
     double acked = (double)rtp_bwe_acked_bps(bwe);
+    double before = bwe->estimate_bps;
     loss_update(bwe, now_us);
     rate_control(bwe, bwe->overuse_seen ? RTP_BWE_OVERUSE : bwe->hypothesis, now_us, acked);
-    clamp(bwe, acked);
+    clamp(bwe, acked, before);
     return 0;
 }
 

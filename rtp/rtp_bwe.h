@@ -34,11 +34,12 @@
  *     p > 10 %: estimate *= 1 - 0.5 p; 2 % <= p <= 10 %: no increase; p < 2 %:
  *     increases allowed. A packet reported lost then received counts as
  *     received.
- * (d) The estimate stays in [min, max] and, once the acknowledged receive rate
- *     is known (500 ms of receive-time history, 50 ms buckets, at least 300 ms
- *     seen), at most 1.5 x that rate + 10 kbit/s. So a sender that sends less
- *     than the estimate (application limited) pulls the estimate down to what
- *     it sends: finding more takes probing (padding or RTX at the target rate).
+ * (d) The estimate stays in [min, max], and once the acknowledged receive
+ *     rate is known (500 ms of receive-time history, 50 ms buckets, at least
+ *     300 ms seen) it rises no higher than 1.5 x that rate + 10 kbit/s; it is
+ *     never lowered to that bound (a sender that sends less than the estimate,
+ *     application limited or capped by this estimate's own REMB, does not drag
+ *     it down).
  *
  * Receive times are in the feedback sender's clock and only their differences
  * are used; the 24-bit reference time's wrap (about 12.4 days) is undone here. */
