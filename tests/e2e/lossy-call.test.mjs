@@ -76,7 +76,7 @@ test('a subscriber policed to 400 kbit/s: the publisher follows within 15 s', {
   // Typically 0.4-1 s of freeze in 20 s (2-5 %); the estimate finds a policer
   // (no queue, so no delay signal) only through loss, and now and then
   // overshoots into a second or more. Without the node's REMB the publisher
-  // keeps sending twice the link and the page freezes most of the window.
+  // keeps sending about twice the link and the page decodes nothing.
   assert.ok(sub.freezeS <= 0.1 * run.windowS, `the policed page froze ${sub.freezeS} s of ${run.windowS} s`);
   assert.ok(run.node.twcc_feedback_received > 0 && run.node.remb_sent > 0, JSON.stringify(run.node));
   assert.ok(run.node.twcc_feedback_sent > 0, 'the node sent transport-cc feedback to publishers');
