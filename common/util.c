@@ -107,6 +107,15 @@ void hex_encode(const uint8_t *in, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
+void random_hex(char *out, size_t bytes)
+{
+    uint8_t raw[32];
+    if (bytes > sizeof raw)
+        bytes = sizeof raw;
+    random_bytes(raw, bytes);
+    hex_encode(raw, bytes, out);
+}
+
 int64_t now_unix_ms(void)
 {
     struct timespec ts;

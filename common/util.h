@@ -17,6 +17,9 @@ int random_bytes(uint8_t *buf, size_t len);
 
 /* Lower-case hex of len bytes into out (2*len+1 bytes). */
 void hex_encode(const uint8_t *in, size_t len, char *out);
+/* bytes (at most 32) random bytes as lower-case hex into out (2*bytes+1):
+ * ICE credentials, tokens. */
+void random_hex(char *out, size_t bytes);
 
 /* Milliseconds since the Unix epoch, wall clock. */
 int64_t now_unix_ms(void);

@@ -38,13 +38,6 @@ struct sfu_call {
     bool ending;
 };
 
-static void random_token(char *out, size_t bytes)
-{
-    uint8_t raw[24];
-    random_bytes(raw, bytes);
-    hex_encode(raw, bytes, out);
-}
-
 sfu_call_t *sfu_call_new(const sfu_call_env_t *env, int64_t room_id)
 {
     sfu_call_t *call = calloc(1, sizeof *call);
@@ -278,10 +271,10 @@ int sfu_call_add(sfu_call_t *call, int64_t user_id, const char *username, void *
     p->joined_ms = now_unix_ms();
     p->pub_leg = ++*call->env.next_id;
     p->sub_leg = ++*call->env.next_id;
-    random_token(p->pub_ufrag, 4);
-    random_token(p->pub_pwd, 16);
-    random_token(p->sub_ufrag, 4);
-    random_token(p->sub_pwd, 16);
+    random_hex(p->pub_ufrag, 4);
+    random_hex(p->pub_pwd, 16);
+    random_hex(p->sub_ufrag, 4);
+    random_hex(p->sub_pwd, 16);
     call->parts[call->count++] = p;
     /* Everything already published comes to the newcomer. */
     for (int i = 0; i < call->count; i++) {

@@ -127,11 +127,6 @@ uint64_t sfu_leg_estimate_bps(const sfu_leg_t *leg)
     return leg->bwe ? rtp_bwe_estimate_bps(leg->bwe) : 0;
 }
 
-uint64_t sfu_leg_remb_bps(const sfu_leg_t *leg)
-{
-    return leg->last_remb_bps;
-}
-
 /* The transport-wide sequence number of a publisher's packet, recorded for
  * the transport-cc feedback that lets its browser adapt its uplink. */
 static void record_arrival(sfu_leg_t *leg, const sfu_producer_t *pr, const rtp_packet_t *rtp)

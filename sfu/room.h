@@ -154,9 +154,6 @@ void sfu_leg_set_rtx(sfu_leg_t *leg, bool rtx);
 /* The leg's downlink estimate from its subscriber's transport-cc feedback,
  * in bit/s; 0 when it has none (no transport-cc, no feedback yet). */
 uint64_t sfu_leg_estimate_bps(const sfu_leg_t *leg);
-/* What the node last asked the publisher on this leg to send at most (REMB),
- * in bit/s; 0 before the first REMB. */
-uint64_t sfu_leg_remb_bps(const sfu_leg_t *leg);
 
 /* ---- the packet path ---- */
 

@@ -48,13 +48,6 @@ static int peer_count(const call_room_t *r)
     return sfu_call_participant_count(r->call);
 }
 
-static void random_token(char *out, size_t bytes)
-{
-    uint8_t raw[24];
-    random_bytes(raw, bytes);
-    hex_encode(raw, bytes, out);
-}
-
 static call_room_t *room_find(signaling_t *sig, int64_t room_id)
 {
     for (call_room_t *r = sig->calls; r; r = r->next) {
@@ -335,7 +328,7 @@ void ws_call_join(ws_conn_t *c, json_t *msg, json_t *id)
     }
     p->room = r;
     p->conn = c;
-    random_token(p->resume_token, 18);
+    random_hex(p->resume_token, 18);
     c->call_peer = p;
     if (r->call_id &&
         store_call_join(sig->store, r->call_id, c->user_id, sfu_participant_joined_ms(p->part)))

@@ -9,15 +9,7 @@ import test from 'node:test';
 import { chromium } from 'playwright-core';
 
 import { api, register, startServer } from '../integration/lib.mjs';
-
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const FLAGS = [
-  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
-  '--autoplay-policy=no-user-gesture-required',
-];
+import { CHROMIUM, FLAGS, joinCall, signIn, until } from './browser.mjs';
 
 /* CPU seconds (user + system) and RSS in KiB of a process, from /proc. */
 function usage(pid) {
@@ -28,34 +20,12 @@ function usage(pid) {
   return { cpuS: ticks / 100, rssKiB: rss };
 }
 
-async function until(what, fn, timeoutMs) {
-  const start = Date.now();
-  let last;
-  while (Date.now() - start < timeoutMs) {
-    last = await fn();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
 async function openPage(browser, server, session) {
   const context = await browser.newContext();
   const page = await context.newPage();
   page.on('pageerror', (e) => console.log(`# page error (${session.user.username}): ${e.message}`));
-  await page.goto(server.url + '/');
-  await page.evaluate((s) => {
-    sessionStorage.setItem('accessToken', s.accessToken);
-    sessionStorage.setItem('refreshToken', s.refreshToken);
-    sessionStorage.setItem('user', JSON.stringify(s.user));
-  }, session);
-  await page.reload();
+  await signIn(page, server, session);
   return { context, page, session };
-}
-
-async function joinCall(p, code) {
-  await p.page.evaluate((c) => window.sfu.joinRoom(c), code);
-  await p.page.evaluate(() => window.sfu.joinCall());
 }
 
 /* Media decoded from every other participant, and still flowing. */
@@ -88,7 +58,7 @@ test('three browsers call, a fourth joins mid-call, a tab closes, the host ends 
     for (let i = 0; i < 3; i++) {
       const p = await openPage(browser, server, sessions[i]);
       const t0 = Date.now();
-      await joinCall(p, code);
+      await joinCall(p.page, code);
       p.joinedAt = t0;
       peers.push(p);
     }
@@ -126,7 +96,7 @@ test('three browsers call, a fourth joins mid-call, a tab closes, the host ends 
     // A fourth participant joins mid-call: sees all three, and all three see it.
     const late = await openPage(browser, server, sessions[3]);
     const t4 = Date.now();
-    await joinCall(late, code);
+    await joinCall(late.page, code);
     await receivesFrom(late, peers, 45000);
     console.log(`# join to media from three others: ${Date.now() - t4} ms`);
     for (const p of peers) await receivesFrom(p, [late], 45000);

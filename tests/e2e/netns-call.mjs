@@ -13,47 +13,17 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 import { api, register, startServer } from '../integration/lib.mjs';
+import { CHROMIUM, FLAGS, RECORD_PCS, joinCall, signIn, until } from './browser.mjs';
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 const LOSS = Number(args.loss || 0);
 const SECONDS = Number(args.seconds || 30);
 const POLICE_KBPS = Number(args['police-kbps'] || 0);
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const FLAGS = [
-  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
-  '--autoplay-policy=no-user-gesture-required',
-];
-
 function sh(cmd, argv) {
   const r = spawnSync(cmd, argv, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')}: ${r.stderr || r.error}`);
 }
-
-async function until(what, fn, timeoutMs) {
-  const start = Date.now();
-  while (Date.now() - start < timeoutMs) {
-    const v = await fn();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
-// Every RTCPeerConnection the page makes, for getStats beside the page's own hooks.
-const RECORD_PCS = () => {
-  const Orig = window.RTCPeerConnection;
-  window.__pcs = [];
-  window.RTCPeerConnection = function (...a) {
-    const pc = new Orig(...a);
-    window.__pcs.push(pc);
-    return pc;
-  };
-  window.RTCPeerConnection.prototype = Orig.prototype;
-};
 
 // Sums over inbound video of every PeerConnection of the page.
 const INBOUND_VIDEO = async () => {
@@ -121,15 +91,8 @@ async function main() {
       const context = await browser.newContext();
       await context.addInitScript(RECORD_PCS);
       const page = await context.newPage();
-      await page.goto(server.url + '/');
-      await page.evaluate((x) => {
-        sessionStorage.setItem('accessToken', x.accessToken);
-        sessionStorage.setItem('refreshToken', x.refreshToken);
-        sessionStorage.setItem('user', JSON.stringify(x.user));
-      }, s);
-      await page.reload();
-      await page.evaluate((c) => window.sfu.joinRoom(c), code);
-      await page.evaluate(() => window.sfu.joinCall());
+      await signIn(page, server, s);
+      await joinCall(page, code);
       pages.push(page);
     }
     for (const page of pages) {

@@ -11,31 +11,9 @@ import test from 'node:test';
 import { chromium } from 'playwright-core';
 
 import { api, register, startServer } from '../integration/lib.mjs';
+import { CHROMIUM, FLAGS, RECORD_PCS, joinCall, signIn, until } from './browser.mjs';
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const haveEspeak = spawnSync('espeak-ng', ['--version']).status === 0;
-
-async function until(what, fn, timeoutMs) {
-  const start = Date.now();
-  while (Date.now() - start < timeoutMs) {
-    const v = await fn();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
-// Every PeerConnection of the page.
-const RECORD_PCS = () => {
-  const Orig = window.RTCPeerConnection;
-  window.__pcs = [];
-  window.RTCPeerConnection = function (...a) {
-    const pc = new Orig(...a);
-    window.__pcs.push(pc);
-    return pc;
-  };
-  window.RTCPeerConnection.prototype = Orig.prototype;
-};
 
 // The page's microphone on or off (a disabled track sends silence).
 const setMic = (on) => {
@@ -71,11 +49,7 @@ test('active speaker follows who talks, within 2 s, both ways', {
     const code = created.json.room.code;
     browser = await chromium.launch({
       executablePath: CHROMIUM, headless: false, ignoreDefaultArgs: ['--headless'],
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-        '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-        `--use-file-for-fake-audio-capture=${wav}`, '--allow-loopback-in-peer-connection',
-        '--disable-features=WebRtcHideLocalIpsWithMdns', '--autoplay-policy=no-user-gesture-required'],
+      args: [...FLAGS, `--use-file-for-fake-audio-capture=${wav}`],
     });
     const speakers = []; // [ms, userId] as page 0 heard them
     const pages = [];
@@ -91,15 +65,8 @@ test('active speaker follows who talks, within 2 s, both ways', {
           } catch { /* not JSON */ }
         }));
       }
-      await page.goto(server.url + '/');
-      await page.evaluate((x) => {
-        sessionStorage.setItem('accessToken', x.accessToken);
-        sessionStorage.setItem('refreshToken', x.refreshToken);
-        sessionStorage.setItem('user', JSON.stringify(x.user));
-      }, s);
-      await page.reload();
-      await page.evaluate((c) => window.sfu.joinRoom(c), code);
-      await page.evaluate(() => window.sfu.joinCall());
+      await signIn(page, server, s);
+      await joinCall(page, code);
       pages.push(page);
     }
     const ids = sessions.map((s) => s.user.id);

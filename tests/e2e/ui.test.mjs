@@ -11,29 +11,12 @@ import zlib from 'node:zlib';
 import { chromium } from 'playwright-core';
 
 import { REPO_ROOT, api, newCredentials, postMessage, register, startServer } from '../integration/lib.mjs';
+import { CHROMIUM, FLAGS, until } from './browser.mjs';
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = path.join(REPO_ROOT, 'build', 'screenshots');
-const FLAGS = [
-  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
-  '--autoplay-policy=no-user-gesture-required', '--auto-select-desktop-capture-source=Entire screen',
-];
+const UI_FLAGS = [...FLAGS, '--auto-select-desktop-capture-source=Entire screen'];
 
 const s = { server: null, browser: null, a: null, b: null, c: null, code: null, roomId: null };
-
-async function until(what, fn, timeoutMs = 15000) {
-  const start = Date.now();
-  let last;
-  while (Date.now() - start < timeoutMs) {
-    last = await fn();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 async function newPage(name, init) {
   const context = await s.browser.newContext({ viewport: { width: 1280, height: 860 } });
@@ -132,7 +115,7 @@ test('a new user registers through the form, sees errors by field, and stays sig
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: tools/deps.sh installs it`);
   fs.mkdirSync(SHOTS, { recursive: true });
   s.server = await startServer({ args: ['--log-level', process.env.SFU_E2E_LOG || 'warn'] });
-  s.browser = await chromium.launch({ executablePath: CHROMIUM, headless: false, ignoreDefaultArgs: ['--headless'], args: FLAGS });
+  s.browser = await chromium.launch({ executablePath: CHROMIUM, headless: false, ignoreDefaultArgs: ['--headless'], args: UI_FLAGS });
   s.a = await newPage('host');
   await s.a.page.goto(s.server.url + '/');
   await s.a.page.click('#tab-register');

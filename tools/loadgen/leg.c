@@ -166,20 +166,13 @@ static void on_recv(void *ctx, uint8_t *data, size_t n, const struct sockaddr_in
     }
 }
 
-static void random_ice_string(char *out, size_t bytes)
-{
-    uint8_t raw[24];
-    random_bytes(raw, bytes);
-    hex_encode(raw, bytes, out);
-}
-
 int lg_leg_init(lg_leg_t *leg, lg_peer_t *peer, bool is_pub)
 {
     memset(leg, 0, sizeof *leg);
     leg->peer = peer;
     leg->is_pub = is_pub;
-    random_ice_string(leg->ufrag, 4);
-    random_ice_string(leg->pwd, 16);
+    random_hex(leg->ufrag, 4);
+    random_hex(leg->pwd, 16);
     int rc = lg_sock_open(&leg->sock, peer->lg->loop, on_recv, leg);
     leg->local_port = ntohs(leg->sock.addr.sin_port);
     return rc;
@@ -245,11 +238,13 @@ void lg_leg_housekeeping(lg_leg_t *leg, uint64_t now_ns)
     }
 }
 
-int lg_leg_send_rtp(lg_leg_t *leg, uint8_t *buf, size_t len)
+/* Protects buf in place (SRTP or SRTCP) and sends it; the length sent or negative. */
+static int leg_send(lg_leg_t *leg, uint8_t *buf, size_t len, bool rtcp)
 {
     if (leg->state != LEG_UP)
         return -ENOTCONN;
-    int rc = srtp_session_protect_rtp(leg->srtp, buf, &len, LG_BUF_CAP);
+    int rc = rtcp ? srtp_session_protect_rtcp(leg->srtp, buf, &len, LG_BUF_CAP)
+                  : srtp_session_protect_rtp(leg->srtp, buf, &len, LG_BUF_CAP);
     if (rc)
         return rc;
     rc = lg_sock_send(&leg->sock, &leg->remote, buf, len);
@@ -257,24 +252,21 @@ int lg_leg_send_rtp(lg_leg_t *leg, uint8_t *buf, size_t len)
         leg->tx_failed++;
         return rc;
     }
-    leg->tx_rtp++;
+    if (rtcp)
+        leg->tx_rtcp++;
+    else
+        leg->tx_rtp++;
     return (int)len;
+}
+
+int lg_leg_send_rtp(lg_leg_t *leg, uint8_t *buf, size_t len)
+{
+    return leg_send(leg, buf, len, false);
 }
 
 int lg_leg_send_rtcp(lg_leg_t *leg, uint8_t *buf, size_t len)
 {
-    if (leg->state != LEG_UP)
-        return -ENOTCONN;
-    int rc = srtp_session_protect_rtcp(leg->srtp, buf, &len, LG_BUF_CAP);
-    if (rc)
-        return rc;
-    rc = lg_sock_send(&leg->sock, &leg->remote, buf, len);
-    if (rc < 0) {
-        leg->tx_failed++;
-        return rc;
-    }
-    leg->tx_rtcp++;
-    return (int)len;
+    return leg_send(leg, buf, len, true);
 }
 
 uint64_t lg_leg_auth_failures(const lg_leg_t *leg)

@@ -1,0 +1,53 @@
+// What the browser suites share: Debian's Chromium with the flags every
+// suite needs (see STACK_NOTES: fake devices, loopback candidates), waiting
+// on a condition, recording a page's PeerConnections, and signing a page in
+// with a session made over REST.
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+export const FLAGS = [
+  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+/* fn() until it returns something truthy (returned), or throws naming what. */
+export async function until(what, fn, timeoutMs = 15000, stepMs = 200) {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    const v = await fn();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/* An init script: every RTCPeerConnection the page makes lands in window.__pcs. */
+export const RECORD_PCS = () => {
+  const Orig = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = function (...a) {
+    const pc = new Orig(...a);
+    window.__pcs.push(pc);
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Orig.prototype;
+};
+
+/* Opens the web client signed in as session (tokens as the client keeps them). */
+export async function signIn(page, server, session) {
+  await page.goto(server.url + '/');
+  await page.evaluate((s) => {
+    sessionStorage.setItem('accessToken', s.accessToken);
+    sessionStorage.setItem('refreshToken', s.refreshToken);
+    sessionStorage.setItem('user', JSON.stringify(s.user));
+  }, session);
+  await page.reload();
+}
+
+/* Joins the room by code and its call through the client's automation hook. */
+export async function joinCall(page, code) {
+  await page.evaluate((c) => window.sfu.joinRoom(c), code);
+  await page.evaluate(() => window.sfu.joinCall());
+}
