@@ -1,5 +1,6 @@
 #include "rtp/rtc_sdp.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,6 +51,29 @@ static int fail(char *err, size_t cap, const char *fmt, ...)
 }
 
 /* One "a=" attribute (without the "a="), for the session or a media section. */
+/* RFC 8851 10: rid-id = 1*(alpha-numeric / "-" / "_"); ours are shorter. */
+static bool rid_valid(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n >= sizeof((rtc_sdp_media_t *)0)->rids[0])
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (!isalnum((unsigned char)id[i]) && id[i] != '-' && id[i] != '_')
+            return false;
+    }
+    return true;
+}
+
+static void rid_add(rtc_sdp_media_t *m, const char *id)
+{
+    for (int i = 0; i < m->rid_count; i++) {
+        if (!strcmp(m->rids[i], id))
+            return;
+    }
+    if (m->rid_count < RTC_SDP_MAX_LAYERS)
+        copy_n(m->rids[m->rid_count++], sizeof m->rids[0], id, strlen(id));
+}
+
 static int parse_attr(rtc_sdp_t *s, rtc_sdp_media_t *m, const char *a, size_t n, char *err,
                       size_t err_cap)
 {
@@ -108,9 +132,40 @@ static int parse_attr(rtc_sdp_t *s, rtc_sdp_media_t *m, const char *a, size_t n,
         rtc_sdp_codec_t *c = codec_by_pt(m, pt);
         if (c)
             copy_n(c->fmtp, sizeof c->fmtp, v + off, strlen(v + off));
+    } else if (!strcmp(name, "rid")) {
+        /* RFC 8851: a=rid:<id> send|recv [restrictions] */
+        char id[32], dir[8];
+        if (sscanf(v, "%31s %7s", id, dir) != 2 || !rid_valid(id))
+            return fail(err, err_cap, "bad rid line: %.80s", v);
+        if (!strcmp(dir, "send"))
+            rid_add(m, id);
+    } else if (!strcmp(name, "simulcast")) {
+        /* RFC 8853: a=simulcast:send <rid>[,<alt>];<rid>... ("~": paused). The
+         * list's order is the layers' order; the first alternative counts. */
+        if (strncmp(v, "send ", 5))
+            return 0;
+        char list[160];
+        copy_n(list, sizeof list, v + 5, strcspn(v + 5, " "));
+        m->rid_count = 0;
+        for (char *save = NULL, *tok = strtok_r(list, ";", &save); tok;
+             tok = strtok_r(NULL, ";", &save)) {
+            tok[strcspn(tok, ",")] = '\0';
+            if (*tok == '~')
+                tok++;
+            if (!rid_valid(tok))
+                return fail(err, err_cap, "bad simulcast line: %.80s", v);
+            rid_add(m, tok);
+        }
     } else if (!strcmp(name, "ssrc-group")) {
-        unsigned a1, a2;
-        if (sscanf(v, "FID %u %u", &a1, &a2) == 2) {
+        unsigned a1, a2, a3 = 0;
+        int n = sscanf(v, "SIM %u %u %u", &a1, &a2, &a3);
+        if (n >= 2) {
+            m->sim_ssrcs[0] = a1;
+            m->sim_ssrcs[1] = a2;
+            m->sim_ssrcs[2] = a3;
+            m->sim_count = n;
+            m->ssrc = a1;
+        } else if (sscanf(v, "FID %u %u", &a1, &a2) == 2 && (!m->sim_count || a1 == m->ssrc)) {
             m->ssrc = a1;
             m->rtx_ssrc = a2;
         }
@@ -377,8 +432,20 @@ int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *
         write_transport(&w, local, "passive", first);
         first = false;
         strbuf_printf(&w, "a=mid:%s\r\na=recvonly\r\na=rtcp-mux\r\na=rtcp-rsize\r\n", m->mid);
-        write_extmaps(&w, &m->ext);
+        rtp_ext_ids_t ext = m->ext;
+        if (m->kind != RTC_MEDIA_VIDEO || m->rid_count < 2)
+            ext.id[RTP_EXT_RID] = 0;
+        write_extmaps(&w, &ext);
         write_codec(&w, picked[i], m->kind, m->ext.id[RTP_EXT_TWCC] != 0, true);
+        if (ext.id[RTP_EXT_RID]) {
+            /* RFC 8853 5.3: the same layers, received. */
+            for (int k = 0; k < m->rid_count; k++)
+                strbuf_printf(&w, "a=rid:%s recv\r\n", m->rids[k]);
+            strbuf_printf(&w, "a=simulcast:recv ");
+            for (int k = 0; k < m->rid_count; k++)
+                strbuf_printf(&w, "%s%s", k ? ";" : "", m->rids[k]);
+            strbuf_printf(&w, "\r\n");
+        }
     }
     return w.full ? -ENOSPC : (int)w.len;
 }

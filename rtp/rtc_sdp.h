@@ -13,6 +13,8 @@
 
 #define RTC_SDP_MAX_MEDIA  16
 #define RTC_SDP_MAX_CODECS 24
+/* Simulcast encodings of one section (RFC 8853), lowest first. */
+#define RTC_SDP_MAX_LAYERS 3
 
 typedef enum { RTC_MEDIA_AUDIO, RTC_MEDIA_VIDEO, RTC_MEDIA_OTHER } rtc_media_kind_t;
 
@@ -38,6 +40,12 @@ typedef struct rtc_sdp_media {
     char msid_stream[64];
     char msid_track[64];
     rtp_ext_ids_t ext; /* a=extmap ids of the extensions this node uses (1-14) */
+    /* Simulcast by RID (a=rid send + a=simulcast:send, in that list's
+     * order, taken as lowest first), or by SSRC (a=ssrc-group:SIM). */
+    char rids[RTC_SDP_MAX_LAYERS][16];
+    int rid_count;
+    uint32_t sim_ssrcs[RTC_SDP_MAX_LAYERS];
+    int sim_count;
 } rtc_sdp_media_t;
 
 typedef struct rtc_sdp {
@@ -76,6 +84,8 @@ typedef struct rtc_sdp_track {
     uint32_t rtx_ssrc;                 /* video: retransmissions (RFC 4588) on this SSRC; 0: none */
     uint8_t rtx_pt;                    /* and payload type */
     uint64_t producer_id, consumer_id; /* the caller's; not written */
+    int layer_limit;                   /* the caller's: simulcast layers wanted (0: all) */
+    bool paused;                       /* the caller's: the subscriber shows it nowhere */
 } rtc_sdp_track_t;
 
 /* Parses sdp. 0, or -EINVAL with a one-line reason in err (missing ICE

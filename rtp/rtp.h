@@ -116,6 +116,8 @@ typedef enum rtp_ext_kind {
     RTP_EXT_ABS_SEND_TIME, /* http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time */
     RTP_EXT_AUDIO_LEVEL,   /* urn:ietf:params:rtp-hdrext:ssrc-audio-level (RFC 6464) */
     RTP_EXT_TWCC,          /* transport-wide-cc-extensions-01 */
+    RTP_EXT_RID,           /* urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id (RFC 8852):
+                            * received from simulcast publishers, never sent */
     RTP_EXT_KIND_COUNT
 } rtp_ext_kind_t;
 
@@ -146,7 +148,8 @@ uint32_t rtp_abs_send_time_from_us(uint64_t time_us);
  * 16-bit transport sequence number. */
 int rtp_ext_read_twcc_seq(const rtp_ext_t *e, uint16_t *seq);
 int rtp_ext_write_twcc_seq(rtp_ext_t *e, uint16_t seq);
-/* RFC 8843 15.2: the mid, NUL-terminated into out; -ENOSPC when out is too small. */
+/* RFC 8843 15.2: the mid, NUL-terminated into out; -ENOSPC when out is too
+ * small. The same SDES form reads a RID (RFC 8852). */
 int rtp_ext_read_mid(const rtp_ext_t *e, char *out, size_t cap);
 /* Writes mid (1 byte or more) in place; a shorter value shrinks the element
  * (its header byte before data is rewritten too) and pads the rest with zeros.
@@ -305,7 +308,8 @@ typedef struct rtp_rewriter {
     uint32_t max_out_ts;  /* the timestamp that packet went out with */
     uint64_t max_out_ms;  /* when it was placed */
     uint32_t source_span; /* outgoing numbers used by the current source, up to 65536 */
-    uint64_t seen[RTP_REWRITER_WINDOW / 64]; /* bit k: max_in_seq - k is taken */
+    uint64_t seen[RTP_REWRITER_WINDOW / 64];    /* bit k: max_in_seq - k is taken */
+    uint64_t dropped[RTP_REWRITER_WINDOW / 64]; /* bit k: and was dropped, not sent */
 } rtp_rewriter_t;
 
 /* first_seq and first_ts are the first outgoing values (random, RFC 3550 5.1);
@@ -322,6 +326,11 @@ void rtp_rewriter_switch(rtp_rewriter_t *rw, uint32_t in_ssrc);
  *   -EALREADY   a duplicate, or older than the current source's first packet;
  *   -ESTALE     older than the window, or a jump not yet confirmed: drop. */
 int rtp_rewriter_rewrite(rtp_rewriter_t *rw, rtp_packet_t *p, uint64_t now_ms);
+/* Leaves a packet of the current source out (a VP8 temporal layer the
+ * subscriber does not take) without a gap in the outgoing numbering: newer
+ * packets close up behind it, older ones keep their numbers. 0, -ENOENT (not
+ * the current SSRC), -EALREADY or -ESTALE as above. */
+int rtp_rewriter_drop(rtp_rewriter_t *rw, const rtp_packet_t *p, uint64_t now_ms);
 /* The incoming sequence number an outgoing one of the current source came
  * from (to answer a NACK from the cache): 0, or -ENOENT when out_seq was not
  * produced from the current source. */

@@ -358,6 +358,10 @@ static void rate_control(rtp_bwe_t *bwe, rtp_bwe_signal_t signal, uint64_t now_u
     }
     if (signal == RTP_BWE_UNDERUSE || bwe->loss_fraction >= BWE_LOSS_LOW)
         return; /* hold */
+    /* (e) What the subscriber acknowledged receiving without loss or a
+     * growing queue, the link carries: a probe's result. */
+    if (acked > bwe->estimate_bps)
+        bwe->estimate_bps = acked;
     if (bwe->link_capacity_bps > 0 &&
         bwe->estimate_bps >= BWE_NEAR_CAPACITY * bwe->link_capacity_bps)
         bwe->estimate_bps += additive_bps_per_s(bwe->estimate_bps) * dt_s;

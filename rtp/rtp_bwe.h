@@ -40,6 +40,10 @@
  *     never lowered to that bound (a sender that sends less than the estimate,
  *     application limited or capped by this estimate's own REMB, does not drag
  *     it down).
+ * (e) In the normal state with loss under 2 %, an acknowledged receive rate
+ *     above the estimate raises the estimate to it: the link carried that much
+ *     (the result of a padding probe, or of a sender that outran the
+ *     estimate).
  *
  * Receive times are in the feedback sender's clock and only their differences
  * are used; the 24-bit reference time's wrap (about 12.4 days) is undone here. */

@@ -28,6 +28,18 @@ static void seen_shift(uint64_t seen[2], unsigned d)
     }
 }
 
+/* Dropped packets among the k newest positions (0 .. k-1). */
+static unsigned dropped_below(const uint64_t dropped[2], unsigned k)
+{
+    if (k >= 128)
+        return (unsigned)(__builtin_popcountll(dropped[0]) + __builtin_popcountll(dropped[1]));
+    if (k >= 64) {
+        uint64_t hi = k == 64 ? 0 : dropped[1] & ((1ull << (k - 64)) - 1);
+        return (unsigned)(__builtin_popcountll(dropped[0]) + __builtin_popcountll(hi));
+    }
+    return k ? (unsigned)__builtin_popcountll(dropped[0] & ((1ull << k) - 1)) : 0;
+}
+
 static bool seen_test_set(uint64_t seen[2], unsigned k)
 {
     uint64_t bit = 1ull << (k % 64);
@@ -76,6 +88,7 @@ static void rewriter_start_source(rtp_rewriter_t *rw, const rtp_packet_t *p, uin
     rw->max_in_seq = (uint16_t)(p->seq - 1);
     rw->max_out_seq = (uint16_t)(out_seq - 1);
     rw->seen[0] = rw->seen[1] = ~0ull;
+    rw->dropped[0] = rw->dropped[1] = 0;
     rw->source_span = 0;
     rw->started = true;
     rw->resync = false;
@@ -103,6 +116,7 @@ int rtp_rewriter_rewrite(rtp_rewriter_t *rw, rtp_packet_t *p, uint64_t now_ms)
     }
     if (d > 0) {
         seen_shift(rw->seen, (unsigned)d);
+        seen_shift(rw->dropped, (unsigned)d);
         rw->seen[0] |= 1;
         rw->max_in_seq = p->seq;
         rw->max_out_seq = (uint16_t)(p->seq + rw->seq_offset);
@@ -114,9 +128,35 @@ int rtp_rewriter_rewrite(rtp_rewriter_t *rw, rtp_packet_t *p, uint64_t now_ms)
     } else if (seen_test_set(rw->seen, (unsigned)-d)) {
         return -EALREADY;
     }
+    /* Older packets keep the numbers they had before newer drops closed up. */
+    unsigned back = d > 0 ? 0 : (unsigned)-d;
     rtp_packet_set_ssrc(p, rw->out_ssrc);
-    rtp_packet_set_seq(p, (uint16_t)(p->seq + rw->seq_offset));
+    rtp_packet_set_seq(p, (uint16_t)(p->seq + rw->seq_offset + dropped_below(rw->dropped, back)));
     rtp_packet_set_ts(p, p->ts + rw->ts_offset);
+    return 0;
+}
+
+int rtp_rewriter_drop(rtp_rewriter_t *rw, const rtp_packet_t *p, uint64_t now_ms)
+{
+    if (p->ssrc != rw->in_ssrc)
+        return -ENOENT;
+    if (rw->resync)
+        rewriter_start_source(rw, p, now_ms);
+    int d = seq_diff(p->seq, rw->max_in_seq);
+    if (d > RTP_REWRITER_MAX_DROPOUT || d < -RTP_REWRITER_MAX_MISORDER || d <= -RTP_REWRITER_WINDOW)
+        return -ESTALE;
+    if (d <= 0) /* its number is given already: a gap stays */
+        return seen_test_set(rw->seen, (unsigned)-d) ? -EALREADY : 0;
+    seen_shift(rw->seen, (unsigned)d);
+    seen_shift(rw->dropped, (unsigned)d);
+    rw->seen[0] |= 1;
+    rw->dropped[0] |= 1;
+    rw->max_in_seq = p->seq;
+    rw->seq_offset--; /* the next packet takes the number this one would have had */
+    rw->max_out_ms = now_ms;
+    rw->source_span += (uint32_t)d;
+    if (rw->source_span > 0x10000)
+        rw->source_span = 0x10000;
     return 0;
 }
 
@@ -124,16 +164,31 @@ int rtp_rewriter_seq_to_input(const rtp_rewriter_t *rw, uint16_t out_seq, uint16
 {
     if (!rw->started)
         return -ENOENT;
-    int back = seq_diff(rw->max_out_seq, out_seq);
-    if (back < 0 || (uint32_t)back >= rw->source_span)
-        return -ENOENT;
-    *in_seq = (uint16_t)(out_seq - rw->seq_offset);
-    return 0;
+    if (!rw->dropped[0] && !rw->dropped[1]) {
+        int back = seq_diff(rw->max_out_seq, out_seq);
+        if (back < 0 || (uint32_t)back >= rw->source_span)
+            return -ENOENT;
+        *in_seq = (uint16_t)(out_seq - rw->seq_offset);
+        return 0;
+    }
+    /* With drops in the window, search it: each sent position's number. */
+    for (unsigned k = 0; k < RTP_REWRITER_WINDOW && k <= rw->source_span; k++) {
+        if (rw->dropped[k / 64] >> (k % 64) & 1)
+            continue;
+        uint16_t in = (uint16_t)(rw->max_in_seq - k);
+        if ((uint16_t)(in + rw->seq_offset + dropped_below(rw->dropped, k)) == out_seq) {
+            *in_seq = in;
+            return 0;
+        }
+    }
+    return -ENOENT;
 }
 
 void rtp_rewriter_apply(const rtp_rewriter_t *rw, rtp_packet_t *p)
 {
+    int back = seq_diff(rw->max_in_seq, p->seq);
+    unsigned closed = back > 0 ? dropped_below(rw->dropped, (unsigned)back) : 0;
     rtp_packet_set_ssrc(p, rw->out_ssrc);
-    rtp_packet_set_seq(p, (uint16_t)(p->seq + rw->seq_offset));
+    rtp_packet_set_seq(p, (uint16_t)(p->seq + rw->seq_offset + closed));
     rtp_packet_set_ts(p, p->ts + rw->ts_offset);
 }

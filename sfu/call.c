@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "rtp/rtp_codec.h"
 
 #define SUB_SDP_MAX (512 * 1024) /* a subscribe offer: a section per track */
 
@@ -173,9 +174,14 @@ static bool call_ssrc_taken(const sfu_call_t *call, uint32_t ssrc)
 {
     for (int i = 0; i < call->count; i++) {
         const sfu_participant_t *o = call->parts[i];
-        for (int t = 0; t < o->track_count; t++)
+        for (int t = 0; t < o->track_count; t++) {
             if (o->tracks[t].ssrc == ssrc)
                 return true;
+            for (int l = 0; l < o->tracks[t].layers; l++) {
+                if (o->tracks[t].layer_ssrcs[l] == ssrc)
+                    return true;
+            }
+        }
         for (int k = 0; k < o->sub_count; k++)
             if (o->sub[k].ssrc == ssrc)
                 return true;
@@ -194,8 +200,12 @@ static uint32_t consumer_ssrc_new(const sfu_call_t *call)
 
 static void consumer_attach(sfu_participant_t *p, const rtc_sdp_track_t *s)
 {
-    sfu_consumer_params_t cp = {
-        .id = s->consumer_id, .ssrc = s->ssrc, .rtx_ssrc = s->rtx_ssrc, .rtx_pt = s->rtx_pt};
+    sfu_consumer_params_t cp = {.id = s->consumer_id,
+                                .ssrc = s->ssrc,
+                                .rtx_ssrc = s->rtx_ssrc,
+                                .rtx_pt = s->rtx_pt,
+                                .paused = s->paused,
+                                .layer_limit = s->layer_limit};
     snprintf(cp.mid, sizeof cp.mid, "%s", s->mid);
     sfu_media_consumer_add(p->call->env.media, p->call->room_id, s->producer_id, p->sub_leg, &cp);
 }
@@ -332,7 +342,8 @@ static int offered_tracks(const sfu_participant_t *p, const rtc_sdp_t *offer,
         const rtc_sdp_media_t *m = &offer->media[i];
         const rtc_sdp_codec_t *codec = rtc_sdp_pick_codec(m);
         bool sends = !strcmp(m->direction, "sendrecv") || !strcmp(m->direction, "sendonly");
-        if (!codec || !sends || !m->ssrc || m->port == 0)
+        bool by_rid = m->kind == RTC_MEDIA_VIDEO && m->rid_count > 1 && m->ext.id[RTP_EXT_RID];
+        if (!codec || !sends || (!m->ssrc && !by_rid) || m->port == 0)
             continue;
         sfu_call_track_t *t = &now[n++];
         memset(t, 0, sizeof *t);
@@ -344,8 +355,15 @@ static int offered_tracks(const sfu_participant_t *p, const rtc_sdp_t *offer,
         snprintf(t->source, sizeof t->source, "%s", source);
         t->kind = m->kind;
         t->codec = *codec;
-        t->ssrc = m->ssrc;
+        t->ssrc = by_rid ? 0 : m->ssrc;
         t->ext = m->ext;
+        if (by_rid) {
+            t->layers = m->rid_count;
+            memcpy(t->rids, m->rids, sizeof t->rids);
+        } else if (m->kind == RTC_MEDIA_VIDEO && m->sim_count > 1) {
+            t->layers = m->sim_count;
+            memcpy(t->layer_ssrcs, m->sim_ssrcs, sizeof t->layer_ssrcs);
+        }
         if (m->kind == RTC_MEDIA_VIDEO) {
             /* The publisher's own RTX type for that codec, else one beside it. */
             t->rtx_pt = rtc_sdp_rtx_pt(m, codec->pt);
@@ -353,10 +371,17 @@ static int offered_tracks(const sfu_participant_t *p, const rtc_sdp_t *offer,
                 t->rtx_pt = codec->pt == 97 ? 98 : 97;
         }
         snprintf(t->cname, sizeof t->cname, "%s", m->cname);
-        /* A track published before keeps its producer. */
+        /* A track published before keeps its producer: the same SSRC, or
+         * the same section with the same RIDs. */
         for (int k = 0; k < p->track_count; k++) {
-            if (p->tracks[k].ssrc == t->ssrc)
-                t->producer_id = p->tracks[k].producer_id;
+            const sfu_call_track_t *o = &p->tracks[k];
+            bool same = t->ssrc ? o->ssrc == t->ssrc
+                                : !o->ssrc && !strcmp(o->mid, t->mid) && o->layers == t->layers &&
+                                      !memcmp(o->rids, t->rids, sizeof t->rids);
+            if (same) {
+                t->producer_id = o->producer_id;
+                t->height = o->height;
+            }
         }
     }
     return n;
@@ -367,6 +392,15 @@ static int check_ssrcs(const sfu_participant_t *p, const sfu_call_track_t *now, 
                        sfu_call_error_t *err)
 {
     for (int j = 0; j < n; j++) {
+        for (int l = 0; l < now[j].layers && !now[j].producer_id; l++) {
+            uint32_t ssrc = now[j].layer_ssrcs[l];
+            if (ssrc && (call_ssrc_taken(p->call, ssrc) || ssrc == SFU_RTCP_SENDER_SSRC)) {
+                fail(err, "ssrc_in_use", "SSRC %u is already in use in this call", ssrc);
+                return -1;
+            }
+        }
+        if (!now[j].ssrc)
+            continue; /* simulcast by RID: SSRCs come with the packets */
         for (int k = 0; k < j; k++) {
             if (now[k].ssrc == now[j].ssrc) {
                 fail(err, "invalid_sdp", "SSRC %u is in two media sections", now[j].ssrc);
@@ -426,7 +460,12 @@ int sfu_participant_publish(sfu_participant_t *p, const rtc_sdp_t *offer,
                                     .video = now[j].kind == RTC_MEDIA_VIDEO,
                                     .pt = now[j].codec.pt,
                                     .clock_hz = now[j].codec.clock_hz,
-                                    .ext = now[j].ext};
+                                    .ext = now[j].ext,
+                                    .codec = (uint8_t)rtp_codec_kind_of(now[j].codec.name),
+                                    .layers = now[j].layers};
+        memcpy(pp.layer_ssrcs, now[j].layer_ssrcs, sizeof pp.layer_ssrcs);
+        memcpy(pp.rids, now[j].rids, sizeof pp.rids);
+        memcpy(pp.mid, now[j].mid, sizeof pp.mid);
         sfu_media_producer_add(call->env.media, call->room_id, p->pub_leg, &pp);
         added[added_count++] = j;
     }
@@ -439,6 +478,62 @@ int sfu_participant_publish(sfu_participant_t *p, const rtc_sdp_t *offer,
         for (int a = 0; a < added_count; a++)
             sub_add(o, p, &p->tracks[added[a]]);
         renegotiate(o);
+    }
+    return 0;
+}
+
+void sfu_participant_set_track_height(sfu_participant_t *p, const char *mid, int height)
+{
+    for (int i = 0; i < p->track_count; i++) {
+        if (!strcmp(p->tracks[i].mid, mid) && height > 0 && height <= 8192)
+            p->tracks[i].height = height;
+    }
+}
+
+int sfu_participant_set_layers(sfu_participant_t *p, uint64_t producer_id, int paused,
+                               int max_layer, int height, sfu_call_error_t *err)
+{
+    rtc_sdp_track_t *s = NULL;
+    for (int i = 0; i < p->sub_count && !s; i++) {
+        if (p->sub[i].active && p->sub[i].producer_id == producer_id)
+            s = &p->sub[i];
+    }
+    sfu_participant_t *pub = s ? sfu_call_find_producer(p->call, producer_id) : NULL;
+    if (!pub) {
+        fail(err, "not_found", "this session receives no track %llu",
+             (unsigned long long)producer_id);
+        return -1;
+    }
+    const sfu_call_track_t *t = NULL;
+    for (int i = 0; i < pub->track_count; i++) {
+        if (pub->tracks[i].producer_id == producer_id)
+            t = &pub->tracks[i];
+    }
+    int limit = 0; /* all */
+    if (t && t->layers > 1 && height > 0) {
+        /* Layer i is top >> (layers - 1 - i) tall: the smallest that covers
+         * the tile (with a tenth of slack), else the top. */
+        int top = t->height ? t->height : 720;
+        limit = t->layers;
+        for (int i = 0; i < t->layers; i++) {
+            if ((top >> (t->layers - 1 - i)) * 10 >= height * 9) {
+                limit = i + 1;
+                break;
+            }
+        }
+    } else if (t && t->layers > 1 && max_layer >= 0) {
+        limit = max_layer + 1 < t->layers ? max_layer + 1 : 0;
+    }
+    sfu_media_t *m = p->call->env.media;
+    if (limit != s->layer_limit) {
+        s->layer_limit = limit;
+        if (p->sub_open)
+            sfu_media_consumer_set_layers(m, p->call->room_id, s->consumer_id, limit);
+    }
+    if (paused >= 0 && (bool)paused != s->paused) {
+        s->paused = paused;
+        if (p->sub_open)
+            sfu_media_consumer_pause(m, p->call->room_id, s->consumer_id, s->paused);
     }
     return 0;
 }

@@ -34,6 +34,13 @@ typedef struct sfu_call_track {
     rtp_ext_ids_t ext;    /* the publisher's extension ids */
     uint8_t rtx_pt;       /* video: the RTX payload type subscribers are offered */
     char cname[64];
+    /* Simulcast: the encodings, lowest first (layers 0 or 1: none), by RID
+     * or by SSRC, and the top one's height when the publisher said (0: not
+     * said; 720 assumed). */
+    int layers;
+    char rids[RTC_SDP_MAX_LAYERS][16];
+    uint32_t layer_ssrcs[RTC_SDP_MAX_LAYERS];
+    int height;
 } sfu_call_track_t;
 
 /* Upward calls, on the main thread. p's owner (sfu_participant_owner) is the
@@ -95,6 +102,18 @@ void sfu_call_remove(sfu_participant_t *p);
 int sfu_participant_publish(sfu_participant_t *p, const rtc_sdp_t *offer,
                             const char *(*source_of)(void *ctx, const char *mid), void *source_ctx,
                             char *answer, size_t answer_cap, sfu_call_error_t *err);
+/* The publisher's frame height of a track's top layer (from call_publish),
+ * for sfu_participant_set_layers' rendered heights. */
+void sfu_participant_set_track_height(sfu_participant_t *p, const char *mid, int height);
+
+/* What p wants of one track it receives (a producer of someone else's):
+ * paused (nothing sent; -1 leaves it as it is), and for simulcast tracks
+ * the most layers (max_layer: the highest layer index, -1 all) or the height
+ * it is rendered at (height > 0: the smallest layer at least that tall, the
+ * layers taken as halving down from the top). 0, or -1 with *err filled
+ * (not_found: p does not receive that track). */
+int sfu_participant_set_layers(sfu_participant_t *p, uint64_t producer_id, int paused,
+                               int max_layer, int height, sfu_call_error_t *err);
 /* Whether an answer of that version is awaited (version -1: the client did
  * not say which; any other negative value matches nothing). 0, or -1 with
  * *err filled (no_offer, stale_answer). */

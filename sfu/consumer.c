@@ -9,6 +9,8 @@
 
 #include "common/bytes.h"
 #include "common/util.h"
+#include "rtp/rtp_codec.h"
+#include "sfu/simulcast.h"
 #include "sfu/room_internal.h"
 
 /* Room for a rebuilt extension block when a mid grows. */
@@ -41,7 +43,10 @@ int sfu_consumer_new(sfu_room_t *r, uint64_t producer_id, sfu_leg_t *sub,
     random_bytes((uint8_t *)&first_seq, sizeof first_seq);
     random_bytes((uint8_t *)&first_ts, sizeof first_ts);
     random_bytes((uint8_t *)&c->rtx_seq, sizeof c->rtx_seq);
-    rtp_rewriter_init(&c->rw, pr->p.ssrc, params->ssrc, pr->p.clock_hz, first_seq, first_ts);
+    rtp_rewriter_init(&c->rw, pr->nstreams > 1 ? 0 : pr->p.ssrc, params->ssrc, pr->p.clock_hz,
+                      first_seq, first_ts);
+    c->layer = c->target_layer = pr->nstreams > 1 ? -1 : 0;
+    c->tl = c->target_tl = SFU_MAX_TEMPORAL;
     sfu_consumer__rebuild_ext_map(c);
     if (idmap_add(&r->consumers_by_id, (int64_t)params->id, c)) {
         free(c);
@@ -56,7 +61,8 @@ int sfu_consumer_new(sfu_room_t *r, uint64_t producer_id, sfu_leg_t *sub,
     pr->consumers = c;
     c->next_in_leg = sub->consumers;
     sub->consumers = c;
-    if (sub->connected && !c->p.paused)
+    /* Simulcast: the layer is chosen with the first packets, then asked for. */
+    if (sub->connected && !c->p.paused && pr->nstreams == 1)
         sfu_producer_request_keyframe(pr, now_ms);
     if (out)
         *out = c;
@@ -105,6 +111,25 @@ sfu_consumer_t *sfu_room_consumer(const sfu_room_t *r, uint64_t consumer_id)
     return s ? s->items[0] : NULL;
 }
 
+/* What was skipped is no loss: numbering carries on from the last sent.
+ * A simulcast consumer chooses its layer again and waits for its keyframe. */
+static void consumer_restart(sfu_consumer_t *c, uint64_t now_ms)
+{
+    sfu_producer_t *pr = c->producer;
+    if (pr->nstreams > 1) {
+        rtp_rewriter_switch(&c->rw, 0);
+        c->layer = c->target_layer = -1;
+        c->layer_checked_ms = 0;
+        c->vp8_resync = true;
+        return;
+    }
+    rtp_rewriter_switch(&c->rw, pr->p.ssrc);
+    c->rw.clock_hz = pr->p.clock_hz;
+    c->vp8_resync = true;
+    if (c->leg->connected && !c->p.paused)
+        sfu_producer_request_keyframe(pr, now_ms);
+}
+
 int sfu_room_consumer_pause(sfu_room_t *r, uint64_t consumer_id, bool paused, uint64_t now_ms)
 {
     sfu_consumer_t *c = sfu_room_consumer(r, consumer_id);
@@ -113,12 +138,21 @@ int sfu_room_consumer_pause(sfu_room_t *r, uint64_t consumer_id, bool paused, ui
     if (c->p.paused == paused)
         return 0;
     c->p.paused = paused;
-    if (!paused) {
-        /* What was skipped is no loss: numbering carries on from the last sent. */
-        rtp_rewriter_switch(&c->rw, c->producer->p.ssrc);
-        if (c->leg->connected)
-            sfu_producer_request_keyframe(c->producer, now_ms);
-    }
+    if (!paused)
+        consumer_restart(c, now_ms);
+    return 0;
+}
+
+int sfu_room_consumer_set_layers(sfu_room_t *r, uint64_t consumer_id, int layer_limit,
+                                 int temporal_limit, uint64_t now_ms)
+{
+    sfu_consumer_t *c = sfu_room_consumer(r, consumer_id);
+    if (!c)
+        return -ENOENT;
+    c->p.layer_limit = layer_limit > 0 ? layer_limit : 0;
+    c->p.temporal_limit = temporal_limit > 0 ? temporal_limit : 0;
+    c->layer_checked_ms = 0; /* reconsidered with the next packet */
+    (void)now_ms;
     return 0;
 }
 
@@ -132,11 +166,8 @@ int sfu_consumer_switch_producer(sfu_consumer_t *c, sfu_producer_t *pr, uint64_t
         c->next_of_producer = pr->consumers;
         pr->consumers = c;
     }
-    rtp_rewriter_switch(&c->rw, pr->p.ssrc);
-    c->rw.clock_hz = pr->p.clock_hz;
     sfu_consumer__rebuild_ext_map(c);
-    if (c->leg->connected && !c->p.paused)
-        sfu_producer_request_keyframe(pr, now_ms);
+    consumer_restart(c, now_ms);
     return 0;
 }
 
@@ -217,6 +248,73 @@ static int rtx_wrap(sfu_consumer_t *c, rtp_packet_t *p, size_t cap)
     return 0;
 }
 
+/* RFC 7741: a simulcast consumer's picture ids and TL0PICIDX run on
+ * across layer switches and left-out temporal layers, so the decoder sees
+ * one stream: a new picture's id follows the last one sent (or keeps the
+ * publisher's gap, a picture lost upstream); a picture left out closes up.
+ * fresh: a packet on its way through (not a retransmission). Returns 1 when
+ * the packet belongs to a picture left out, else 0 (rewritten or nothing to
+ * do), or -EINVAL. */
+static int vp8_map(sfu_consumer_t *c, const rtp_vp8_desc_t *d, bool fresh, bool drop,
+                   uint16_t *out_pic, uint8_t *out_tl0)
+{
+    uint16_t mod = d->picture_id_long ? 0x8000 : 0x80;
+    uint16_t in = d->picture_id;
+    sfu_vp8_pic_t *h = &c->pics[in % SFU_VP8_PIC_HISTORY];
+    if (fresh && (c->vp8_resync || !c->vp8_started || c->pic_mod != mod)) {
+        /* A new source: its first picture follows the last one sent. */
+        uint16_t next = c->vp8_started ? (uint16_t)((c->last_out_pic + 1) % mod) : in;
+        c->tl0_offset =
+            c->vp8_started && d->has_tl0 ? (uint8_t)(c->last_out_tl0 + 1 - d->tl0picidx) : 0;
+        memset(c->pics, 0, sizeof c->pics);
+        c->pic_mod = mod;
+        c->max_in_pic = (uint16_t)((in + mod - 1) % mod);
+        c->last_out_pic = (uint16_t)((next + mod - 1) % mod);
+        c->vp8_started = true;
+        c->vp8_resync = false;
+    }
+    if (!c->vp8_started)
+        return 0;
+    uint16_t diff = (uint16_t)((in - c->max_in_pic + mod) % mod);
+    bool newer = diff != 0 && diff < mod / 2;
+    if (newer && fresh) {
+        /* Pictures skipped upstream keep their gap. */
+        uint16_t out = (uint16_t)((c->last_out_pic + diff) % mod);
+        c->max_in_pic = in;
+        *h = (sfu_vp8_pic_t){.in = in, .out = out, .valid = true, .dropped = drop};
+        if (!drop)
+            c->last_out_pic = out;
+        else
+            c->last_out_pic = (uint16_t)((out + mod - 1) % mod);
+    } else if (!h->valid || h->in != in) {
+        return drop ? 1 : -EINVAL; /* too old to place */
+    }
+    if (h->dropped || drop)
+        return 1;
+    *out_pic = h->out;
+    *out_tl0 = (uint8_t)(d->tl0picidx + c->tl0_offset);
+    if (fresh && newer && d->has_tl0)
+        c->last_out_tl0 = *out_tl0;
+    return 0;
+}
+
+/* Rewrites a VP8 packet's descriptor in place (simulcast consumers only). */
+static int vp8_rewrite(sfu_consumer_t *c, rtp_packet_t *p, bool fresh)
+{
+    rtp_vp8_desc_t d;
+    if (c->producer->nstreams < 2 || c->producer->p.codec != RTP_CODEC_VP8)
+        return 0;
+    if (rtp_vp8_parse(p->payload, p->payload_len, &d) || !d.has_picture_id)
+        return 0;
+    uint16_t pic;
+    uint8_t tl0;
+    int rc = vp8_map(c, &d, fresh, false, &pic, &tl0);
+    if (rc)
+        return rc > 0 ? -EINVAL : rc;
+    rtp_vp8_write(p->payload, &d, pic, tl0);
+    return 0;
+}
+
 /* Sends a cached packet of the producer again, as this consumer sent it. */
 static int consumer_retransmit(sfu_consumer_t *c, const uint8_t *pkt, size_t len, uint64_t now_ms)
 {
@@ -230,6 +328,8 @@ static int consumer_retransmit(sfu_consumer_t *c, const uint8_t *pkt, size_t len
     if (rtp_packet_parse(&p, buf, len) || p.ssrc != c->rw.in_ssrc)
         return -EINVAL;
     rtp_rewriter_apply(&c->rw, &p);
+    if (vp8_rewrite(c, &p, false) < 0)
+        return -EINVAL;
     if (p.ext && (rtp_ext_remap(&p, &c->ext_map) < 0 ||
                   stamp_extensions(c, &p, r->env.scratch_cap, now_ms) < 0))
         return -EINVAL;
@@ -255,12 +355,103 @@ static void send_sr(sfu_consumer_t *c, uint64_t now_ms)
     }
 }
 
-void sfu_consumer__send_rtp(sfu_consumer_t *c, const rtp_packet_t *pkt, uint64_t now_ms)
+/* The layer (and VP8 temporal layers) this consumer should receive: the
+ * highest the subscriber wants whose bitrate fits its share of the
+ * downlink estimate; the lowest active one when none does. Moving up needs
+ * a margin, so a layer near the limit does not flap. */
+static void choose_layer(sfu_consumer_t *c, uint64_t now_ms)
+{
+    sfu_producer_t *pr = c->producer;
+    c->layer_checked_ms = now_ms ? now_ms : 1;
+    sfu_layer_state_t ls[SFU_MAX_LAYERS];
+    for (int s = 0; s < pr->nstreams; s++) {
+        const sfu_stream_t *st = &pr->streams[s];
+        ls[s].active =
+            st->ssrc && st->last_packet_ms && now_ms - st->last_packet_ms <= SFU_LAYER_IDLE_MS;
+        ls[s].temporal = st->temporal_layers;
+        for (int t = 0; t < SFU_MAX_TEMPORAL; t++)
+            ls[s].bps[t] = st->bps[t];
+    }
+    int max_s = c->p.layer_limit ? c->p.layer_limit - 1 : SFU_MAX_LAYERS - 1;
+    int max_t = c->p.temporal_limit ? c->p.temporal_limit - 1 : SFU_MAX_TEMPORAL - 1;
+    int cur_t = c->layer < 0 ? 0 : c->tl >= SFU_MAX_TEMPORAL ? SFU_MAX_TEMPORAL : c->tl;
+    sfu_layer_choice_t ch = sfu_simulcast_choose(ls, pr->nstreams, max_s, max_t,
+                                                 sfu_leg__share_bps(c->leg), c->layer, cur_t);
+    if (ch.spatial < 0)
+        return; /* nothing flows */
+    c->budget_limited = ch.limited;
+    if (ch.spatial != c->target_layer)
+        c->target_asked_ms = 0;
+    c->target_layer = ch.spatial;
+    c->target_tl = pr->streams[ch.spatial].temporal_layers > 1 ? ch.temporal : SFU_MAX_TEMPORAL;
+    c->stats.target_layer = ch.spatial;
+    if (c->target_layer != c->layer && c->leg->connected &&
+        (!c->target_asked_ms || now_ms - c->target_asked_ms >= 1000)) {
+        c->target_asked_ms = now_ms ? now_ms : 1;
+        sfu_producer__request_layer_keyframe(pr, c->target_layer, now_ms);
+    }
+    if (ch.limited)
+        sfu_leg__want_probe(c->leg, now_ms);
+}
+
+/* Simulcast: whether a packet of layer goes to this consumer, switching
+ * layers on the target's keyframe and temporal layers where the decoder can
+ * follow. 1: send it; 0: not this consumer's; -1: left out (numbering
+ * closes up behind it). */
+static int simulcast_gate(sfu_consumer_t *c, const rtp_packet_t *pkt, int layer, uint64_t now_ms,
+                          rtp_vp8_desc_t *d, bool *have_desc)
+{
+    sfu_producer_t *pr = c->producer;
+    if (!c->layer_checked_ms || now_ms - c->layer_checked_ms >= SFU_LAYER_CHECK_MS)
+        choose_layer(c, now_ms);
+    if (layer == c->target_layer && layer != c->layer &&
+        rtp_is_keyframe(pr->p.codec, pkt->payload, pkt->payload_len)) {
+        if (c->layer >= 0) {
+            c->stats.layer_switches++;
+            counter_inc(&c->room->env.stats->layer_switches);
+        }
+        rtp_rewriter_switch(&c->rw, pkt->ssrc);
+        c->layer = layer;
+        c->tl = c->target_tl;
+        c->vp8_resync = true;
+        c->stats.layer = layer;
+    }
+    if (layer != c->layer)
+        return 0;
+    *have_desc = pr->p.codec == RTP_CODEC_VP8 &&
+                 rtp_vp8_parse(pkt->payload, pkt->payload_len, d) == 0 && d->has_tid;
+    if (!*have_desc)
+        return 1;
+    /* A new picture may change the temporal layers let through: fewer at
+     * once, more where a frame depends on TL0 only. */
+    if (d->start && d->partition == 0 && c->tl != c->target_tl &&
+        (c->target_tl < c->tl || d->tid == 0 || d->layer_sync))
+        c->tl = c->target_tl;
+    c->stats.temporal = c->tl;
+    return d->tid < c->tl ? 1 : -1;
+}
+
+void sfu_consumer__send_rtp(sfu_consumer_t *c, const rtp_packet_t *pkt, int layer, uint64_t now_ms)
 {
     sfu_room_t *r = c->room;
     sfu_media_stats_t *st = r->env.stats;
     if (c->p.paused || !c->leg->connected)
         return;
+    rtp_vp8_desc_t d;
+    bool have_desc = false;
+    if (c->producer->nstreams > 1) {
+        int gate = simulcast_gate(c, pkt, layer, now_ms, &d, &have_desc);
+        if (gate == 0)
+            return;
+        if (gate < 0) {
+            uint16_t pic;
+            uint8_t tl0;
+            if (rtp_rewriter_drop(&c->rw, pkt, now_ms) == 0 && d.has_picture_id)
+                vp8_map(c, &d, true, true, &pic, &tl0);
+            c->stats.dropped_temporal++;
+            return;
+        }
+    }
     if (pkt->len > r->env.scratch_cap) {
         counter_inc(&st->send_failed);
         return;
@@ -273,6 +464,11 @@ void sfu_consumer__send_rtp(sfu_consumer_t *c, const rtp_packet_t *pkt, uint64_t
     p.payload = buf + (pkt->payload - pkt->data);
     p.ext = pkt->ext ? buf + (pkt->ext - pkt->data) : NULL;
     if (rtp_rewriter_rewrite(&c->rw, &p, now_ms)) {
+        c->stats.not_placed++;
+        counter_inc(&st->rtp_not_placed);
+        return;
+    }
+    if (vp8_rewrite(c, &p, true) < 0) {
         c->stats.not_placed++;
         counter_inc(&st->rtp_not_placed);
         return;
@@ -293,19 +489,42 @@ void sfu_consumer__send_rtp(sfu_consumer_t *c, const rtp_packet_t *pkt, uint64_t
     counter_inc(&st->rtp_forwarded);
     if (now_ms - c->last_sr_ms >= SFU_SR_INTERVAL_MS)
         send_sr(c, now_ms);
+    if (c->leg->probe_until_ms > now_ms && c->producer->p.video)
+        sfu_consumer__pad(c, now_ms);
+}
+
+void sfu_consumer__pad(sfu_consumer_t *c, uint64_t now_ms)
+{
+    sfu_leg_t *leg = c->leg;
+    sfu_stream_t *s = sfu_producer__stream(c->producer, c->rw.in_ssrc);
+    if (!s || !s->cache || !c->rw.started)
+        return;
+    /* The probe's padding so far, against what it should have been by now. */
+    uint64_t due = (leg->probe_bps - leg->probe_from_bps) * (now_ms - leg->probe_start_ms) / 8000;
+    for (int i = 0; i < 8 && leg->probe_bytes < due; i++) {
+        const uint8_t *pkt;
+        size_t len;
+        uint16_t in_seq = (uint16_t)(c->rw.max_in_seq - (uint16_t)i);
+        if (rtp_packet_cache_get(s->cache, in_seq, now_ms, SFU_CACHE_MAX_AGE_MS, &pkt, &len) ||
+            consumer_retransmit(c, pkt, len, now_ms))
+            return;
+        leg->probe_bytes += len;
+    }
 }
 
 int sfu_consumer_write_sr(const sfu_consumer_t *c, uint64_t now_ms, uint64_t ntp, uint8_t *buf,
                           size_t cap)
 {
     const sfu_producer_t *pr = c->producer;
-    if (!pr->has_sr || !c->rw.started || c->rw.in_ssrc != pr->p.ssrc)
+    int layer = sfu_producer__layer_of(pr, c->rw.in_ssrc);
+    const sfu_stream_t *s = layer >= 0 ? &pr->streams[layer] : NULL;
+    if (!s || !s->has_sr || !c->rw.started)
         return -EAGAIN;
     /* RFC 3550 6.4.1: the RTP time of the same instant as the NTP time. The
      * publisher's last SR mapping, carried forward by the time since it
      * arrived, then into this consumer's timestamp space. */
-    uint64_t elapsed_ms = now_ms > pr->sr_at_ms ? now_ms - pr->sr_at_ms : 0;
-    uint32_t in_ts = pr->sr_rtp_ts + (uint32_t)(elapsed_ms * pr->p.clock_hz / 1000);
+    uint64_t elapsed_ms = now_ms > s->sr_at_ms ? now_ms - s->sr_at_ms : 0;
+    uint32_t in_ts = s->sr_rtp_ts + (uint32_t)(elapsed_ms * pr->p.clock_hz / 1000);
     rtcp_sr_t sr = {.ssrc = c->p.ssrc,
                     .ntp = ntp,
                     .rtp_ts = in_ts + c->rw.ts_offset,
@@ -321,7 +540,8 @@ void sfu_consumer__on_feedback(sfu_consumer_t *c, const rtcp_fb_t *fb, uint64_t 
         c->stats.keyframe_requests++;
         counter_inc(&st->keyframe_requests);
         if (!c->p.paused)
-            sfu_producer_request_keyframe(c->producer, now_ms);
+            sfu_producer__request_layer_keyframe(
+                c->producer, c->layer >= 0 ? c->layer : c->target_layer, now_ms);
         return;
     }
     /* RFC 4585 6.2.1: the subscriber's sequence numbers, mapped back to the
@@ -332,13 +552,13 @@ void sfu_consumer__on_feedback(sfu_consumer_t *c, const rtcp_fb_t *fb, uint64_t 
     sfu_producer__want_cache(c->producer);
     uint16_t seqs[256];
     int n = rtcp_nack_seqs(fb, seqs, 256);
+    sfu_stream_t *s = sfu_producer__stream(c->producer, c->rw.in_ssrc);
     for (int i = 0; i < n; i++) {
         uint16_t in_seq;
         const uint8_t *pkt;
         size_t len;
-        if (rtp_rewriter_seq_to_input(&c->rw, seqs[i], &in_seq) == 0 && c->producer->cache &&
-            rtp_packet_cache_get(c->producer->cache, in_seq, now_ms, SFU_CACHE_MAX_AGE_MS, &pkt,
-                                 &len) == 0 &&
+        if (s && s->cache && rtp_rewriter_seq_to_input(&c->rw, seqs[i], &in_seq) == 0 &&
+            rtp_packet_cache_get(s->cache, in_seq, now_ms, SFU_CACHE_MAX_AGE_MS, &pkt, &len) == 0 &&
             consumer_retransmit(c, pkt, len, now_ms) == 0)
             continue;
         c->stats.nack_miss++;

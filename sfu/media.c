@@ -192,6 +192,7 @@ typedef enum {
     CMD_CONSUMER_ADD,
     CMD_CONSUMER_REMOVE,
     CMD_CONSUMER_PAUSE,
+    CMD_CONSUMER_LAYERS,
 } media_cmd_kind_t;
 
 typedef struct media_cmd {
@@ -201,6 +202,7 @@ typedef struct media_cmd {
     uint64_t leg_id;
     uint64_t producer_id, consumer_id;
     bool paused, rtx;
+    int layer_limit;
     rtp_ext_ids_t ext;
     sfu_producer_params_t producer;
     sfu_consumer_params_t consumer;
@@ -321,6 +323,9 @@ static void run_cmd(void *worker, void *arg)
         break;
     case CMD_CONSUMER_PAUSE:
         rc = r ? sfu_room_consumer_pause(r, c->consumer_id, c->paused, now) : -ENOENT;
+        break;
+    case CMD_CONSUMER_LAYERS:
+        rc = r ? sfu_room_consumer_set_layers(r, c->consumer_id, c->layer_limit, 0, now) : -ENOENT;
         break;
     }
     if (rc && rc != -ENOENT)
@@ -501,6 +506,17 @@ int sfu_media_consumer_pause(sfu_media_t *m, int64_t room_id, uint64_t consumer_
     if (c) {
         c->consumer_id = consumer_id;
         c->paused = paused;
+    }
+    return post(m, c);
+}
+
+int sfu_media_consumer_set_layers(sfu_media_t *m, int64_t room_id, uint64_t consumer_id,
+                                  int layer_limit)
+{
+    media_cmd_t *c = cmd_new(CMD_CONSUMER_LAYERS, room_id, 0);
+    if (c) {
+        c->consumer_id = consumer_id;
+        c->layer_limit = layer_limit;
     }
     return post(m, c);
 }

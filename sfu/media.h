@@ -73,6 +73,9 @@ int sfu_media_consumer_add(sfu_media_t *m, int64_t room_id, uint64_t producer_id
                            const sfu_consumer_params_t *params);
 int sfu_media_consumer_remove(sfu_media_t *m, int64_t room_id, uint64_t consumer_id);
 int sfu_media_consumer_pause(sfu_media_t *m, int64_t room_id, uint64_t consumer_id, bool paused);
+/* Simulcast: the most layers the consumer's subscriber takes (0: all). */
+int sfu_media_consumer_set_layers(sfu_media_t *m, int64_t room_id, uint64_t consumer_id,
+                                  int layer_limit);
 /* Sums over workers (C11 atomics, read without locks). */
 void sfu_media_counters(const sfu_media_t *m, sfu_media_counters_t *out);
 

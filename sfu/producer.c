@@ -4,15 +4,33 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "rtp/rtp_codec.h"
 #include "sfu/room_internal.h"
 
 static void producer_release(sfu_producer_t *pr)
 {
-    if (pr->cache)
-        rtp_packet_cache_free(pr->cache);
-    free(pr->cache);
-    free(pr->nack);
+    for (int i = 0; i < pr->nstreams; i++) {
+        sfu_stream_t *s = &pr->streams[i];
+        if (s->cache)
+            rtp_packet_cache_free(s->cache);
+        free(s->cache);
+        free(s->nack);
+    }
     free(pr);
+}
+
+/* Video: NACK state for a stream (its cache comes with sfu_producer__want_cache). */
+static int stream_init(sfu_producer_t *pr, sfu_stream_t *s, uint32_t ssrc)
+{
+    s->ssrc = ssrc;
+    rtp_rx_stats_init(&s->rx);
+    s->temporal_layers = 1;
+    if (!pr->p.video)
+        return 0;
+    if (!(s->nack = malloc(sizeof *s->nack)))
+        return -ENOMEM;
+    rtp_nack_gen_init(s->nack);
+    return 0;
 }
 
 int sfu_producer_new(sfu_room_t *r, sfu_leg_t *owner, const sfu_producer_params_t *params,
@@ -20,7 +38,26 @@ int sfu_producer_new(sfu_room_t *r, sfu_leg_t *owner, const sfu_producer_params_
 {
     if (!params->id || params->id > INT64_MAX || !params->clock_hz || owner->room != r)
         return -EINVAL;
-    if (sfu_room_producer_by_ssrc(r, params->ssrc) || sfu_room_producer(r, params->id))
+    int layers = params->layers > 1 ? params->layers : 1;
+    if (layers > SFU_MAX_LAYERS || (layers > 1 && !params->video))
+        return -EINVAL;
+    uint32_t ssrcs[SFU_MAX_LAYERS] = {params->ssrc};
+    for (int i = 0; layers > 1 && i < layers; i++) {
+        ssrcs[i] = params->layer_ssrcs[i];
+        if (!ssrcs[i] && !params->rids[i][0])
+            return -EINVAL; /* a layer by neither SSRC nor RID */
+    }
+    if (layers == 1 && !params->ssrc)
+        return -EINVAL;
+    for (int i = 0; i < layers; i++) {
+        for (int k = 0; k < i; k++) {
+            if (ssrcs[i] && ssrcs[i] == ssrcs[k])
+                return -EINVAL;
+        }
+        if (ssrcs[i] && sfu_room_producer_by_ssrc(r, ssrcs[i]))
+            return -EEXIST;
+    }
+    if (sfu_room_producer(r, params->id))
         return -EEXIST;
     sfu_producer_t *pr = calloc(1, sizeof *pr);
     if (!pr)
@@ -28,24 +65,30 @@ int sfu_producer_new(sfu_room_t *r, sfu_leg_t *owner, const sfu_producer_params_
     pr->room = r;
     pr->owner = owner;
     pr->p = *params;
-    rtp_rx_stats_init(&pr->rx);
-    if (params->video) {
-        pr->nack = malloc(sizeof *pr->nack);
-        if (!pr->nack) {
-            free(pr);
+    pr->p.layers = layers;
+    pr->p.mid[sizeof pr->p.mid - 1] = '\0';
+    for (int i = 0; i < SFU_MAX_LAYERS; i++)
+        pr->p.rids[i][sizeof pr->p.rids[i] - 1] = '\0';
+    pr->nstreams = layers;
+    for (int i = 0; i < layers; i++) {
+        if (stream_init(pr, &pr->streams[i], 0)) {
+            producer_release(pr);
             return -ENOMEM;
         }
-        rtp_nack_gen_init(pr->nack);
-        sfu_producer__want_cache(pr);
     }
+    sfu_producer__want_cache(pr);
     if (idmap_add(&r->producers_by_id, (int64_t)params->id, pr)) {
         producer_release(pr);
         return -ENOMEM;
     }
-    if (idmap_add(&r->producers_by_ssrc, (int64_t)params->ssrc + 1, pr)) {
-        idmap_remove(&r->producers_by_id, (int64_t)params->id, pr);
-        producer_release(pr);
-        return -ENOMEM;
+    for (int i = 0; i < layers; i++) {
+        if (ssrcs[i] && sfu_producer__bind(pr, i, ssrcs[i])) {
+            for (int k = 0; k < i; k++)
+                idmap_remove(&r->producers_by_ssrc, (int64_t)ssrcs[k] + 1, pr);
+            idmap_remove(&r->producers_by_id, (int64_t)params->id, pr);
+            producer_release(pr);
+            return -ENOMEM;
+        }
     }
     pr->next_in_leg = owner->producers;
     owner->producers = pr;
@@ -54,6 +97,36 @@ int sfu_producer_new(sfu_room_t *r, sfu_leg_t *owner, const sfu_producer_params_
     if (out)
         *out = pr;
     return 0;
+}
+
+int sfu_producer__bind(sfu_producer_t *pr, int layer, uint32_t ssrc)
+{
+    sfu_room_t *r = pr->room;
+    if (layer < 0 || layer >= pr->nstreams || !ssrc || pr->streams[layer].ssrc)
+        return -EINVAL;
+    if (sfu_room_producer_by_ssrc(r, ssrc))
+        return -EEXIST;
+    if (idmap_add(&r->producers_by_ssrc, (int64_t)ssrc + 1, pr))
+        return -ENOMEM;
+    pr->streams[layer].ssrc = ssrc;
+    if (layer == 0)
+        pr->p.ssrc = ssrc;
+    return 0;
+}
+
+sfu_stream_t *sfu_producer__stream(sfu_producer_t *pr, uint32_t ssrc)
+{
+    int i = sfu_producer__layer_of(pr, ssrc);
+    return i < 0 ? NULL : &pr->streams[i];
+}
+
+int sfu_producer__layer_of(const sfu_producer_t *pr, uint32_t ssrc)
+{
+    for (int i = 0; i < pr->nstreams; i++) {
+        if (ssrc && pr->streams[i].ssrc == ssrc)
+            return i;
+    }
+    return -1;
 }
 
 void sfu_producer__free(sfu_producer_t *pr)
@@ -67,7 +140,10 @@ void sfu_producer__free(sfu_producer_t *pr)
         }
     }
     idmap_remove(&pr->room->producers_by_id, (int64_t)pr->p.id, pr);
-    idmap_remove(&pr->room->producers_by_ssrc, (int64_t)pr->p.ssrc + 1, pr);
+    for (int i = 0; i < pr->nstreams; i++) {
+        if (pr->streams[i].ssrc)
+            idmap_remove(&pr->room->producers_by_ssrc, (int64_t)pr->streams[i].ssrc + 1, pr);
+    }
     sfu_speaker_remove(&pr->room->speaker, pr->p.id);
     producer_release(pr);
 }
@@ -102,6 +178,24 @@ uint32_t sfu_producer_ssrc(const sfu_producer_t *pr)
     return pr->p.ssrc;
 }
 
+uint32_t sfu_producer_layer_ssrc(const sfu_producer_t *pr, int layer)
+{
+    return layer >= 0 && layer < pr->nstreams ? pr->streams[layer].ssrc : 0;
+}
+
+uint64_t sfu_producer_layer_bps(const sfu_producer_t *pr, int layer)
+{
+    if (layer < 0 || layer >= pr->nstreams)
+        return 0;
+    const sfu_stream_t *s = &pr->streams[layer];
+    return s->bps[s->temporal_layers - 1];
+}
+
+int sfu_producer_layer_count(const sfu_producer_t *pr)
+{
+    return pr->nstreams;
+}
+
 sfu_leg_t *sfu_producer_owner(const sfu_producer_t *pr)
 {
     return pr->owner;
@@ -114,50 +208,62 @@ void sfu_producer_get_stats(const sfu_producer_t *pr, sfu_producer_stats_t *out)
 
 void sfu_producer__want_cache(sfu_producer_t *pr)
 {
-    if (pr->cache || !pr->p.video)
+    if (!pr->p.video)
         return;
     /* From the first packet: the first loss is the one that freezes the
      * picture. Slow streams keep only a second of it resident (the ring
      * starts over), fast ones at most SFU_CACHE_BYTES. */
-    rtp_packet_cache_t *c = malloc(sizeof *c);
-    if (c && rtp_packet_cache_init(c, SFU_CACHE_BYTES, SFU_CACHE_MAX_AGE_MS) == 0) {
-        pr->cache = c;
-        return;
+    for (int i = 0; i < pr->nstreams; i++) {
+        sfu_stream_t *s = &pr->streams[i];
+        if (s->cache)
+            continue;
+        rtp_packet_cache_t *c = malloc(sizeof *c);
+        if (c && rtp_packet_cache_init(c, SFU_CACHE_BYTES, SFU_CACHE_MAX_AGE_MS) == 0) {
+            s->cache = c;
+            continue;
+        }
+        free(c);
     }
-    free(c);
 }
 
-static void send_pli(sfu_producer_t *pr, uint64_t now_ms)
+static void send_pli(sfu_producer_t *pr, sfu_stream_t *s, uint64_t now_ms)
 {
     sfu_room_t *r = pr->room;
-    pr->last_pli_ms = now_ms ? now_ms : 1;
-    pr->keyframe_pending = false;
-    int n = rtcp_write_pli(r->env.scratch, r->env.scratch_cap, SFU_RTCP_SENDER_SSRC, pr->p.ssrc);
+    s->last_pli_ms = now_ms ? now_ms : 1;
+    s->keyframe_pending = false;
+    int n = rtcp_write_pli(r->env.scratch, r->env.scratch_cap, SFU_RTCP_SENDER_SSRC, s->ssrc);
     if (n > 0 && sfu_leg__send_rtcp(pr->owner, r->env.scratch, (size_t)n) == 0) {
         pr->stats.plis_sent++;
         counter_inc(&r->env.stats->pli_sent);
     }
 }
 
-void sfu_producer_request_keyframe(sfu_producer_t *pr, uint64_t now_ms)
+void sfu_producer__request_layer_keyframe(sfu_producer_t *pr, int layer, uint64_t now_ms)
 {
-    if (!pr->p.video)
+    if (!pr->p.video || layer < 0 || layer >= pr->nstreams)
         return;
+    sfu_stream_t *s = &pr->streams[layer];
     pr->stats.keyframe_requests++;
-    if (pr->last_pli_ms && now_ms - pr->last_pli_ms < SFU_PLI_MIN_INTERVAL_MS) {
-        pr->keyframe_pending = true; /* goes with a packet once the interval ended */
+    if (!s->ssrc || (s->last_pli_ms && now_ms - s->last_pli_ms < SFU_PLI_MIN_INTERVAL_MS)) {
+        s->keyframe_pending = true; /* goes with a packet once the interval ended */
         return;
     }
-    send_pli(pr, now_ms);
+    send_pli(pr, s, now_ms);
+}
+
+void sfu_producer_request_keyframe(sfu_producer_t *pr, uint64_t now_ms)
+{
+    for (int i = 0; i < pr->nstreams; i++)
+        sfu_producer__request_layer_keyframe(pr, i, now_ms);
 }
 
 /* RFC 3550 6.4.2: one report block about this stream, at most once a second. */
-static void send_rr(sfu_producer_t *pr, uint64_t now_ms)
+static void send_rr(sfu_producer_t *pr, sfu_stream_t *s, uint64_t now_ms)
 {
     sfu_room_t *r = pr->room;
-    pr->last_rr_ms = now_ms;
+    s->last_rr_ms = now_ms;
     rtcp_report_block_t rb;
-    rtp_rx_stats_report(&pr->rx, pr->p.ssrc, now_ms, &rb);
+    rtp_rx_stats_report(&s->rx, s->ssrc, now_ms, &rb);
     int n = rtcp_write_rr(r->env.scratch, r->env.scratch_cap, SFU_RTCP_SENDER_SSRC, &rb, 1);
     if (n > 0 && sfu_leg__send_rtcp(pr->owner, r->env.scratch, (size_t)n) == 0)
         counter_inc(&r->env.stats->rr_sent);
@@ -165,7 +271,7 @@ static void send_rr(sfu_producer_t *pr, uint64_t now_ms)
 
 /* What one subscribe leg can take for one video track: its estimate, less
  * what its audio takes, shared among the video it receives. 0: unknown. */
-static uint64_t leg_share_bps(const sfu_leg_t *leg)
+uint64_t sfu_leg__share_bps(const sfu_leg_t *leg)
 {
     uint64_t est = sfu_leg_estimate_bps(leg);
     if (!est)
@@ -191,8 +297,12 @@ static uint64_t leg_share_bps(const sfu_leg_t *leg)
 static uint64_t producer_target_bps(const sfu_producer_t *pr)
 {
     uint64_t target = pr->room->env.max_video_bps;
+    /* Simulcast: subscribers take the layer that fits them; the publisher
+     * keeps sending every layer. */
+    if (pr->nstreams > 1)
+        return target;
     for (const sfu_consumer_t *c = pr->consumers; c; c = c->next_of_producer) {
-        uint64_t share = c->p.paused ? 0 : leg_share_bps(c->leg);
+        uint64_t share = c->p.paused ? 0 : sfu_leg__share_bps(c->leg);
         if (share && share < target)
             target = share;
     }
@@ -214,8 +324,10 @@ static void maybe_send_remb(sfu_leg_t *leg, uint64_t now_ms)
     int n = 0;
     for (const sfu_producer_t *p = leg->producers; p; p = p->next_in_leg) {
         total += p->p.video ? producer_target_bps(p) : SFU_REMB_AUDIO_BPS;
-        if (n < 16)
-            ssrcs[n++] = p->p.ssrc;
+        for (int i = 0; i < p->nstreams; i++) {
+            if (n < 16 && p->streams[i].ssrc)
+                ssrcs[n++] = p->streams[i].ssrc;
+        }
     }
     bool due =
         now_ms - leg->last_remb_ms >= SFU_REMB_INTERVAL_MS || total < leg->last_remb_bps * 5 / 6;
@@ -243,58 +355,101 @@ static void producer_audio_level(sfu_producer_t *pr, const rtp_packet_t *pkt, ui
         r->env.on_speaker(r->env.ctx, r, &r->speaker, changed);
 }
 
+/* The stream's bitrate by temporal layer, in windows of a second. */
+static void stream_meter(sfu_producer_t *pr, sfu_stream_t *s, const rtp_packet_t *pkt,
+                         uint64_t now_ms)
+{
+    int tid = 0;
+    if (pr->p.codec == RTP_CODEC_VP8 && pr->nstreams > 1) {
+        rtp_vp8_desc_t d;
+        if (rtp_vp8_parse(pkt->payload, pkt->payload_len, &d) == 0 && d.has_tid)
+            tid = d.tid < SFU_MAX_TEMPORAL ? d.tid : SFU_MAX_TEMPORAL - 1;
+    }
+    if (now_ms - s->win_start_ms >= 1000) {
+        uint64_t span = now_ms - s->win_start_ms;
+        uint64_t sum = 0;
+        bool fresh = span < 2000;
+        s->temporal_layers = s->tl_seen ? s->tl_seen : 1;
+        for (int t = 0; t < SFU_MAX_TEMPORAL; t++) {
+            sum += s->win_bytes[t];
+            s->bps[t] = fresh ? sum * 8000 / span : 0;
+            s->win_bytes[t] = 0;
+        }
+        s->win_start_ms = now_ms;
+        s->tl_seen = 0;
+    }
+    s->win_bytes[tid] += pkt->len;
+    if (tid + 1 > s->tl_seen)
+        s->tl_seen = tid + 1;
+}
+
 void sfu_producer__on_rtp(sfu_producer_t *pr, const rtp_packet_t *pkt, uint64_t now_ms)
 {
     sfu_media_stats_t *st = pr->room->env.stats;
+    int layer = sfu_producer__layer_of(pr, pkt->ssrc);
+    if (layer < 0)
+        return;
+    sfu_stream_t *s = &pr->streams[layer];
     pr->stats.packets++;
     pr->stats.bytes += pkt->len;
+    s->last_packet_ms = now_ms ? now_ms : 1;
+    if (pr->p.video)
+        stream_meter(pr, s, pkt, now_ms);
     uint32_t arrival = (uint32_t)(now_ms * pr->p.clock_hz / 1000);
-    rtp_rx_stats_update(&pr->rx, pkt->seq, pkt->ts, arrival);
-    if (pr->nack && rtp_nack_gen_on_packet(pr->nack, pkt->seq, now_ms)) {
+    rtp_rx_stats_update(&s->rx, pkt->seq, pkt->ts, arrival);
+    if (s->nack && rtp_nack_gen_on_packet(s->nack, pkt->seq, now_ms)) {
         pr->stats.recovered++;
         counter_inc(&st->upstream_recovered);
     }
-    if (pr->cache)
-        rtp_packet_cache_put(pr->cache, pkt->seq, pkt->data, pkt->len, now_ms);
+    if (s->cache)
+        rtp_packet_cache_put(s->cache, pkt->seq, pkt->data, pkt->len, now_ms);
     for (sfu_consumer_t *c = pr->consumers; c; c = c->next_of_producer)
-        sfu_consumer__send_rtp(c, pkt, now_ms);
+        sfu_consumer__send_rtp(c, pkt, layer, now_ms);
     if (!pr->p.video)
         producer_audio_level(pr, pkt, now_ms);
     /* A gap on the uplink is repaired once, for every subscriber. */
-    if (pr->nack && pr->nack->count) {
+    if (s->nack && s->nack->count) {
         uint16_t seqs[64];
-        int n = rtp_nack_gen_due(pr->nack, now_ms, SFU_NACK_DEFAULT_RTT_MS, seqs, 64);
-        if (pr->nack->given_up != pr->stats.given_up) {
-            counter_add(&st->upstream_given_up, pr->nack->given_up - pr->stats.given_up);
-            pr->stats.given_up = pr->nack->given_up;
-        }
+        int n = rtp_nack_gen_due(s->nack, now_ms, SFU_NACK_DEFAULT_RTT_MS, seqs, 64);
         if (n > 0)
-            sfu_producer__nack(pr, seqs, n);
+            sfu_producer__nack(pr, s, seqs, n);
+    }
+    if (s->nack) {
+        uint64_t given_up = 0;
+        for (int i = 0; i < pr->nstreams; i++)
+            given_up += pr->streams[i].nack ? pr->streams[i].nack->given_up : 0;
+        if (given_up != pr->stats.given_up) {
+            counter_add(&st->upstream_given_up, given_up - pr->stats.given_up);
+            pr->stats.given_up = given_up;
+        }
     }
     /* RTCP after the media: the scratch buffer is free again. */
-    if (pr->keyframe_pending && now_ms - pr->last_pli_ms >= SFU_PLI_MIN_INTERVAL_MS)
-        send_pli(pr, now_ms);
-    if (now_ms - pr->last_rr_ms >= SFU_RR_INTERVAL_MS)
-        send_rr(pr, now_ms);
+    if (s->keyframe_pending && now_ms - s->last_pli_ms >= SFU_PLI_MIN_INTERVAL_MS)
+        send_pli(pr, s, now_ms);
+    if (now_ms - s->last_rr_ms >= SFU_RR_INTERVAL_MS)
+        send_rr(pr, s, now_ms);
     if (pr->p.video)
         maybe_send_remb(pr->owner, now_ms);
 }
 
 void sfu_producer__on_sr(sfu_producer_t *pr, const rtcp_sr_t *sr, uint64_t now_ms)
 {
-    rtp_rx_stats_on_sr(&pr->rx, sr->ntp, now_ms);
-    pr->has_sr = true;
-    pr->sr_rtp_ts = sr->rtp_ts;
-    pr->sr_at_ms = now_ms;
+    sfu_stream_t *s = sfu_producer__stream(pr, sr->ssrc);
+    if (!s)
+        return;
+    rtp_rx_stats_on_sr(&s->rx, sr->ntp, now_ms);
+    s->has_sr = true;
+    s->sr_rtp_ts = sr->rtp_ts;
+    s->sr_at_ms = now_ms;
 }
 
-void sfu_producer__nack(sfu_producer_t *pr, const uint16_t *seqs, int count)
+void sfu_producer__nack(sfu_producer_t *pr, sfu_stream_t *s, const uint16_t *seqs, int count)
 {
     sfu_room_t *r = pr->room;
     if (count <= 0)
         return;
-    int n = rtcp_write_nack(r->env.scratch, r->env.scratch_cap, SFU_RTCP_SENDER_SSRC, pr->p.ssrc,
-                            seqs, count);
+    int n = rtcp_write_nack(r->env.scratch, r->env.scratch_cap, SFU_RTCP_SENDER_SSRC, s->ssrc, seqs,
+                            count);
     if (n > 0 && sfu_leg__send_rtcp(pr->owner, r->env.scratch, (size_t)n) == 0) {
         pr->stats.nack_seqs_sent += (uint64_t)count;
         counter_inc(&r->env.stats->nack_sent);

@@ -2,6 +2,7 @@
  * RTP and RTCP that a leg's transport decrypted. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sfu/room_internal.h"
 
@@ -122,6 +123,36 @@ void sfu_leg_set_rtx(sfu_leg_t *leg, bool rtx)
     leg->rtx = rtx;
 }
 
+/* A probe raises what the leg sends by half the estimate for a second with
+ * padding (RTX copies of recent packets, which the subscriber discards):
+ * when the link carries it, the estimate follows the acknowledged rate up and
+ * a higher layer fits. Probes that raised nothing come less often. */
+#define PROBE_MS             1000
+#define PROBE_MIN_BACKOFF_MS 2000
+#define PROBE_MAX_BACKOFF_MS 16000
+
+void sfu_leg__want_probe(sfu_leg_t *leg, uint64_t now_ms)
+{
+    if (!leg->bwe || !leg->rtx || now_ms < leg->next_probe_ms || now_ms < leg->probe_until_ms)
+        return;
+    uint64_t est = rtp_bwe_estimate_bps(leg->bwe);
+    if (leg->probe_from_bps) {
+        bool raised = est >= leg->probe_from_bps * 6 / 5;
+        leg->probe_backoff_ms = raised ? PROBE_MIN_BACKOFF_MS : leg->probe_backoff_ms * 2;
+    }
+    if (leg->probe_backoff_ms < PROBE_MIN_BACKOFF_MS)
+        leg->probe_backoff_ms = PROBE_MIN_BACKOFF_MS;
+    if (leg->probe_backoff_ms > PROBE_MAX_BACKOFF_MS)
+        leg->probe_backoff_ms = PROBE_MAX_BACKOFF_MS;
+    leg->probe_from_bps = est;
+    leg->probe_bps = est * 3 / 2;
+    leg->probe_start_ms = now_ms;
+    leg->probe_until_ms = now_ms + PROBE_MS;
+    leg->probe_bytes = 0;
+    leg->next_probe_ms = now_ms + PROBE_MS + leg->probe_backoff_ms;
+    counter_inc(&leg->room->env.stats->probes);
+}
+
 uint64_t sfu_leg_estimate_bps(const sfu_leg_t *leg)
 {
     return leg->bwe ? rtp_bwe_estimate_bps(leg->bwe) : 0;
@@ -169,6 +200,28 @@ int sfu_leg__send_rtcp(sfu_leg_t *leg, uint8_t *pkt, size_t len)
     return rc;
 }
 
+/* RFC 8852: a simulcast layer's first packet names its RID (and mid): its
+ * SSRC is that layer's from now on. */
+static sfu_producer_t *bind_by_rid(sfu_leg_t *leg, const rtp_packet_t *rtp)
+{
+    for (sfu_producer_t *pr = leg->producers; pr; pr = pr->next_in_leg) {
+        uint8_t rid_id = pr->p.ext.id[RTP_EXT_RID], mid_id = pr->p.ext.id[RTP_EXT_MID];
+        char rid[16], mid[32];
+        rtp_ext_t e;
+        if (pr->nstreams < 2 || !rid_id || rtp_ext_find(rtp, rid_id, &e) ||
+            rtp_ext_read_mid(&e, rid, sizeof rid))
+            continue;
+        if (mid_id && rtp_ext_find(rtp, mid_id, &e) == 0 &&
+            (rtp_ext_read_mid(&e, mid, sizeof mid) || strcmp(mid, pr->p.mid)))
+            continue;
+        for (int i = 0; i < pr->nstreams; i++) {
+            if (!pr->streams[i].ssrc && !strcmp(pr->p.rids[i], rid))
+                return sfu_producer__bind(pr, i, rtp->ssrc) == 0 ? pr : NULL;
+        }
+    }
+    return NULL;
+}
+
 void sfu_leg_receive_rtp(sfu_leg_t *leg, uint8_t *pkt, size_t len, uint64_t now_ms)
 {
     sfu_media_stats_t *st = leg->room->env.stats;
@@ -179,6 +232,8 @@ void sfu_leg_receive_rtp(sfu_leg_t *leg, uint8_t *pkt, size_t len, uint64_t now_
     }
     /* Only what this leg publishes: an SSRC is the room's, never a worker's. */
     sfu_producer_t *pr = sfu_room_producer_by_ssrc(leg->room, rtp.ssrc);
+    if (!pr && rtp.ext)
+        pr = bind_by_rid(leg, &rtp);
     if (!pr || pr->owner != leg) {
         counter_inc(&st->unknown_ssrc);
         return;

@@ -68,6 +68,8 @@ typedef struct sfu_media_stats {
     counter_t twcc_sent;          /* transport-cc feedback sent to publishers */
     counter_t twcc_received;      /* transport-cc feedback received from subscribers */
     counter_t remb_sent;          /* REMB sent to publishers */
+    counter_t layer_switches;     /* simulcast consumers that changed spatial layer */
+    counter_t probes;             /* downlink probes started (padding as RTX) */
 } sfu_media_stats_t;
 
 /* How a leg sends. pkt has cap bytes of room (the SRTP trailer must fit). 0 or
@@ -95,13 +97,31 @@ typedef struct sfu_room_env {
     uint64_t max_video_bps;
 } sfu_room_env_t;
 
+/* Simulcast encodings of one producer, at most. */
+#define SFU_MAX_LAYERS 3
+/* VP8 temporal layers told apart (TID 0-3). */
+#define SFU_MAX_TEMPORAL 4
+/* How often a simulcast consumer reconsiders its layer. */
+#define SFU_LAYER_CHECK_MS 250
+/* A layer that sent nothing for this long is not chosen. */
+#define SFU_LAYER_IDLE_MS 1500
+
 typedef struct sfu_producer_params {
-    uint64_t id; /* unique on the node, > 0 */
-    uint32_t ssrc;
+    uint64_t id;   /* unique on the node, > 0 */
+    uint32_t ssrc; /* the stream's (simulcast: the lowest layer's); 0 when
+                    * every layer is told by RID */
     bool video;
     uint8_t pt;
     uint32_t clock_hz;
     rtp_ext_ids_t ext; /* the publisher's extension ids */
+    uint8_t codec;     /* rtp_codec_kind_t: where keyframes and VP8 layers are read */
+    /* Simulcast (0 or 1: none): the encodings, lowest first, each by SSRC
+     * (a=ssrc-group:SIM) or by RID, whose SSRC the first packet carrying
+     * that RID (and this mid, when the publisher sends mids) binds. */
+    int layers;
+    uint32_t layer_ssrcs[SFU_MAX_LAYERS];
+    char rids[SFU_MAX_LAYERS][16];
+    char mid[32];
 } sfu_producer_params_t;
 
 typedef struct sfu_consumer_params {
@@ -111,6 +131,9 @@ typedef struct sfu_consumer_params {
     bool paused;
     uint32_t rtx_ssrc; /* video: retransmissions (RFC 4588) when the leg takes RTX */
     uint8_t rtx_pt;
+    /* Simulcast: how many spatial layers, and VP8 temporal layers, the
+     * subscriber takes at most (0: all); the estimate may give it less. */
+    int layer_limit, temporal_limit;
 } sfu_consumer_params_t;
 
 typedef struct sfu_consumer_stats {
@@ -120,6 +143,10 @@ typedef struct sfu_consumer_stats {
     uint64_t retransmitted, nack_miss;
     uint8_t fraction_lost; /* from the subscriber's last receiver report */
     uint32_t jitter;
+    int layer, temporal; /* simulcast: what is sent now (-1: nothing yet) */
+    int target_layer;    /* and what it is switching to */
+    uint64_t layer_switches;
+    uint64_t dropped_temporal; /* packets of temporal layers left out */
 } sfu_consumer_stats_t;
 
 typedef struct sfu_producer_stats {
@@ -177,6 +204,11 @@ int sfu_room_producer_close(sfu_room_t *r, uint64_t producer_id, uint64_t owner_
 sfu_producer_t *sfu_room_producer(const sfu_room_t *r, uint64_t producer_id);
 sfu_producer_t *sfu_room_producer_by_ssrc(const sfu_room_t *r, uint32_t ssrc);
 uint32_t sfu_producer_ssrc(const sfu_producer_t *pr);
+/* Simulcast: the SSRC of a layer (0: not bound yet) and its bitrate over the
+ * last second, all temporal layers. */
+uint32_t sfu_producer_layer_ssrc(const sfu_producer_t *pr, int layer);
+uint64_t sfu_producer_layer_bps(const sfu_producer_t *pr, int layer);
+int sfu_producer_layer_count(const sfu_producer_t *pr);
 sfu_leg_t *sfu_producer_owner(const sfu_producer_t *pr);
 void sfu_producer_get_stats(const sfu_producer_t *pr, sfu_producer_stats_t *out);
 /* A keyframe for the producer, throttled (SFU_PLI_MIN_INTERVAL_MS). */
@@ -198,6 +230,11 @@ int sfu_room_consumer_pause(sfu_room_t *r, uint64_t consumer_id, bool paused, ui
  * layer): the outgoing SSRC stays and sequence numbers and timestamps carry
  * on without a gap. 0 or -EINVAL (another room, or of a different kind). */
 int sfu_consumer_switch_producer(sfu_consumer_t *c, sfu_producer_t *pr, uint64_t now_ms);
+/* Simulcast: how many layers the subscriber takes at most (0: all); a
+ * smaller layer is chosen when its downlink estimate cannot carry that one.
+ * 0 or -ENOENT. */
+int sfu_room_consumer_set_layers(sfu_room_t *r, uint64_t consumer_id, int layer_limit,
+                                 int temporal_limit, uint64_t now_ms);
 uint32_t sfu_consumer_ssrc(const sfu_consumer_t *c);
 sfu_producer_t *sfu_consumer_producer(const sfu_consumer_t *c);
 void sfu_consumer_get_stats(const sfu_consumer_t *c, sfu_consumer_stats_t *out);

@@ -34,18 +34,19 @@ struct sfu_leg {
     rtp_twcc_recorder_t *twcc; /* publish leg with transport-cc: arrivals to report */
     uint64_t last_twcc_ms;     /* when feedback last went */
     uint64_t last_remb_ms, last_remb_bps, remb_checked_ms;
-    uint16_t twcc_seq;         /* transport-wide sequence of what this leg sends */
+    uint16_t twcc_seq; /* transport-wide sequence of what this leg sends */
+    /* Probing the downlink with padding (RTX copies of recent packets) when
+     * a simulcast consumer is held below what its subscriber wants. */
+    uint64_t probe_until_ms, probe_start_ms, next_probe_ms, probe_backoff_ms;
+    uint64_t probe_bps, probe_bytes, probe_from_bps;
     sfu_producer_t *producers; /* published on this leg: owned */
     sfu_consumer_t *consumers; /* sent on this leg: owned */
     idmap_t consumers_by_ssrc; /* outgoing ssrc + 1 -> consumer, for feedback */
 };
 
-struct sfu_producer {
-    sfu_room_t *room;
-    sfu_leg_t *owner;
-    sfu_producer_params_t p;
-    sfu_producer_t *next_in_leg;
-    sfu_consumer_t *consumers; /* linked by next_of_producer */
+/* One encoding of a producer: a stream with its own SSRC. */
+typedef struct sfu_stream {
+    uint32_t ssrc; /* 0: a RID layer not bound yet */
     rtp_rx_stats_t rx;
     uint64_t last_rr_ms;
     bool has_sr;               /* the publisher's clock mapping is known */
@@ -55,8 +56,33 @@ struct sfu_producer {
     bool keyframe_pending;     /* asked for within the throttle interval */
     rtp_packet_cache_t *cache; /* video: recent packets, for subscribers' NACKs */
     rtp_nack_gen_t *nack;      /* video: what the publisher is asked for again */
+    uint64_t last_packet_ms;   /* 0: none yet */
+    /* Bitrate by VP8 temporal layer: bytes of the current window, and the
+     * rate of the last (bps[t]: temporal layers 0..t together). */
+    uint64_t win_start_ms;
+    uint64_t win_bytes[SFU_MAX_TEMPORAL];
+    uint64_t bps[SFU_MAX_TEMPORAL];
+    int temporal_layers; /* seen in the window: 1 without VP8 TIDs */
+    int tl_seen;         /* max TID + 1 seen in the current window */
+} sfu_stream_t;
+
+struct sfu_producer {
+    sfu_room_t *room;
+    sfu_leg_t *owner;
+    sfu_producer_params_t p;
+    sfu_producer_t *next_in_leg;
+    sfu_consumer_t *consumers; /* linked by next_of_producer */
+    int nstreams;              /* 1, or the simulcast layers */
+    sfu_stream_t streams[SFU_MAX_LAYERS];
     sfu_producer_stats_t stats;
 };
+
+/* A VP8 picture id's fate, for the consumer's picture id continuity. */
+typedef struct sfu_vp8_pic {
+    uint16_t in, out;
+    bool valid, dropped;
+} sfu_vp8_pic_t;
+#define SFU_VP8_PIC_HISTORY 64
 
 struct sfu_consumer {
     sfu_room_t *room;
@@ -69,6 +95,17 @@ struct sfu_consumer {
     uint64_t last_sr_ms;
     uint16_t rtx_seq; /* the RTX stream's own sequence numbers */
     sfu_consumer_stats_t stats;
+    /* Simulcast: the layer sent (-1: none yet), the one switched to on its
+     * next keyframe, and the VP8 temporal layers let through (TID < tl). */
+    int layer, target_layer, tl, target_tl;
+    uint64_t layer_checked_ms, target_asked_ms, last_down_ms;
+    bool budget_limited; /* the estimate, not the subscriber, holds it down */
+    /* VP8: picture ids and TL0PICIDX continuous across layers and drops. */
+    bool vp8_started, vp8_resync;
+    uint16_t pic_mod; /* 0x8000 or 0x80 */
+    uint16_t max_in_pic, last_out_pic;
+    uint8_t tl0_offset, last_out_tl0;
+    sfu_vp8_pic_t pics[SFU_VP8_PIC_HISTORY];
 };
 
 /* producer.c */
@@ -77,17 +114,33 @@ void sfu_producer__on_rtp(sfu_producer_t *pr, const rtp_packet_t *pkt, uint64_t 
 void sfu_producer__on_sr(sfu_producer_t *pr, const rtcp_sr_t *sr, uint64_t now_ms);
 /* Starts keeping the producer's recent packets (video; no-op once it does). */
 void sfu_producer__want_cache(sfu_producer_t *pr);
-/* Translates subscriber sequence numbers and asks the publisher again. */
-void sfu_producer__nack(sfu_producer_t *pr, const uint16_t *seqs, int count);
+/* Asks the publisher again for these sequence numbers of stream s. */
+void sfu_producer__nack(sfu_producer_t *pr, sfu_stream_t *s, const uint16_t *seqs, int count);
+/* The stream of that SSRC, or NULL. */
+sfu_stream_t *sfu_producer__stream(sfu_producer_t *pr, uint32_t ssrc);
+int sfu_producer__layer_of(const sfu_producer_t *pr, uint32_t ssrc);
+/* A keyframe on one layer, throttled per stream. */
+void sfu_producer__request_layer_keyframe(sfu_producer_t *pr, int layer, uint64_t now_ms);
+/* A RID layer's SSRC, learnt from its first packet on the owner's leg. 0 or
+ * -EEXIST (the SSRC is the room's already). */
+int sfu_producer__bind(sfu_producer_t *pr, int layer, uint32_t ssrc);
 
 /* consumer.c */
 void sfu_consumer__free(sfu_consumer_t *c);
-void sfu_consumer__send_rtp(sfu_consumer_t *c, const rtp_packet_t *pkt, uint64_t now_ms);
+/* A packet of the producer's layer (0 without simulcast). */
+void sfu_consumer__send_rtp(sfu_consumer_t *c, const rtp_packet_t *pkt, int layer, uint64_t now_ms);
 void sfu_consumer__rebuild_ext_map(sfu_consumer_t *c);
 void sfu_consumer__on_feedback(sfu_consumer_t *c, const rtcp_fb_t *fb, uint64_t now_ms);
 void sfu_consumer__on_report(sfu_consumer_t *c, const rtcp_report_block_t *rb);
 
+/* Padding for a probe of the leg's downlink, after a packet went out. */
+void sfu_consumer__pad(sfu_consumer_t *c, uint64_t now_ms);
+
 /* room.c: send on a leg, counted. */
 int sfu_leg__send_rtcp(sfu_leg_t *leg, uint8_t *pkt, size_t len);
+/* What one subscribe leg can take for one video track (0: unknown). */
+uint64_t sfu_leg__share_bps(const sfu_leg_t *leg);
+/* A consumer on leg is held below what it wants: probe when due. */
+void sfu_leg__want_probe(sfu_leg_t *leg, uint64_t now_ms);
 
 #endif

@@ -309,6 +309,7 @@ static const ws_handler_t handlers[] = {
     {"mark_read", ws_chat_mark_read},
     {"call_join", ws_call_join},
     {"call_publish", ws_call_publish},
+    {"call_set_layers", ws_call_set_layers},
     {"call_subscribe_answer", ws_call_subscribe_answer},
     {"call_leave", ws_call_leave},
     {"call_candidate", ws_call_candidate},

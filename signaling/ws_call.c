@@ -379,6 +379,16 @@ void ws_call_publish(ws_conn_t *c, json_t *msg, json_t *id)
         ws_send_error(c, id, why.code, "%s", why.message);
         return;
     }
+    /* The top layer's height, when the client gave it (for call_set_layers). */
+    json_t *list = json_object_get(msg, "tracks"), *t;
+    size_t i;
+    json_array_foreach(list, i, t)
+    {
+        json_t *mid = json_object_get(t, "mid"), *h = json_object_get(t, "height");
+        if (json_is_string(mid) && json_is_integer(h))
+            sfu_participant_set_track_height(p->part, json_string_value(mid),
+                                             (int)json_integer_value(h));
+    }
     call_room_t *r = p->room;
     json_t *reply = json_pack("{s:s,s:I,s:s}", "type", "call_publish_answer", "roomId",
                               (json_int_t)r->room_id, "sdp", answer);
@@ -390,6 +400,78 @@ void ws_call_publish(ws_conn_t *c, json_t *msg, json_t *id)
                   json_pack("{s:s,s:I,s:o}", "type", "participant_updated", "roomId",
                             (json_int_t)r->room_id, "participant", peer_json(p)),
                   NULL);
+}
+
+/* An optional integer field in [lo, hi]: 1 present, 0 absent, -1 invalid. */
+static int int_field(json_t *o, const char *key, long long lo, long long hi, long long *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v)
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+        return -1;
+    *out = json_integer_value(v);
+    return 1;
+}
+
+#define SET_LAYERS_MAX_TRACKS 64
+
+void ws_call_set_layers(ws_conn_t *c, json_t *msg, json_t *id)
+{
+    call_peer_t *p = peer_of(c, msg, id);
+    if (!p)
+        return;
+    json_t *list = json_object_get(msg, "tracks"), *t;
+    if (!json_is_array(list) || json_array_size(list) > SET_LAYERS_MAX_TRACKS) {
+        ws_send_error(c, id, "invalid_field", "tracks must be an array of at most %d entries",
+                      SET_LAYERS_MAX_TRACKS);
+        return;
+    }
+    /* Every entry is checked before any is applied. */
+    size_t i;
+    json_array_foreach(list, i, t)
+    {
+        long long v;
+        json_t *paused = json_object_get(t, "paused");
+        if (!json_is_object(t) || int_field(t, "producerId", 1, INT64_MAX, &v) != 1 ||
+            int_field(t, "maxLayer", 0, 2, &v) < 0 || int_field(t, "height", 1, 8192, &v) < 0 ||
+            (paused && !json_is_boolean(paused))) {
+            ws_send_error(c, id, "invalid_field",
+                          "tracks[%zu]: needs producerId (integer) and optionally maxLayer "
+                          "(0-2), height (1-8192), paused (boolean)",
+                          i);
+            return;
+        }
+    }
+    int missing = 0;
+    long long first_missing = 0;
+    json_array_foreach(list, i, t)
+    {
+        long long producer = 0, max_layer = -1, height = 0;
+        int_field(t, "producerId", 1, INT64_MAX, &producer);
+        int_field(t, "maxLayer", 0, 2, &max_layer);
+        int_field(t, "height", 1, 8192, &height);
+        json_t *paused = json_object_get(t, "paused");
+        sfu_call_error_t why;
+        if (sfu_participant_set_layers(p->part, (uint64_t)producer,
+                                       paused ? json_is_true(paused) : -1, (int)max_layer,
+                                       (int)height, &why) &&
+            !missing++)
+            first_missing = producer;
+    }
+    if (missing) {
+        ws_send_error(c, id, "not_found",
+                      "%d of the tracks (producer %lld first) are not received in this call; "
+                      "the others were set",
+                      missing, first_missing);
+        return;
+    }
+    if (id) {
+        json_t *reply = json_pack("{s:s,s:I,s:O}", "type", "call_layers_set", "roomId",
+                                  (json_int_t)p->room->room_id, "id", id);
+        ws_send(c, reply);
+        json_decref(reply);
+    }
 }
 
 void ws_call_subscribe_answer(ws_conn_t *c, json_t *msg, json_t *id)

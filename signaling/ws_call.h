@@ -11,6 +11,8 @@ typedef struct signaling signaling_t;
 
 void ws_call_join(ws_conn_t *c, json_t *msg, json_t *id);
 void ws_call_publish(ws_conn_t *c, json_t *msg, json_t *id);
+/* call_set_layers: per received track, paused and the simulcast layer wanted. */
+void ws_call_set_layers(ws_conn_t *c, json_t *msg, json_t *id);
 void ws_call_subscribe_answer(ws_conn_t *c, json_t *msg, json_t *id);
 void ws_call_leave(ws_conn_t *c, json_t *msg, json_t *id);
 /* A trickled client candidate: checked and acknowledged (the node is ICE-lite). */

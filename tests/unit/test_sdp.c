@@ -696,10 +696,57 @@ static void test_over_cap_inputs(void **state)
     free(big);
 }
 
+static void test_simulcast_by_rid_and_by_ssrc(void **state)
+{
+    (void)state;
+    replace(text, sizeof text, chrome_offer, "a=extmap:13 urn:3gpp:video-orientation\r\n",
+            "a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\r\n"
+            "a=rid:q send\r\na=rid:h send\r\na=rid:f send\r\n"
+            "a=simulcast:send q;h;~f\r\n");
+    assert_int_equal(rtc_sdp_parse(text, &parsed, err, sizeof err), 0);
+    const rtc_sdp_media_t *v = media_by_mid(&parsed, "1");
+    assert_int_equal(v->rid_count, 3);
+    assert_string_equal(v->rids[0], "q");
+    assert_string_equal(v->rids[2], "f");
+    assert_int_equal(v->ext.id[RTP_EXT_RID], 10);
+    int n =
+        rtc_sdp_write_publish_answer(&parsed, &node_local, text2, sizeof text2, err, sizeof err);
+    assert_true(n > 0);
+    assert_non_null(strstr(text2, "a=rid:q recv\r\na=rid:h recv\r\na=rid:f recv\r\n"));
+    assert_non_null(strstr(text2, "a=simulcast:recv q;h;f\r\n"));
+    assert_non_null(strstr(text2, "a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"));
+    /* The audio section says nothing of RIDs. */
+    assert_int_equal(rtc_sdp_parse(text2, &reparsed, err, sizeof err), 0);
+    assert_int_equal(media_by_mid(&reparsed, "0")->rid_count, 0);
+    /* The order of a=simulcast wins over the a=rid lines'. */
+    replace(text, sizeof text, chrome_offer, "a=extmap:13 urn:3gpp:video-orientation\r\n",
+            "a=rid:b send\r\na=rid:a send\r\na=simulcast:send a,x;b\r\n");
+    assert_int_equal(rtc_sdp_parse(text, &parsed, err, sizeof err), 0);
+    v = media_by_mid(&parsed, "1");
+    assert_int_equal(v->rid_count, 2);
+    assert_string_equal(v->rids[0], "a");
+    assert_string_equal(v->rids[1], "b");
+    /* By SSRC: the SIM group, lowest first. */
+    replace(text, sizeof text, chrome_offer, "a=extmap:13 urn:3gpp:video-orientation\r\n",
+            "a=ssrc-group:SIM 11 22 33\r\n");
+    assert_int_equal(rtc_sdp_parse(text, &parsed, err, sizeof err), 0);
+    v = media_by_mid(&parsed, "1");
+    assert_int_equal(v->sim_count, 3);
+    assert_int_equal(v->sim_ssrcs[2], 33);
+    /* Malformed RIDs are refused. */
+    replace(text, sizeof text, chrome_offer, "a=extmap:13 urn:3gpp:video-orientation\r\n",
+            "a=rid:b@d send\r\n");
+    expect_parse_error(text, "rid");
+    replace(text, sizeof text, chrome_offer, "a=extmap:13 urn:3gpp:video-orientation\r\n",
+            "a=simulcast:send ok;;\r\n");
+    assert_int_equal(rtc_sdp_parse(text, &parsed, err, sizeof err), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_chrome_offer),
+        cmocka_unit_test(test_simulcast_by_rid_and_by_ssrc),
         cmocka_unit_test(test_parse_lf_and_crlf_agree),
         cmocka_unit_test(test_parse_session_level_credentials),
         cmocka_unit_test(test_pick_codec),
