@@ -375,15 +375,30 @@ static void choose_layer(sfu_consumer_t *c, uint64_t now_ms)
     int max_s = c->p.layer_limit ? c->p.layer_limit - 1 : SFU_MAX_LAYERS - 1;
     int max_t = c->p.temporal_limit ? c->p.temporal_limit - 1 : SFU_MAX_TEMPORAL - 1;
     int cur_t = c->layer < 0 ? 0 : c->tl >= SFU_MAX_TEMPORAL ? SFU_MAX_TEMPORAL : c->tl;
-    sfu_layer_choice_t ch = sfu_simulcast_choose(ls, pr->nstreams, max_s, max_t,
-                                                 sfu_leg__share_bps(c->leg), c->layer, cur_t);
+    uint64_t budget = sfu_leg__share_bps(c->leg);
+    sfu_layer_choice_t ch =
+        sfu_simulcast_choose(ls, pr->nstreams, max_s, max_t, budget, c->layer, cur_t);
     if (ch.spatial < 0)
         return; /* nothing flows */
+    /* Up only once the higher layer has fitted for a while: a probe that
+     * fills a policer's bucket looks like room for a moment. */
+    bool up =
+        c->layer >= 0 && (ch.spatial > c->layer || (ch.spatial == c->layer && ch.temporal > cur_t));
+    if (!up) {
+        c->up_since_ms = 0;
+    } else if (budget && (!c->up_since_ms || now_ms - c->up_since_ms < SFU_LAYER_UP_HOLD_MS)) {
+        if (!c->up_since_ms)
+            c->up_since_ms = now_ms ? now_ms : 1;
+        ch.spatial = c->layer;
+        ch.temporal = cur_t;
+    }
     c->budget_limited = ch.limited;
     if (ch.spatial != c->target_layer)
         c->target_asked_ms = 0;
     c->target_layer = ch.spatial;
-    c->target_tl = pr->streams[ch.spatial].temporal_layers > 1 ? ch.temporal : SFU_MAX_TEMPORAL;
+    c->target_tl = pr->streams[ch.spatial].temporal_layers > 1 && ch.temporal < SFU_MAX_TEMPORAL
+                       ? ch.temporal
+                       : SFU_MAX_TEMPORAL;
     c->stats.target_layer = ch.spatial;
     if (c->target_layer != c->layer && c->leg->connected &&
         (!c->target_asked_ms || now_ms - c->target_asked_ms >= 1000)) {

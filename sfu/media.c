@@ -540,6 +540,8 @@ void sfu_media_counters(const sfu_media_t *m, sfu_media_counters_t *out)
         out->twcc_sent += counter_get(&s->twcc_sent);
         out->twcc_received += counter_get(&s->twcc_received);
         out->remb_sent += counter_get(&s->remb_sent);
+        out->layer_switches += counter_get(&s->layer_switches);
+        out->probes += counter_get(&s->probes);
         out->rtp_malformed += counter_get(&s->rtp_malformed);
         out->rtcp_malformed += counter_get(&s->rtcp_malformed);
         out->unknown_ssrc += counter_get(&s->unknown_ssrc);

@@ -294,12 +294,17 @@ uint64_t sfu_leg__share_bps(const sfu_leg_t *leg)
 
 /* A video track's target: the lowest share among its subscribers, at most
  * the room's maximum (without simulcast, everyone gets the same stream). */
-static uint64_t producer_target_bps(const sfu_producer_t *pr)
+static uint64_t producer_target_bps(const sfu_producer_t *pr, uint64_t now_ms)
 {
     uint64_t target = pr->room->env.max_video_bps;
     /* Simulcast: subscribers take the layer that fits them; the publisher
-     * keeps sending every layer. */
-    if (pr->nstreams > 1)
+     * keeps sending every layer. With one layer flowing, it is one stream. */
+    int flowing = 0;
+    for (int i = 0; i < pr->nstreams; i++) {
+        const sfu_stream_t *s = &pr->streams[i];
+        flowing += s->last_packet_ms && now_ms - s->last_packet_ms <= SFU_LAYER_IDLE_MS;
+    }
+    if (flowing > 1)
         return target;
     for (const sfu_consumer_t *c = pr->consumers; c; c = c->next_of_producer) {
         uint64_t share = c->p.paused ? 0 : sfu_leg__share_bps(c->leg);
@@ -323,7 +328,7 @@ static void maybe_send_remb(sfu_leg_t *leg, uint64_t now_ms)
     uint32_t ssrcs[16];
     int n = 0;
     for (const sfu_producer_t *p = leg->producers; p; p = p->next_in_leg) {
-        total += p->p.video ? producer_target_bps(p) : SFU_REMB_AUDIO_BPS;
+        total += p->p.video ? producer_target_bps(p, now_ms) : SFU_REMB_AUDIO_BPS;
         for (int i = 0; i < p->nstreams; i++) {
             if (n < 16 && p->streams[i].ssrc)
                 ssrcs[n++] = p->streams[i].ssrc;

@@ -103,6 +103,8 @@ typedef struct sfu_room_env {
 #define SFU_MAX_TEMPORAL 4
 /* How often a simulcast consumer reconsiders its layer. */
 #define SFU_LAYER_CHECK_MS 250
+/* A higher layer is taken once it has fitted the estimate this long. */
+#define SFU_LAYER_UP_HOLD_MS 1500
 /* A layer that sent nothing for this long is not chosen. */
 #define SFU_LAYER_IDLE_MS 1500
 

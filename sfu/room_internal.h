@@ -98,7 +98,7 @@ struct sfu_consumer {
     /* Simulcast: the layer sent (-1: none yet), the one switched to on its
      * next keyframe, and the VP8 temporal layers let through (TID < tl). */
     int layer, target_layer, tl, target_tl;
-    uint64_t layer_checked_ms, target_asked_ms, last_down_ms;
+    uint64_t layer_checked_ms, target_asked_ms, up_since_ms;
     bool budget_limited; /* the estimate, not the subscriber, holds it down */
     /* VP8: picture ids and TL0PICIDX continuous across layers and drops. */
     bool vp8_started, vp8_resync;

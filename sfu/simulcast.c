@@ -20,7 +20,10 @@ sfu_layer_choice_t sfu_simulcast_choose(const sfu_layer_state_t *layers, int n, 
                                                              : l->temporal;
         for (int t = 0; t < tls && t <= max_temporal; t++) {
             bool up = s > cur_spatial || (s == cur_spatial && t + 1 > cur_temporal);
-            uint64_t room = up ? budget_bps * SFU_SIMULCAST_UP_MARGIN / 100 : budget_bps;
+            bool same = s == cur_spatial && t + 1 == cur_temporal;
+            uint64_t room = up     ? budget_bps * SFU_SIMULCAST_UP_MARGIN / 100
+                            : same ? budget_bps * SFU_SIMULCAST_STAY_MARGIN / 100
+                                   : budget_bps;
             if (budget_bps && l->bps[t] > room) {
                 best.limited = true;
                 continue;

@@ -10,6 +10,9 @@
 #define SFU_SIMULCAST_MAX_TEMPORAL 4
 /* Moving up needs the layer to fit this share of the budget (percent). */
 #define SFU_SIMULCAST_UP_MARGIN 85
+/* The layer being sent stays until it exceeds the budget by this much
+ * (percent): a keyframe's burst in the bitrate window does not move it. */
+#define SFU_SIMULCAST_STAY_MARGIN 120
 
 typedef struct sfu_layer_state {
     bool active;                              /* bound and sending lately */
@@ -27,7 +30,8 @@ typedef struct sfu_layer_choice {
  * max_temporal: the highest indexes it takes) whose bitrate fits budget_bps
  * (0: unknown, anything fits): temporal layers go before a spatial layer
  * does. A pair above the current one (cur_spatial, cur_temporal: -1 and 0
- * for none) must fit with SFU_SIMULCAST_UP_MARGIN. When none fits, the
+ * for none) must fit with SFU_SIMULCAST_UP_MARGIN, the current one within
+ * SFU_SIMULCAST_STAY_MARGIN. When none fits, the
  * lowest active layer at its base temporal layer. */
 sfu_layer_choice_t sfu_simulcast_choose(const sfu_layer_state_t *layers, int n, int max_spatial,
                                         int max_temporal, uint64_t budget_bps, int cur_spatial,

@@ -196,8 +196,8 @@ static void test_layer_choice_against_estimate_and_preference(void **state)
     assert_int_equal(c.spatial, 0);
     assert_int_equal(c.temporal, 3);
     assert_false(c.limited);
-    /* 700 kbit/s, on layer 2 already: temporal layers go first (2 at TL0-1). */
-    c = sfu_simulcast_choose(ls, 3, 2, 3, 700000, 2, 3);
+    /* 650 kbit/s, on layer 2 already: temporal layers go first (2 at TL0-1). */
+    c = sfu_simulcast_choose(ls, 3, 2, 3, 650000, 2, 3);
     assert_int_equal(c.spatial, 2);
     assert_int_equal(c.temporal, 2);
     assert_true(c.limited);

@@ -7,13 +7,14 @@ import { session } from './session.js';
 import { attachStream, clearTiles, ensureTile, removeTile, setActiveSpeaker, setSpeakerLayout, setTileState, tiles } from './tiles.js';
 import { $, el, emit, on } from './util.js';
 import { connect, request, send } from './ws.js';
+import { CAMERA_ENCODINGS, requestLayers, resetLayerRequests, setSimulcastActive } from './layers.js';
 
 const fresh = () => ({
   phase: 'idle', // idle | connecting | connected | reconnecting | failed | ended
   roomId: null, code: null, roomName: '', hostId: null,
   local: null, screen: null, screenTr: null, pub: null, sub: null, subChain: Promise.resolve(),
   sources: new Map(), // pub transceiver -> 'mic' | 'camera' | 'screen'
-  participants: new Map(), trackStream: new Map(),
+  participants: new Map(), trackStream: new Map(), trackProducer: new Map(), cameraTr: null,
   muted: false, cameraOff: false, hand: false, listenOnly: false,
   resumeToken: null, iceServers: [], opts: null, timers: [], nodeSpeaker: false,
 });
@@ -94,12 +95,16 @@ export async function joinCall(opts = null, stream = null) {
     if (call.local) {
       call.pub = newPc();
       for (const track of call.local.getTracks()) {
-        const tr = call.pub.addTransceiver(track, { direction: 'sendonly', streams: [call.local] });
+        const init = { direction: 'sendonly', streams: [call.local] };
+        if (track.kind === 'video') init.sendEncodings = CAMERA_ENCODINGS();
+        const tr = call.pub.addTransceiver(track, init);
         call.sources.set(tr, track.kind === 'audio' ? 'mic' : 'camera');
+        if (track.kind === 'video') call.cameraTr = tr;
       }
       call.local.getAudioTracks().forEach((t) => { t.enabled = !call.muted; });
       call.local.getVideoTracks().forEach((t) => { t.enabled = !call.cameraOff; });
       await publish();
+      await updateSimulcast();
       if (call.local.getAudioTracks().length && call.muted) send({ type: 'mute', roomId: call.roomId, kind: 'audio' });
       if (call.local.getVideoTracks().length && call.cameraOff) send({ type: 'mute', roomId: call.roomId, kind: 'video' });
     }
@@ -111,6 +116,7 @@ export async function joinCall(opts = null, stream = null) {
       if (call.phase === 'connecting') failCall('the media connection timed out');
     }, 30000));
     call.timers.push(setInterval(pollSpeaker, 1000));
+    call.timers.push(setInterval(askLayers, 1000));
     renderControls();
   } catch (e) {
     if (inCall()) failCall(e.message);
@@ -133,7 +139,10 @@ async function publish() {
   await call.pub.setLocalDescription(offer);
   const tracks = call.pub.getTransceivers()
     .filter((t) => t.sender.track && t.direction === 'sendonly' && t.mid !== null)
-    .map((t) => ({ mid: t.mid, source: call.sources.get(t) || (t.sender.track.kind === 'audio' ? 'mic' : 'camera') }));
+    .map((t) => ({
+      mid: t.mid, source: call.sources.get(t) || (t.sender.track.kind === 'audio' ? 'mic' : 'camera'),
+      ...(t.sender.track.kind === 'video' && t.sender.track.getSettings().height ? { height: t.sender.track.getSettings().height } : {}),
+    }));
   const answer = await request({ type: 'call_publish', roomId: call.roomId, sdp: call.pub.localDescription.sdp, tracks });
   await call.pub.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
 }
@@ -147,6 +156,9 @@ function onSubscribeOffer(msg) {
         const stream = e.streams[0];
         if (!stream) return;
         call.trackStream.set(e.track, stream.id);
+        // The node names each track t<producerId> (a=msid).
+        const pid = Number(/^t(\d+)$/.exec(e.track.id)?.[1]);
+        if (pid) call.trackProducer.set(e.track, pid);
         const uid = Number(/^u(\d+)/.exec(stream.id)?.[1]);
         const name = call.participants.get(uid)?.username || `user ${uid}`;
         const screen = stream.id.endsWith('-screen');
@@ -179,8 +191,27 @@ function dropEndedStreams() {
   }
 }
 
+// The lower camera encodings go only while two or more others watch.
+async function updateSimulcast() {
+  if (call.cameraTr?.sender) await setSimulcastActive(call.cameraTr.sender, call.participants.size >= 2);
+}
+
+// Each remote video at the size its tile shows; hidden ones paused.
+function askLayers() {
+  if (!inCall() || !call.sub) return;
+  const receivers = [];
+  for (const r of call.sub.getReceivers()) {
+    if (r.track?.kind !== 'video') continue;
+    const sid = call.trackStream.get(r.track);
+    receivers.push({ producerId: call.trackProducer.get(r.track), video: sid ? tiles.get(sid)?.video : null });
+  }
+  requestLayers(call.roomId, receivers);
+}
+
 function upsertParticipant(p) {
+  const isNew = !call.participants.has(p.userId);
   call.participants.set(p.userId, p);
+  if (isNew) updateSimulcast();
   ensureTile(`u${p.userId}-camera`, { label: p.username, userId: p.userId });
   // A participant who no longer publishes a screen has no screen tile.
   if (!p.tracks.some((t) => t.source === 'screen')) removeTile(`u${p.userId}-screen`);
@@ -229,6 +260,8 @@ function teardown() {
   call.subChain = Promise.resolve();
   call.participants.clear();
   call.trackStream.clear();
+  call.trackProducer.clear();
+  resetLayerRequests();
   call.sources.clear();
   call.muted = call.cameraOff = call.hand = call.listenOnly = false;
   clearTiles();
@@ -302,7 +335,11 @@ async function toggleScreen() {
   call.screen = screen;
   track.addEventListener('ended', () => { if (call.screen === screen) stopScreen(); });
   if (!call.pub) call.pub = newPc();
-  call.screenTr = call.pub.addTransceiver(track, { direction: 'sendonly', streams: [screen] });
+  // Full resolution at a lower frame rate, one encoding: text stays sharp.
+  track.contentHint = 'detail';
+  call.screenTr = call.pub.addTransceiver(track, {
+    direction: 'sendonly', streams: [screen], sendEncodings: [{ maxFramerate: 15 }],
+  });
   call.sources.set(call.screenTr, 'screen');
   ensureTile('me-screen', { label: 'Your screen', userId: session.user.id, local: true, screen: true });
   attachStream('me-screen', screen);
@@ -438,6 +475,7 @@ export function initCall() {
     if (!inCall() || m.roomId !== call.roomId) return;
     if (m.userId === session.user.id) return void leaveCall(`You left the call (${m.reason})`);
     call.participants.delete(m.userId);
+    updateSimulcast();
     for (const id of [...tiles.keys()]) if (id.startsWith(`u${m.userId}-`)) removeTile(id);
     renderParticipantList();
   });
