@@ -111,7 +111,11 @@ function publishOffer(sections, ice = { ufrag: 'tst1', pwd: crypto.randomBytes(1
     );
     if (video) out.push(`a=rtpmap:${pt} VP8/90000`, `a=rtcp-fb:${pt} nack`, `a=rtcp-fb:${pt} nack pli`);
     else out.push(`a=rtpmap:${pt} opus/48000/2`, `a=fmtp:${pt} minptime=10;useinbandfec=1`);
-    if ((s.direction ?? 'sendonly') !== 'inactive') out.push(`a=msid:s t${i}`, `a=ssrc:${s.ssrc} cname:x`, `a=ssrc:${s.ssrc} msid:s t${i}`);
+    if (s.sim) {
+      // Simulcast by SSRC: one a=ssrc per layer, lowest first.
+      out.push(`a=msid:s t${i}`, `a=ssrc-group:SIM ${s.sim.join(' ')}`);
+      for (const x of s.sim) out.push(`a=ssrc:${x} cname:x`, `a=ssrc:${x} msid:s t${i}`);
+    } else if ((s.direction ?? 'sendonly') !== 'inactive') out.push(`a=msid:s t${i}`, `a=ssrc:${s.ssrc} cname:x`, `a=ssrc:${s.ssrc} msid:s t${i}`);
   });
   return { sdp: out.join('\r\n') + '\r\n', ice };
 }
@@ -402,6 +406,62 @@ test('no subscribe offer contains a publisher\'s SSRC', { timeout: 30000 }, asyn
     assert.deepEqual(errors, [], 'the node took both subscribe answers');
   } finally {
     await closeAll([a, b]);
+    await server.stop();
+  }
+});
+
+test('simulcast by SSRC group: one section per track; call_set_layers checks what it is given', { timeout: 30000 }, async () => {
+  const server = await startServer();
+  const clients = [];
+  try {
+    const [ua, ub, uc] = [await register(server), await register(server), await register(server)];
+    const room = await roomWithMembers(server, ua, [ub, uc]);
+    const [a, b, c] = [await connect(server, ua.accessToken), await connect(server, ub.accessToken), await connect(server, uc.accessToken)];
+    clients.push(a, b, c);
+    const base = 0x40000000 + crypto.randomInt(0, 0x1000000) * 8;
+    const sim = [base + 1, base + 2, base + 3];
+    await callJoin(a, room.id);
+    const ans = await a.request({ type: 'call_publish', roomId: room.id,
+      sdp: publishOffer([{ kind: 'audio', ssrc: base }, { kind: 'video', sim }]).sdp });
+    assert.equal(ans.type, 'call_publish_answer', JSON.stringify(ans).slice(0, 300));
+
+    await callJoin(b, room.id);
+    const offer = await b.next('call_subscribe_offer');
+    const video = sdpSections(offer.sdp).filter((x) => x.kind === 'video' && x.direction === 'sendonly');
+    assert.equal(video.length, 1, `three layers, one section:\n${offer.sdp}`);
+    for (const x of video[0].ssrcs) assert.ok(!sim.includes(x), `no layer SSRC offered:\n${offer.sdp}`);
+    const producerId = Number(/a=msid:u\d+-camera t(\d+)/.exec(offer.sdp)[1]);
+    b.send({ type: 'call_subscribe_answer', roomId: room.id, version: offer.version, sdp: subscribeAnswer(offer.sdp) });
+
+    // Malformed requests: an error each, nothing applied.
+    for (const [tracks, why] of [
+      [undefined, 'no tracks'], [{}, 'not an array'], [[{ maxLayer: 0 }], 'no producerId'],
+      [[{ producerId, maxLayer: 3 }], 'layer out of range'], [[{ producerId, height: 0 }], 'height 0'],
+      [[{ producerId, paused: 'yes' }], 'paused not boolean'], [[{ producerId: '1' }], 'producerId a string'],
+      [Array.from({ length: 65 }, () => ({ producerId })), 'too many'],
+    ]) {
+      const r = await b.request({ type: 'call_set_layers', roomId: room.id, ...(tracks === undefined ? {} : { tracks }) });
+      assert.equal(r.type, 'error', `${why}: ${JSON.stringify(r)}`);
+      assert.equal(r.code, 'invalid_field', `${why}: ${JSON.stringify(r)}`);
+    }
+    const unknown = await b.request({ type: 'call_set_layers', roomId: room.id, tracks: [{ producerId: 987654321 }, { producerId, maxLayer: 0 }] });
+    assert.equal(unknown.code, 'not_found', JSON.stringify(unknown));
+    assert.match(unknown.message, /987654321/);
+    for (const t of [{ producerId, maxLayer: 0 }, { producerId, height: 180 }, { producerId, paused: true }, { producerId, paused: false }]) {
+      const ok = await b.request({ type: 'call_set_layers', roomId: room.id, tracks: [t] });
+      assert.equal(ok.type, 'call_layers_set', `${JSON.stringify(t)}: ${JSON.stringify(ok)}`);
+    }
+    // Someone not in the call.
+    const outside = await c.request({ type: 'call_set_layers', roomId: room.id, tracks: [{ producerId, maxLayer: 0 }] });
+    assert.equal(outside.type, 'error', JSON.stringify(outside));
+
+    // A layer SSRC is the call's: another publisher cannot take it.
+    await callJoin(c, room.id);
+    const clash = await c.request({ type: 'call_publish', roomId: room.id,
+      sdp: publishOffer([{ kind: 'video', sim: [base + 5, sim[1]] }]).sdp });
+    assert.equal(clash.code, 'ssrc_in_use', JSON.stringify(clash));
+  } finally {
+    await closeAll(clients);
     await server.stop();
   }
 });
