@@ -153,6 +153,9 @@ int rtp_rewriter_drop(rtp_rewriter_t *rw, const rtp_packet_t *p, uint64_t now_ms
     rw->dropped[0] |= 1;
     rw->max_in_seq = p->seq;
     rw->seq_offset--; /* the next packet takes the number this one would have had */
+    /* Late packets before it may still take numbers up to here: a new source
+     * starts after them. */
+    rw->max_out_seq = (uint16_t)(p->seq + rw->seq_offset);
     rw->max_out_ms = now_ms;
     rw->source_span += (uint32_t)d;
     if (rw->source_span > 0x10000)

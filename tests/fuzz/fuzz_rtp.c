@@ -1,10 +1,11 @@
 /* Fuzz target: RTP, header extensions, RTCP and the rewriter on untrusted bytes.
  * clang -g -O1 -fsanitize=fuzzer,address,undefined -I. tests/fuzz/fuzz_rtp.c \
- *     rtp/rtp.c rtp/rtcp.c rtp/rtp_rewriter.c
+ *     rtp/rtp.c rtp/rtcp.c rtp/rtp_rewriter.c rtp/rtp_codec.c
  * Byte 0 picks the mode: 0 = the rest as an RTP packet (parse, extensions, remap,
- * rebuild); 1 = as an RTCP compound (every parser, then build and parse back);
- * 2 = as records (ssrc pick, seq, ts, time step) fed to one rewriter, checking
- * that no outgoing sequence number is ever produced twice. */
+ * rebuild, the payload as VP8 and H.264); 1 = as an RTCP compound (every parser,
+ * then build and parse back); 2 = as records (ssrc pick, drop or send, seq, ts,
+ * time step) fed to one rewriter, checking that no outgoing sequence number is
+ * ever produced twice, left-out packets or not. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "rtp/rtp.h"
+#include "rtp/rtp_codec.h"
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
@@ -36,6 +38,17 @@ static void fuzz_rtp_packet(const uint8_t *data, size_t size)
     }
     CHECK(p.header_len + p.payload_len + p.padding_len == size);
     CHECK(p.payload == pkt + p.header_len);
+
+    /* The payload as VP8: the descriptor lies inside it, and writing ids back
+     * leaves it parsing the same. */
+    rtp_vp8_desc_t d, d2;
+    if (rtp_vp8_parse(p.payload, p.payload_len, &d) == 0) {
+        CHECK(d.header_len <= p.payload_len);
+        rtp_vp8_write(p.payload, &d, (uint16_t)(d.picture_id + 1), (uint8_t)(d.tl0picidx + 1));
+        CHECK(rtp_vp8_parse(p.payload, p.payload_len, &d2) == 0 && d2.header_len == d.header_len);
+        CHECK(!d.has_tl0 || d2.tl0picidx == (uint8_t)(d.tl0picidx + 1));
+    }
+    rtp_h264_is_keyframe(p.payload, p.payload_len);
 
     /* Every element lies inside the block; typed reads never fail hard. */
     rtp_ext_t elems[MAX_ELEMS];
@@ -232,13 +245,14 @@ static void fuzz_rewriter(const uint8_t *data, size_t size)
     rtp_rewriter_t rw;
     rtp_rewriter_init(&rw, ssrcs[0], 0xabcdef, 90000, 65500, 0xfffff000);
     emitted_count = 0;
-    int64_t ext_max = 65499; /* the one before the first */
+    int64_t ext_max = 65499;    /* the one before the first */
+    int64_t ext_virt = ext_max; /* the newest position, left-out packets included */
     uint64_t now_ms = 1000;
     for (size_t i = 0; i + 8 <= size; i += 8) {
         const uint8_t *r = data + i;
         uint32_t ssrc = ssrcs[r[0] & 3];
         if (r[0] & 0x80) {
-            rtp_rewriter_switch(&rw, ssrc);
+            rtp_rewriter_switch(&rw, ssrc); /* the next source starts after ext_virt */
             continue;
         }
         uint16_t seq = (uint16_t)(r[1] << 8 | r[2]);
@@ -249,6 +263,20 @@ static void fuzz_rewriter(const uint8_t *data, size_t size)
         memset(buf + 12, 0xee, 4);
         rtp_packet_t p;
         CHECK(rtp_packet_parse(&p, buf, sizeof buf) == 0);
+        if (r[0] & 0x40) {
+            int rc = rtp_rewriter_drop(&rw, &p, now_ms);
+            CHECK(rc == 0 || rc == -ENOENT || rc == -EALREADY || rc == -ESTALE);
+            if (rc == 0) {
+                /* A left-out newest packet moves the newest position (the
+                 * number it would have had) without sending anything. */
+                uint16_t v = (uint16_t)(rw.max_in_seq + rw.seq_offset);
+                uint16_t dv = (uint16_t)(v - (uint16_t)ext_virt);
+                int step = dv < 0x8000 ? dv : (int)dv - 0x10000;
+                CHECK(step >= 0 && step <= RTP_REWRITER_MAX_DROPOUT);
+                ext_virt += step;
+            }
+            continue;
+        }
         int rc = rtp_rewriter_rewrite(&rw, &p, now_ms);
         CHECK(rc == 0 || rc == -ENOENT || rc == -EALREADY || rc == -ESTALE);
         if (rc != 0)
@@ -259,11 +287,14 @@ static void fuzz_rewriter(const uint8_t *data, size_t size)
         /* Every step stays well within half the circle of the newest number. */
         uint16_t d16 = (uint16_t)(p.seq - (uint16_t)ext_max);
         int d = d16 < 0x8000 ? d16 : (int)d16 - 0x10000;
-        CHECK(d > -RTP_REWRITER_WINDOW && d <= RTP_REWRITER_MAX_DROPOUT);
+        CHECK(d > -RTP_REWRITER_WINDOW && d <= RTP_REWRITER_MAX_DROPOUT + (ext_virt - ext_max));
         int64_t ext = ext_max + d;
         CHECK(emitted_add(ext));
         if (ext > ext_max)
             ext_max = ext;
+        /* The newest position now (a new source starts after the last sent). */
+        if (rw.max_in_seq == seq)
+            ext_virt = ext;
     }
 }
 

@@ -173,6 +173,26 @@ static void test_a_lost_packet_keeps_its_gap_among_drops(void **state)
     assert_int_equal(rtp_packet_seq(&p), 11);
 }
 
+static void test_a_new_source_after_drops_starts_past_late_packets(void **state)
+{
+    (void)state;
+    rtp_rewriter_t rw;
+    rtp_rewriter_init(&rw, 42, 9000, 90000, 100, 0);
+    uint8_t b[64];
+    rtp_packet_t p = pkt_of(b, 1000, 0, 42);
+    assert_int_equal(rtp_rewriter_rewrite(&rw, &p, 1), 0); /* -> 100 */
+    p = pkt_of(b, 1010, 0, 42);
+    assert_int_equal(rtp_rewriter_drop(&rw, &p, 2), 0); /* 1001-1009 may come late */
+    p = pkt_of(b, 1009, 0, 42);
+    assert_int_equal(rtp_rewriter_rewrite(&rw, &p, 3), 0);
+    assert_int_equal(rtp_packet_seq(&p), 109);
+    /* Another source: after 109, never on top of it. */
+    rtp_rewriter_switch(&rw, 43);
+    p = pkt_of(b, 5, 0, 43);
+    assert_int_equal(rtp_rewriter_rewrite(&rw, &p, 4), 0);
+    assert_int_equal(rtp_packet_seq(&p), 110);
+}
+
 /* ---- the choice ---- */
 
 static sfu_layer_state_t layer(uint64_t t0, uint64_t t1, uint64_t t2)
@@ -508,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_h264_keyframes),
         cmocka_unit_test(test_dropped_packets_close_up_the_numbering),
         cmocka_unit_test(test_a_lost_packet_keeps_its_gap_among_drops),
+        cmocka_unit_test(test_a_new_source_after_drops_starts_past_late_packets),
         cmocka_unit_test(test_layer_choice_against_estimate_and_preference),
         cmocka_unit_test_setup_teardown(test_rid_layers_bind_and_the_top_is_sent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_switching_waits_for_a_keyframe_and_stays_continuous,
