@@ -20,7 +20,9 @@
 
 #define LG_AUDIO_PT       111
 #define LG_VIDEO_PT       96
-#define LG_MAX_TRACKS     2 /* audio, video */
+#define LG_MAX_TRACKS     2                   /* audio, video */
+#define LG_MAX_LAYERS     3                   /* --simulcast: video layers, lowest first */
+#define LG_MAX_STREAMS    (1 + LG_MAX_LAYERS) /* slot 0 audio, 1 + layer video */
 #define LG_PKT_MAX        1200
 #define LG_BUF_CAP        (1500 + SRTP_SESSION_TRAILER_LEN)
 #define LG_MAGIC          0x4c474e31u /* "LGN1" */
@@ -54,6 +56,7 @@ uint64_t lg_hist_bucket_floor(size_t i);
 typedef struct lg_payload {
     uint32_t publisher; /* participant index */
     uint8_t track;      /* 0 audio, 1 video */
+    uint8_t layer;      /* simulcast layer of a video stream, 0 lowest (0 without) */
     bool keyframe;
     uint32_t seq; /* per stream, never wraps in a run */
     uint64_t sent_ns;
@@ -61,7 +64,7 @@ typedef struct lg_payload {
 
 /* Writes the payload header at p (LG_PAYLOAD_HDR bytes): two bytes that read as a
  * VP8 payload descriptor and frame tag (keyframe bit), then magic, publisher,
- * track, flags, sequence and send time. */
+ * track, flags, layer, sequence and send time. */
 void lg_payload_write(uint8_t *p, const lg_payload_t *pl);
 /* Reads it back from the payload of a parsed RTP packet (after any CSRCs and
  * header extension the node added). 0, or -EINVAL when it is not ours. */
@@ -169,7 +172,8 @@ int lg_http_post(const struct sockaddr_in *addr, const char *path, const char *t
 typedef struct lg_sdp_section {
     bool video;
     char mid[32];
-    bool active; /* sendonly/sendrecv in the offer */
+    bool active;          /* sendonly/sendrecv in the offer */
+    uint64_t producer_id; /* from a=msid "... t<id>" (the node's subscribe offers); 0 if none */
     uint8_t pt;
     char rtpmap[96]; /* the "a=rtpmap:" value */
     char fmtp[160];
@@ -189,6 +193,10 @@ typedef struct lg_sdp_local {
     const char *ufrag, *pwd, *fingerprint;
     int port;
     uint32_t ssrc[LG_MAX_TRACKS]; /* 0: track not sent */
+    /* Simulcast video: its layers' SSRCs, lowest first (a=ssrc-group:SIM);
+     * video_layers 0 or 1: ssrc[1] alone. */
+    uint32_t layer_ssrc[LG_MAX_LAYERS];
+    int video_layers;
     unsigned cname_id;
 } lg_sdp_local_t;
 
@@ -229,6 +237,8 @@ typedef struct lg_leg {
 /* One synthetic stream a participant sends. */
 typedef struct lg_stream {
     bool video;
+    int layer; /* simulcast layer (0 lowest); 0 without simulcast */
+    int slot;  /* lg_stream_slot(track, layer): its place in a subscriber's rx */
     uint32_t ssrc;
     uint16_t rtp_seq;
     uint32_t seq; /* payload sequence */
@@ -246,12 +256,19 @@ typedef struct lg_stream {
     uint64_t plis;
 } lg_stream_t;
 
-/* What one subscriber got of one stream. */
+/* A subscriber's rx entry of a publisher's stream: audio 0, video 1 + layer. */
+static inline int lg_stream_slot(int track, int layer)
+{
+    return track ? 1 + layer : 0;
+}
+
+/* What one subscriber got of one stream (one simulcast layer). */
 typedef struct lg_rx {
     uint64_t received;    /* in total */
     uint64_t in_window;   /* with a sequence inside the stream's measure window */
     uint64_t late_or_dup; /* at or below the highest sequence seen */
     uint32_t max_seq;
+    uint32_t win_first, win_last; /* lowest and highest sequence received in the window */
     bool any;
 } lg_rx_t;
 
@@ -267,11 +284,14 @@ struct lg_peer {
     int next_id;
     unsigned sub_version;
     lg_leg_t pub, sub;
-    lg_stream_t streams[LG_MAX_TRACKS];
+    lg_stream_t streams[LG_MAX_STREAMS];
     int stream_count;
-    lg_rx_t *rx;             /* [lg->participants * LG_MAX_TRACKS] */
-    lg_ssrc_set_t announced; /* SSRCs the subscribe offers announced */
-    uint64_t srs_received;   /* RTCP sender reports on the subscribe leg */
+    int video_layers; /* simulcast: the video's layers; 1 without */
+    int prefer_layer; /* the highest layer it asks for (call_set_layers); -1: none */
+    uint64_t layers_asked, layers_set; /* call_set_layers sent, call_layers_set received */
+    lg_rx_t *rx;                       /* [lg->participants * LG_MAX_STREAMS], by lg_stream_slot */
+    lg_ssrc_set_t announced;           /* SSRCs the subscribe offers announced */
+    uint64_t srs_received;             /* RTCP sender reports on the subscribe leg */
     uint64_t join_ns, first_rx_ns;
     uint64_t ws_errors;
     char last_error[160];
@@ -294,6 +314,11 @@ typedef struct lg_opts {
     bool quiet;
     bool null_target; /* --null HOST:PORT: the null forwarder instead of a node */
     bool fixed_ssrc;  /* SSRCs from the index in the room and the track, not random */
+    bool simulcast;   /* video as LG_MAX_LAYERS layers (a=ssrc-group:SIM) */
+    /* --prefer-layer: subscriber i of a room asks for prefer[i % prefer_count]
+     * (-1: asks nothing). */
+    int prefer[16];
+    int prefer_count;
     struct sockaddr_in null_addr;
 } lg_opts_t;
 
