@@ -269,8 +269,15 @@ typedef struct lg_rx {
     uint64_t late_or_dup; /* at or below the highest sequence seen */
     uint32_t max_seq;
     uint32_t win_first, win_last; /* lowest and highest sequence received in the window */
+    uint64_t last_ns;             /* when the latest arrived (the current layer's is latest) */
     bool any;
 } lg_rx_t;
+
+struct lg_peer;
+/* The layer a subscriber should get of a simulcast video of `layers` layers:
+ * the highest it asked for, else the top (on loopback the budget never
+ * limits). */
+int lg_wanted_layer(const struct lg_peer *sub, int layers);
 
 struct lg_peer {
     lg_t *lg;

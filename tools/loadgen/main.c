@@ -212,20 +212,29 @@ static bool peer_ready(const lg_t *lg, const lg_peer_t *p)
         const lg_peer_t *pub = &lg->peers[q];
         if (q == p->index || pub->room != p->room || !pub->publishes || pub->failed)
             continue;
-        /* Every track: audio, and the video in any of its layers. */
+        /* Every track; of a simulcast video, the layer it should get, as the
+         * one it gets now (the node may start on another). */
         bool audio = false, video = false, got_audio = false, got_video = false;
+        uint64_t latest = 0;
+        int latest_layer = -1;
         for (int s = 0; s < pub->stream_count; s++) {
             const lg_stream_t *st = &pub->streams[s];
-            bool any = p->rx[q * LG_MAX_STREAMS + st->slot].any;
+            const lg_rx_t *rx = &p->rx[q * LG_MAX_STREAMS + st->slot];
             if (st->video) {
                 video = true;
-                got_video |= any;
+                got_video |= rx->any;
+                if (rx->any && rx->last_ns >= latest) {
+                    latest = rx->last_ns;
+                    latest_layer = st->layer;
+                }
             } else {
                 audio = true;
-                got_audio |= any;
+                got_audio |= rx->any;
             }
         }
         if (audio != got_audio || video != got_video)
+            return false;
+        if (pub->video_layers > 1 && latest_layer != lg_wanted_layer(p, pub->video_layers))
             return false;
     }
     return true;

@@ -427,6 +427,7 @@ void lg_peer_on_media(lg_peer_t *p, uint8_t *data, size_t len, uint64_t now_ns)
     else
         rx->max_seq = pl.seq;
     rx->any = true;
+    rx->last_ns = now_ns;
     if (s && lg->measure_start_ns && pl.seq >= s->seq_at_measure_start &&
         (!lg->measure_end_ns || pl.seq < s->seq_at_measure_end)) {
         if (!rx->in_window || pl.seq < rx->win_first)

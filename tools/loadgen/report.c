@@ -63,9 +63,7 @@ static json_t *quantiles(const lg_hist_t *h, const lg_hist_t *minus)
     return o;
 }
 
-/* The layer a subscriber should get of a simulcast video of layers layers:
- * the one it asked for, else the top (loopback: the budget never limits). */
-static int wanted_layer(const lg_peer_t *sub, int layers)
+int lg_wanted_layer(const lg_peer_t *sub, int layers)
 {
     return sub->prefer_layer >= 0 && sub->prefer_layer < layers ? sub->prefer_layer : layers - 1;
 }
@@ -141,7 +139,7 @@ static pair_count_t count_pair(const lg_peer_t *sub, const lg_peer_t *pub, bool 
     }
     if (!layers)
         return c;
-    int want = layers > 1 ? wanted_layer(sub, layers) : 0;
+    int want = layers > 1 ? lg_wanted_layer(sub, layers) : 0;
     const lg_stream_t *ref = on[in_win_layers == 1 ? last : want];
     if (!pub->pub.connected_ns) {
         /* A publisher that never got its media up still counts what it should
