@@ -318,6 +318,7 @@ function reportOf(scenario, opts, s, duration) {
       unannounced_ssrc_packets: s.unannounced_ssrc_packets,
       early_ssrc_packets: s.early_ssrc_packets,
       publisher_ssrc_in_offers: s.publisher_ssrc_in_offers,
+      rtp_jumps: s.rtp_jumps,
     },
     node: { ...node, counters: s.node_counters },
     per_second: s.per_second,

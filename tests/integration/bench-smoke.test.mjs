@@ -112,6 +112,9 @@ test('bench/run simulcast smoke: each subscriber receives the layer it asked for
     assert.equal(rep.wire.foreign_packets, 0, 'no foreign packet');
     assert.equal(rep.wire.unannounced_ssrc_packets, 0, 'every layer went out under the consumer SSRC announced');
     assert.equal(rep.wire.publisher_ssrc_in_offers, 0, 'no layer SSRC of a publisher announced to subscribers');
+    // The node starts a consumer on one layer and moves to the wanted one
+    // (during the join): numbering under the consumer's SSRC runs on.
+    assert.deepEqual(rep.wire.rtp_jumps, { seq: 0, ts: 0 }, `no RTP sequence or timestamp jump: ${JSON.stringify(rep.wire)}`);
     assert.equal(rep.srtp_auth_failures.loadgen, 0, 'no SRTP auth failure at the participants');
     assert.equal(rep.srtp_auth_failures.node, 0, 'no SRTP auth failure at the node');
   } finally {

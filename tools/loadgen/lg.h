@@ -83,6 +83,9 @@ typedef struct lg_ssrc_entry {
     bool had_sr;                    /* a sender report came under it once announced */
     uint64_t first_early_ns;        /* its first packet or SR before it was announced */
     uint64_t early_pkts, early_srs; /* before it was announced, and not forgiven */
+    bool rtp_started;               /* last_seq and last_ts hold the newest packet's */
+    uint16_t last_seq;
+    uint32_t last_ts;
 } lg_ssrc_entry_t;
 
 /* Every SSRC ever announced to the leg (packets of an earlier offer's SSRCs stay
@@ -95,18 +98,31 @@ typedef struct lg_ssrc_set {
     int unknown;            /* entries not announced */
     uint64_t forgiven_pkts; /* arrived before their offer, within the grace */
     uint64_t overflow_pkts, overflow_srs; /* unannounced past LG_SSRC_UNKNOWN_MAX */
+    uint64_t seq_jumps, ts_jumps;         /* see lg_ssrc_set_rtp */
 } lg_ssrc_set_t;
 
 typedef struct lg_ssrc_stats {
     uint64_t unannounced_pkts, unannounced_srs, early_pkts;
     uint64_t announced, with_sr;
+    uint64_t seq_jumps, ts_jumps;
 } lg_ssrc_stats_t;
+
+/* A forward step of the RTP sequence number larger than this (or a step back
+ * larger than this) under one SSRC is a jump, not loss or reordering. */
+#define LG_SEQ_JUMP 1000
+/* A step of the RTP timestamp larger than this (5 s at 90 kHz, either way). */
+#define LG_TS_JUMP 450000
 
 /* An offer the leg answered names ssrc in an active section. 0 or -ENOMEM. */
 int lg_ssrc_set_announce(lg_ssrc_set_t *s, uint32_t ssrc, uint64_t now_ns);
 /* An RTP packet (sr false) or a sender report (sr true) under ssrc arrived at
  * now_ns: true when ssrc was announced. */
 bool lg_ssrc_set_seen(lg_ssrc_set_t *s, uint32_t ssrc, bool sr, uint64_t now_ns);
+/* The RTP sequence number and timestamp of a packet under ssrc, just after
+ * lg_ssrc_set_seen of it: a node that switches the source behind one SSRC
+ * (a simulcast layer, another producer) must keep both continuous; jumps are
+ * counted. */
+void lg_ssrc_set_rtp(lg_ssrc_set_t *s, uint32_t ssrc, uint16_t seq, uint32_t ts);
 /* Adds the set's counts to *st. */
 void lg_ssrc_set_add_stats(const lg_ssrc_set_t *s, lg_ssrc_stats_t *st);
 void lg_ssrc_set_free(lg_ssrc_set_t *s);

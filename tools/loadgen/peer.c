@@ -397,8 +397,10 @@ void lg_peer_on_media(lg_peer_t *p, uint8_t *data, size_t len, uint64_t now_ns)
         return;
     }
     /* The null forwarder announces nothing: it keeps the publishers' SSRCs. */
-    if (!lg->o.null_target)
+    if (!lg->o.null_target) {
         lg_ssrc_set_seen(&p->announced, pkt.ssrc, false, now_ns);
+        lg_ssrc_set_rtp(&p->announced, pkt.ssrc, pkt.seq, pkt.ts);
+    }
     /* Not ours, or a publisher of another room: a leak across rooms. */
     if (lg_payload_read(&pkt, &pl) || pl.publisher >= (uint32_t)lg->participants ||
         pl.track >= LG_MAX_TRACKS || pl.layer >= (pl.track ? LG_MAX_LAYERS : 1) ||

@@ -291,6 +291,11 @@ json_t *lg_summary(lg_t *lg)
     json_object_set_new(j, "unannounced_ssrc_packets",
                         json_integer((json_int_t)ssrcs.unannounced_pkts));
     json_object_set_new(j, "early_ssrc_packets", json_integer((json_int_t)ssrcs.early_pkts));
+    /* Under one announced SSRC: RTP sequence or timestamp jumps (a source
+     * switched without continuity, e.g. a simulcast layer change). */
+    json_object_set_new(j, "rtp_jumps",
+                        json_pack("{s:I,s:I}", "seq", (json_int_t)ssrcs.seq_jumps, "ts",
+                                  (json_int_t)ssrcs.ts_jumps));
     json_object_set_new(j, "publisher_ssrc_in_offers",
                         json_integer((json_int_t)lg->publisher_ssrc_sections));
     json_object_set_new(j, "sender_reports",
