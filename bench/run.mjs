@@ -299,6 +299,7 @@ function reportOf(scenario, opts, s, duration) {
     forwarded_pps: Math.round(s.forwarded_pps),
     forwarded_bps: Math.round(s.forwarded_bps),
     loss_pct: s.loss_pct,
+    expected_packets: s.expected_packets,
     cpu_s_per_mpkt: node.cpu_s_per_mpkt ?? null,
     rss_kib_per_participant: node.rss_kib_per_participant ?? null,
     connect_ms: { p50: s.connect_ms.p50, p99: s.connect_ms.p99 },
