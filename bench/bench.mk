@@ -2,7 +2,7 @@
 # node; reports land in bench/out/SCENARIO/. BENCH_ARGS go to every run (for
 # example BENCH_ARGS="--duration 5"). BENCH_NULL=1 first runs max on the null
 # forwarder, so the node's max report carries its fraction of the ceiling.
-BENCH_SCENARIOS ?= room-10 fanout many-rooms max
+BENCH_SCENARIOS ?= room-10 room-10-simulcast fanout many-rooms max
 BENCH_ARGS      ?=
 BENCH_NULL      ?= 1
 

@@ -29,13 +29,17 @@ function usage(out = process.stderr) {
     .map((f) => f.slice(0, -5));
   out.write(
     `Usage: bench/run SCENARIO [--duration S] [--target sfu|null] [--out DIR]\n` +
-      `                 [--participants N] [--workers N] [--quiet]\n` +
+      `                 [--participants N] [--workers N] [--simulcast] [--prefer-layer L[,L...]]\n` +
+      `                 [--quiet]\n` +
       `Scenarios: ${names.join(', ')}\n` +
       `  --duration S       measured seconds per step (default: the scenario's)\n` +
       `  --target sfu|null  the node (default) or the null forwarder (the ceiling)\n` +
       `  --out DIR          where report.json/.txt/.svg go (default bench/out/SCENARIO[-null])\n` +
       `  --participants N   participants per room in every step (smoke runs)\n` +
-      `  --workers N        the node's --workers (default: its own default)\n`,
+      `  --workers N        the node's --workers (default: its own default)\n` +
+      `  --simulcast        publishers send 3 video layers (as the scenario's simulcast: true)\n` +
+      `  --prefer-layer L[,L...]  subscribers ask for at most layer L (0-2, - for nothing),\n` +
+      `                     cycled over each room's subscribers (as prefer_layer)\n`,
   );
 }
 
@@ -53,6 +57,9 @@ function parseArgs(argv) {
     else if (k === '--out') a.out = v();
     else if (k === '--participants') a.participants = Number(v());
     else if (k === '--workers') a.workers = Number(v());
+    else if (k === '--simulcast') a.simulcast = true;
+    else if (k === '--prefer-layer')
+      a.preferLayer = v().split(',').map((x) => (x === '-' ? null : Number(x)));
     else if (k === '--quiet') a.quiet = true;
     else if (k === '--help' || k === '-h') {
       usage(process.stdout);
@@ -185,6 +192,16 @@ async function startNode(opts, dataDir) {
   throw new Error(`the node did not start: ${node.out.stderr.slice(-2000)}`);
 }
 
+// prefer_layer: a layer (0-2) every subscriber asks for, or a list cycled over
+// the subscribers of a room (null: that one asks nothing).
+function preferArg(v) {
+  if (v === undefined || v === null) return null;
+  const list = Array.isArray(v) ? v : [v];
+  if (!list.length || list.length > 16 || !list.every((x) => x === null || [0, 1, 2].includes(x)))
+    throw new Error('prefer_layer is 0, 1, 2 or a list of them (null: no preference)');
+  return list.map((x) => (x === null ? '-' : String(x))).join(',');
+}
+
 function loadgenArgs(step, duration, quiet) {
   const a = [
     '--rooms', String(step.rooms ?? 1),
@@ -195,6 +212,9 @@ function loadgenArgs(step, duration, quiet) {
     '--connect-timeout', String(step.connect_timeout_s ?? 30),
   ];
   if (step.publishers !== undefined) a.push('--publishers', String(step.publishers));
+  if (step.simulcast) a.push('--simulcast');
+  const prefer = preferArg(step.prefer_layer);
+  if (prefer) a.push('--prefer-layer', prefer);
   if (step.audio === false) a.push('--no-audio');
   if (step.video === false) a.push('--no-video');
   if (quiet) a.push('--quiet');
@@ -279,6 +299,7 @@ function reportOf(scenario, opts, s, duration) {
     forwarded_pps: Math.round(s.forwarded_pps),
     forwarded_bps: Math.round(s.forwarded_bps),
     loss_pct: s.loss_pct,
+    expected_packets: s.expected_packets,
     cpu_s_per_mpkt: node.cpu_s_per_mpkt ?? null,
     rss_kib_per_participant: node.rss_kib_per_participant ?? null,
     connect_ms: { p50: s.connect_ms.p50, p99: s.connect_ms.p99 },
@@ -292,6 +313,14 @@ function reportOf(scenario, opts, s, duration) {
     errors: s.errors ?? [],
     pairs: s.pairs,
     received_matrix: s.received_matrix,
+    ...(s.simulcast ? { simulcast: s.simulcast } : {}),
+    wire: {
+      foreign_packets: s.foreign_packets,
+      unannounced_ssrc_packets: s.unannounced_ssrc_packets,
+      early_ssrc_packets: s.early_ssrc_packets,
+      publisher_ssrc_in_offers: s.publisher_ssrc_in_offers,
+      rtp_jumps: s.rtp_jumps,
+    },
     node: { ...node, counters: s.node_counters },
     per_second: s.per_second,
     histogram_us: s.histogram_us,
@@ -331,6 +360,17 @@ function table(report) {
     if (report.cpu_per_packet_vs_null !== undefined)
       out += `; CPU per packet ${report.cpu_per_packet_vs_null}x the null forwarder's`;
     out += '\n';
+  }
+  for (const r of report.steps ?? [report]) {
+    const sim = r.simulcast;
+    if (!sim) continue;
+    // Packets of the measured window by layer (lowest first), by what the subscribers asked for.
+    const parts = Object.entries(sim.by_preference).map(
+      ([k, t]) => `${k === 'none' ? 'no preference' : `max layer ${k}`}: ${t.in_window_by_layer.join('/')}` +
+        ` (${t.pairs_on_wanted_layer} of ${t.pairs} pairs on the wanted layer only)`,
+    );
+    out += `simulcast${report.steps ? ` (${r.label})` : ''}, packets by layer 0/1/2 in the window: ` +
+      `${parts.join('; ')}; keyframe requests by layer ${sim.plis_by_layer.join('/')}\n`;
   }
   if (report.errors?.length) out += `node errors: ${report.errors.join('; ')}\n`;
   return out;
@@ -418,6 +458,12 @@ async function main() {
     if (opts.participants) {
       step.per_room = opts.participants;
       if (step.publishers !== undefined) step.publishers = Math.min(step.publishers, opts.participants);
+    }
+    if (opts.simulcast) step.simulcast = true;
+    if (opts.preferLayer) step.prefer_layer = opts.preferLayer;
+    if (opts.target === 'null' && (step.simulcast || step.prefer_layer !== undefined)) {
+      process.stderr.write('bench: the null forwarder has no simulcast (it forwards every layer)\n');
+      process.exit(1);
     }
     log(opts.quiet, `${scenario.name}: ${step.label} (${(step.rooms ?? 1) * step.per_room} participants)`);
     const s = await runStep(opts, step, duration);

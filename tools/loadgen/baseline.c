@@ -65,13 +65,15 @@ lg_baseline_t *lg_baseline_new(lg_t *lg)
     for (int i = 0; i < lg->participants && !model; i++)
         if (lg->peers[i].stream_count)
             model = &lg->peers[i];
-    if (model) {
-        memcpy(b->streams, model->streams, sizeof b->streams);
-        b->stream_count = model->stream_count;
-        for (int i = 0; i < b->stream_count; i++) {
-            b->streams[i].next_ns = 0;
-            b->streams[i].seq = 0;
-        }
+    /* Of a simulcast video, the top layer: what a subscriber gets at most. */
+    for (int i = 0; model && i < model->stream_count; i++) {
+        const lg_stream_t *s = &model->streams[i];
+        if (s->video && s->layer != model->video_layers - 1)
+            continue;
+        b->streams[b->stream_count] = *s;
+        b->streams[b->stream_count].next_ns = 0;
+        b->streams[b->stream_count].seq = 0;
+        b->stream_count++;
     }
     return b;
 }

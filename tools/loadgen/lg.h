@@ -20,7 +20,9 @@
 
 #define LG_AUDIO_PT       111
 #define LG_VIDEO_PT       96
-#define LG_MAX_TRACKS     2 /* audio, video */
+#define LG_MAX_TRACKS     2                   /* audio, video */
+#define LG_MAX_LAYERS     3                   /* --simulcast: video layers, lowest first */
+#define LG_MAX_STREAMS    (1 + LG_MAX_LAYERS) /* slot 0 audio, 1 + layer video */
 #define LG_PKT_MAX        1200
 #define LG_BUF_CAP        (1500 + SRTP_SESSION_TRAILER_LEN)
 #define LG_MAGIC          0x4c474e31u /* "LGN1" */
@@ -54,6 +56,7 @@ uint64_t lg_hist_bucket_floor(size_t i);
 typedef struct lg_payload {
     uint32_t publisher; /* participant index */
     uint8_t track;      /* 0 audio, 1 video */
+    uint8_t layer;      /* simulcast layer of a video stream, 0 lowest (0 without) */
     bool keyframe;
     uint32_t seq; /* per stream, never wraps in a run */
     uint64_t sent_ns;
@@ -61,7 +64,7 @@ typedef struct lg_payload {
 
 /* Writes the payload header at p (LG_PAYLOAD_HDR bytes): two bytes that read as a
  * VP8 payload descriptor and frame tag (keyframe bit), then magic, publisher,
- * track, flags, sequence and send time. */
+ * track, flags, layer, sequence and send time. */
 void lg_payload_write(uint8_t *p, const lg_payload_t *pl);
 /* Reads it back from the payload of a parsed RTP packet (after any CSRCs and
  * header extension the node added). 0, or -EINVAL when it is not ours. */
@@ -80,6 +83,9 @@ typedef struct lg_ssrc_entry {
     bool had_sr;                    /* a sender report came under it once announced */
     uint64_t first_early_ns;        /* its first packet or SR before it was announced */
     uint64_t early_pkts, early_srs; /* before it was announced, and not forgiven */
+    bool rtp_started;               /* last_seq and last_ts hold the newest packet's */
+    uint16_t last_seq;
+    uint32_t last_ts;
 } lg_ssrc_entry_t;
 
 /* Every SSRC ever announced to the leg (packets of an earlier offer's SSRCs stay
@@ -92,18 +98,31 @@ typedef struct lg_ssrc_set {
     int unknown;            /* entries not announced */
     uint64_t forgiven_pkts; /* arrived before their offer, within the grace */
     uint64_t overflow_pkts, overflow_srs; /* unannounced past LG_SSRC_UNKNOWN_MAX */
+    uint64_t seq_jumps, ts_jumps;         /* see lg_ssrc_set_rtp */
 } lg_ssrc_set_t;
 
 typedef struct lg_ssrc_stats {
     uint64_t unannounced_pkts, unannounced_srs, early_pkts;
     uint64_t announced, with_sr;
+    uint64_t seq_jumps, ts_jumps;
 } lg_ssrc_stats_t;
+
+/* A forward step of the RTP sequence number larger than this (or a step back
+ * larger than this) under one SSRC is a jump, not loss or reordering. */
+#define LG_SEQ_JUMP 1000
+/* A step of the RTP timestamp larger than this (5 s at 90 kHz, either way). */
+#define LG_TS_JUMP 450000
 
 /* An offer the leg answered names ssrc in an active section. 0 or -ENOMEM. */
 int lg_ssrc_set_announce(lg_ssrc_set_t *s, uint32_t ssrc, uint64_t now_ns);
 /* An RTP packet (sr false) or a sender report (sr true) under ssrc arrived at
  * now_ns: true when ssrc was announced. */
 bool lg_ssrc_set_seen(lg_ssrc_set_t *s, uint32_t ssrc, bool sr, uint64_t now_ns);
+/* The RTP sequence number and timestamp of a packet under ssrc, just after
+ * lg_ssrc_set_seen of it: a node that switches the source behind one SSRC
+ * (a simulcast layer, another producer) must keep both continuous; jumps are
+ * counted. */
+void lg_ssrc_set_rtp(lg_ssrc_set_t *s, uint32_t ssrc, uint16_t seq, uint32_t ts);
 /* Adds the set's counts to *st. */
 void lg_ssrc_set_add_stats(const lg_ssrc_set_t *s, lg_ssrc_stats_t *st);
 void lg_ssrc_set_free(lg_ssrc_set_t *s);
@@ -169,7 +188,8 @@ int lg_http_post(const struct sockaddr_in *addr, const char *path, const char *t
 typedef struct lg_sdp_section {
     bool video;
     char mid[32];
-    bool active; /* sendonly/sendrecv in the offer */
+    bool active;          /* sendonly/sendrecv in the offer */
+    uint64_t producer_id; /* from a=msid "... t<id>" (the node's subscribe offers); 0 if none */
     uint8_t pt;
     char rtpmap[96]; /* the "a=rtpmap:" value */
     char fmtp[160];
@@ -189,6 +209,10 @@ typedef struct lg_sdp_local {
     const char *ufrag, *pwd, *fingerprint;
     int port;
     uint32_t ssrc[LG_MAX_TRACKS]; /* 0: track not sent */
+    /* Simulcast video: its layers' SSRCs, lowest first (a=ssrc-group:SIM);
+     * video_layers 0 or 1: ssrc[1] alone. */
+    uint32_t layer_ssrc[LG_MAX_LAYERS];
+    int video_layers;
     unsigned cname_id;
 } lg_sdp_local_t;
 
@@ -229,6 +253,8 @@ typedef struct lg_leg {
 /* One synthetic stream a participant sends. */
 typedef struct lg_stream {
     bool video;
+    int layer; /* simulcast layer (0 lowest); 0 without simulcast */
+    int slot;  /* lg_stream_slot(track, layer): its place in a subscriber's rx */
     uint32_t ssrc;
     uint16_t rtp_seq;
     uint32_t seq; /* payload sequence */
@@ -246,14 +272,28 @@ typedef struct lg_stream {
     uint64_t plis;
 } lg_stream_t;
 
-/* What one subscriber got of one stream. */
+/* A subscriber's rx entry of a publisher's stream: audio 0, video 1 + layer. */
+static inline int lg_stream_slot(int track, int layer)
+{
+    return track ? 1 + layer : 0;
+}
+
+/* What one subscriber got of one stream (one simulcast layer). */
 typedef struct lg_rx {
     uint64_t received;    /* in total */
     uint64_t in_window;   /* with a sequence inside the stream's measure window */
     uint64_t late_or_dup; /* at or below the highest sequence seen */
     uint32_t max_seq;
+    uint32_t win_first, win_last; /* lowest and highest sequence received in the window */
+    uint64_t last_ns;             /* when the latest arrived (the current layer's is latest) */
     bool any;
 } lg_rx_t;
+
+struct lg_peer;
+/* The layer a subscriber should get of a simulcast video of `layers` layers:
+ * the highest it asked for, else the top (on loopback the budget never
+ * limits). */
+int lg_wanted_layer(const struct lg_peer *sub, int layers);
 
 struct lg_peer {
     lg_t *lg;
@@ -267,11 +307,14 @@ struct lg_peer {
     int next_id;
     unsigned sub_version;
     lg_leg_t pub, sub;
-    lg_stream_t streams[LG_MAX_TRACKS];
+    lg_stream_t streams[LG_MAX_STREAMS];
     int stream_count;
-    lg_rx_t *rx;             /* [lg->participants * LG_MAX_TRACKS] */
-    lg_ssrc_set_t announced; /* SSRCs the subscribe offers announced */
-    uint64_t srs_received;   /* RTCP sender reports on the subscribe leg */
+    int video_layers; /* simulcast: the video's layers; 1 without */
+    int prefer_layer; /* the highest layer it asks for (call_set_layers); -1: none */
+    uint64_t layers_asked, layers_set; /* call_set_layers sent, call_layers_set received */
+    lg_rx_t *rx;                       /* [lg->participants * LG_MAX_STREAMS], by lg_stream_slot */
+    lg_ssrc_set_t announced;           /* SSRCs the subscribe offers announced */
+    uint64_t srs_received;             /* RTCP sender reports on the subscribe leg */
     uint64_t join_ns, first_rx_ns;
     uint64_t ws_errors;
     char last_error[160];
@@ -294,6 +337,11 @@ typedef struct lg_opts {
     bool quiet;
     bool null_target; /* --null HOST:PORT: the null forwarder instead of a node */
     bool fixed_ssrc;  /* SSRCs from the index in the room and the track, not random */
+    bool simulcast;   /* video as LG_MAX_LAYERS layers (a=ssrc-group:SIM) */
+    /* --prefer-layer: subscriber i of a room asks for prefer[i % prefer_count]
+     * (-1: asks nothing). */
+    int prefer[16];
+    int prefer_count;
     struct sockaddr_in null_addr;
 } lg_opts_t;
 

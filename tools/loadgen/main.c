@@ -125,35 +125,62 @@ static int read_tokens(lg_t *lg)
     return 0;
 }
 
+/* Packets a second and bytes a packet for kbps: bitrate / largest payload, or
+ * --video-pps; at least min_pps. */
+static void video_shape(const lg_opts_t *o, int kbps, int pps_given, int min_pps, int *pps_out,
+                        size_t *bytes_out)
+{
+    int pps = pps_given;
+    if (pps <= 0)
+        pps = (int)((kbps * 1000L / 8 + o->video_bytes - 1) / o->video_bytes);
+    if (pps < min_pps)
+        pps = min_pps;
+    if (pps < 1)
+        pps = 1;
+    size_t bytes = (size_t)kbps * 1000 / 8 / (size_t)pps;
+    *pps_out = pps;
+    *bytes_out = bytes > LG_PKT_MAX ? LG_PKT_MAX : bytes;
+}
+
 static void init_streams(lg_t *lg, lg_peer_t *p)
 {
     const lg_opts_t *o = &lg->o;
-    uint32_t ssrc[LG_MAX_TRACKS];
+    uint32_t ssrc[LG_MAX_STREAMS];
     random_bytes((uint8_t *)ssrc, sizeof ssrc);
     ssrc[0] |= 1;
-    ssrc[1] = (ssrc[1] | 1) ^ 0x80000000u;
+    for (int k = 1; k < LG_MAX_STREAMS; k++)
+        ssrc[k] = (ssrc[k] | 1) ^ 0x80000000u;
     /* --fixed-ssrc: every room uses the same SSRCs, so a node that keys anything
-     * by SSRC alone mixes the rooms up. */
-    for (uint32_t t = 0; o->fixed_ssrc && t < LG_MAX_TRACKS; t++)
-        ssrc[t] = LG_FIXED_SSRC + 16 * (uint32_t)(p->index % o->per_room) + t;
+     * by SSRC alone mixes the rooms up. Stream slot k: 0 audio, 1 + layer video. */
+    for (uint32_t k = 0; o->fixed_ssrc && k < LG_MAX_STREAMS; k++)
+        ssrc[k] = LG_FIXED_SSRC + 16 * (uint32_t)(p->index % o->per_room) + k;
+    p->video_layers = 1;
     if (o->audio) {
         lg_stream_t *s = &p->streams[p->stream_count++];
         s->ssrc = ssrc[0];
         s->period_ns = NS_PER_S / (uint64_t)o->audio_pps;
         s->bytes = (size_t)o->audio_bytes;
     }
-    if (o->video) {
+    if (!o->video)
+        return;
+    /* Simulcast: 1/16, 1/4 and all of --video-kbps, lowest first; the lower
+     * layers keep the frame rate with smaller packets. */
+    int layers = o->simulcast ? LG_MAX_LAYERS : 1;
+    p->video_layers = layers;
+    for (int l = 0; l < layers; l++) {
         lg_stream_t *s = &p->streams[p->stream_count++];
-        int pps = o->video_pps;
-        if (pps <= 0)
-            pps = (int)((o->video_kbps * 1000L / 8 + o->video_bytes - 1) / o->video_bytes);
-        if (pps < 1)
-            pps = 1;
-        size_t bytes = (size_t)o->video_kbps * 1000 / 8 / (size_t)pps;
+        int top = l == layers - 1;
+        int kbps = top ? o->video_kbps : o->video_kbps >> (2 * (layers - 1 - l));
+        int pps;
+        size_t bytes;
+        video_shape(o, kbps > 0 ? kbps : 1, top ? o->video_pps : 0, top ? 0 : o->video_fps, &pps,
+                    &bytes);
         s->video = true;
-        s->ssrc = ssrc[1];
+        s->layer = l;
+        s->slot = lg_stream_slot(1, l);
+        s->ssrc = ssrc[s->slot];
         s->period_ns = NS_PER_S / (uint64_t)pps;
-        s->bytes = bytes > LG_PKT_MAX ? LG_PKT_MAX : bytes;
+        s->bytes = bytes;
         s->frame_pkts = (unsigned)(pps / o->video_fps > 0 ? pps / o->video_fps : 1);
         s->keyframe_due = true;
     }
@@ -163,7 +190,7 @@ static void init_streams(lg_t *lg, lg_peer_t *p)
  * publisher's SSRC rather than one of the node's own. */
 static int collect_publisher_ssrcs(lg_t *lg)
 {
-    lg->pub_ssrcs = calloc((size_t)lg->participants * LG_MAX_TRACKS, sizeof *lg->pub_ssrcs);
+    lg->pub_ssrcs = calloc((size_t)lg->participants * LG_MAX_STREAMS, sizeof *lg->pub_ssrcs);
     if (!lg->pub_ssrcs)
         return -1;
     for (int i = 0; i < lg->participants; i++)
@@ -185,9 +212,30 @@ static bool peer_ready(const lg_t *lg, const lg_peer_t *p)
         const lg_peer_t *pub = &lg->peers[q];
         if (q == p->index || pub->room != p->room || !pub->publishes || pub->failed)
             continue;
-        for (int s = 0; s < pub->stream_count; s++)
-            if (!p->rx[q * LG_MAX_TRACKS + (pub->streams[s].video ? 1 : 0)].any)
-                return false;
+        /* Every track; of a simulcast video, the layer it should get, as the
+         * one it gets now (the node may start on another). */
+        bool audio = false, video = false, got_audio = false, got_video = false;
+        uint64_t latest = 0;
+        int latest_layer = -1;
+        for (int s = 0; s < pub->stream_count; s++) {
+            const lg_stream_t *st = &pub->streams[s];
+            const lg_rx_t *rx = &p->rx[q * LG_MAX_STREAMS + st->slot];
+            if (st->video) {
+                video = true;
+                got_video |= rx->any;
+                if (rx->any && rx->last_ns >= latest) {
+                    latest = rx->last_ns;
+                    latest_layer = st->layer;
+                }
+            } else {
+                audio = true;
+                got_audio |= rx->any;
+            }
+        }
+        if (audio != got_audio || video != got_video)
+            return false;
+        if (pub->video_layers > 1 && latest_layer != lg_wanted_layer(p, pub->video_layers))
+            return false;
     }
     return true;
 }
@@ -384,11 +432,37 @@ static void usage(FILE *out)
                  "  --user-prefix P          usernames P_0, P_1, ... (default: lg + random)\n"
                  "  --password P             their password (default loadgen-password)\n"
                  "  --watch-pid PID          report this process's CPU and RSS (the node)\n"
-                 "  --fixed-ssrc             SSRCs 0x10000000 + 16 * index in room + track\n"
-                 "                           (0 audio, 1 video): the same in every room\n"
+                 "  --fixed-ssrc             SSRCs 0x10000000 + 16 * index in room + stream\n"
+                 "                           (0 audio, 1 + layer video): the same in every room\n"
+                 "  --simulcast              video as 3 layers (1/16, 1/4, 1 of --video-kbps)\n"
+                 "                           in one a=ssrc-group:SIM, keyframes per layer\n"
+                 "  --prefer-layer L[,L...]  subscriber i of a room asks for at most layer\n"
+                 "                           L[i mod count] (0-2, or - for nothing) of every\n"
+                 "                           video it receives (call_set_layers)\n"
                  "  --null HOST:PORT         the null forwarder instead of a node (bench ceiling)\n"
                  "  --json FILE              also write the summary to FILE\n"
                  "  --quiet                  no progress line\n");
+}
+
+/* "0", "2,0", "-,1": a layer (or - for none) per subscriber, cycled. */
+static int parse_prefer(const char *arg, lg_opts_t *o)
+{
+    o->prefer_count = 0;
+    for (const char *p = arg; *p;) {
+        size_t n = strcspn(p, ",");
+        if (o->prefer_count == (int)(sizeof o->prefer / sizeof o->prefer[0]))
+            return -1;
+        if (n == 1 && *p == '-')
+            o->prefer[o->prefer_count++] = -1;
+        else if (n == 1 && *p >= '0' && *p < '0' + LG_MAX_LAYERS)
+            o->prefer[o->prefer_count++] = *p - '0';
+        else
+            return -1;
+        p += n;
+        if (*p == ',' && *++p == '\0')
+            return -1;
+    }
+    return o->prefer_count ? 0 : -1;
 }
 
 static int parse_opts(int argc, char **argv, lg_opts_t *o)
@@ -417,6 +491,8 @@ static int parse_opts(int argc, char **argv, lg_opts_t *o)
         O_WATCH_PID,
         O_NULL,
         O_FIXED_SSRC,
+        O_SIMULCAST,
+        O_PREFER_LAYER,
         O_JSON,
         O_QUIET,
         O_HELP
@@ -445,6 +521,8 @@ static int parse_opts(int argc, char **argv, lg_opts_t *o)
         {"watch-pid", 1, 0, O_WATCH_PID},
         {"null", 1, 0, O_NULL},
         {"fixed-ssrc", 0, 0, O_FIXED_SSRC},
+        {"simulcast", 0, 0, O_SIMULCAST},
+        {"prefer-layer", 1, 0, O_PREFER_LAYER},
         {"json", 1, 0, O_JSON},
         {"quiet", 0, 0, O_QUIET},
         {"help", 0, 0, O_HELP},
@@ -545,6 +623,13 @@ static int parse_opts(int argc, char **argv, lg_opts_t *o)
         case O_FIXED_SSRC:
             o->fixed_ssrc = true;
             break;
+        case O_SIMULCAST:
+            o->simulcast = true;
+            break;
+        case O_PREFER_LAYER:
+            if (parse_prefer(optarg, o))
+                return -1;
+            break;
         case O_JSON:
             o->json_out = optarg;
             break;
@@ -564,7 +649,8 @@ static int parse_opts(int argc, char **argv, lg_opts_t *o)
         o->video_kbps < 1 || o->video_bytes < LG_PAYLOAD_HDR || o->video_bytes > LG_PKT_MAX ||
         o->video_fps < 1 || o->duration_s <= 0 || o->duration_s > LG_SECONDS_MAX ||
         o->warmup_s < 0 || o->ramp_s < 0 || o->connect_timeout_s <= 0 ||
-        (o->tokens_file && (o->room_id <= 0 || o->rooms != 1)))
+        (o->tokens_file && (o->room_id <= 0 || o->rooms != 1)) ||
+        (o->null_target && (o->simulcast || o->prefer_count)))
         return -1;
     return 0;
 }
@@ -601,7 +687,9 @@ static int setup(lg_t *lg, uv_loop_t *loop)
         p->index = i;
         p->room = i / lg->o.per_room;
         p->publishes = i % lg->o.per_room < publishers;
-        p->rx = calloc((size_t)lg->participants * LG_MAX_TRACKS, sizeof *p->rx);
+        p->rx = calloc((size_t)lg->participants * LG_MAX_STREAMS, sizeof *p->rx);
+        p->prefer_layer =
+            lg->o.prefer_count ? lg->o.prefer[(i % lg->o.per_room) % lg->o.prefer_count] : -1;
         if (!p->rx || lg_leg_init(&p->pub, p, true) || lg_leg_init(&p->sub, p, false)) {
             fprintf(stderr, "loadgen: out of memory or sockets at participant %d\n", i);
             return -1;

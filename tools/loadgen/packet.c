@@ -5,12 +5,6 @@
 
 #include "tools/loadgen/lg.h"
 
-static void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
 static void wr32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 24);
@@ -78,7 +72,8 @@ void lg_payload_write(uint8_t *p, const lg_payload_t *pl)
     wr32(p + 6, pl->publisher);
     p[10] = pl->track;
     p[11] = pl->keyframe ? 1 : 0;
-    wr16(p + 12, 0);
+    p[12] = pl->layer;
+    p[13] = 0;
     wr32(p + 14, pl->seq);
     wr32(p + 18, (uint32_t)(pl->sent_ns >> 32));
     wr32(p + 22, (uint32_t)pl->sent_ns);
@@ -94,6 +89,7 @@ int lg_payload_read(const rtp_packet_t *pkt, lg_payload_t *out)
     out->publisher = rd32(p + 6);
     out->track = p[10];
     out->keyframe = p[11] & 1;
+    out->layer = p[12];
     out->seq = rd32(p + 14);
     out->sent_ns = (uint64_t)rd32(p + 18) << 32 | rd32(p + 22);
     return 0;

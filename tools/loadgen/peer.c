@@ -38,8 +38,15 @@ static lg_sdp_local_t local_desc(lg_peer_t *p, lg_leg_t *leg)
                         .fingerprint = dtls_cert_fingerprint(p->lg->cert),
                         .port = leg->local_port,
                         .cname_id = (unsigned)p->index};
-    for (int i = 0; i < p->stream_count; i++)
-        l.ssrc[p->streams[i].video ? 1 : 0] = p->streams[i].ssrc;
+    for (int i = 0; i < p->stream_count; i++) {
+        const lg_stream_t *s = &p->streams[i];
+        if (!s->video || s->layer == 0)
+            l.ssrc[s->video ? 1 : 0] = s->ssrc;
+        if (s->video && p->video_layers > 1) {
+            l.layer_ssrc[s->layer] = s->ssrc;
+            l.video_layers = p->video_layers;
+        }
+    }
     return l;
 }
 
@@ -97,6 +104,29 @@ static void note_offer_ssrcs(lg_peer_t *p, const lg_sdp_remote_t *offer)
     }
 }
 
+/* The subscriber's preferred layer for every video the offer sends it
+ * (call_set_layers; the node keeps it per track, so asking again is harmless). */
+static void ask_layers(lg_peer_t *p, const lg_sdp_remote_t *offer)
+{
+    if (p->prefer_layer < 0)
+        return;
+    json_t *tracks = json_array();
+    for (int i = 0; i < offer->section_count; i++) {
+        const lg_sdp_section_t *m = &offer->sections[i];
+        if (m->video && m->active && m->producer_id)
+            json_array_append_new(tracks,
+                                  json_pack("{s:I,s:i}", "producerId", (json_int_t)m->producer_id,
+                                            "maxLayer", p->prefer_layer));
+    }
+    if (!json_array_size(tracks)) {
+        json_decref(tracks);
+        return;
+    }
+    p->layers_asked++;
+    send_json(p, json_pack("{s:s,s:I,s:o,s:i}", "type", "call_set_layers", "roomId",
+                           (json_int_t)p->room_id, "tracks", tracks, "id", ++p->next_id));
+}
+
 static void on_subscribe_offer(lg_peer_t *p, json_t *msg)
 {
     static lg_sdp_remote_t offer;
@@ -117,6 +147,7 @@ static void on_subscribe_offer(lg_peer_t *p, json_t *msg)
     send_json(p, json_pack("{s:s,s:I,s:s,s:I,s:i}", "type", "call_subscribe_answer", "roomId",
                            (json_int_t)p->room_id, "sdp", answer, "version", version, "id",
                            ++p->next_id));
+    ask_layers(p, &offer);
     if (lg_leg_start(&p->sub, &offer))
         lg_peer_fail(p, "could not start the subscribe leg");
 }
@@ -144,6 +175,8 @@ static void on_text(lg_ws_t *ws, const char *text, size_t len)
         on_publish_answer(p, msg);
     } else if (!strcmp(type, "call_subscribe_offer")) {
         on_subscribe_offer(p, msg);
+    } else if (!strcmp(type, "call_layers_set")) {
+        p->layers_set++;
     } else if (!strcmp(type, "error") || !strcmp(type, "auth_error")) {
         const char *code = json_string_value(json_object_get(msg, "code"));
         const char *m = json_string_value(json_object_get(msg, "message"));
@@ -284,6 +317,7 @@ static void send_one(lg_peer_t *p, lg_stream_t *s, uint64_t slot_ns)
     size_t bytes = s->bytes;
     lg_payload_t pl = {.publisher = (uint32_t)p->index,
                        .track = s->video ? 1 : 0,
+                       .layer = (uint8_t)s->layer,
                        .seq = s->seq,
                        .sent_ns = lg_now_ns()};
     if (s->video) {
@@ -363,11 +397,14 @@ void lg_peer_on_media(lg_peer_t *p, uint8_t *data, size_t len, uint64_t now_ns)
         return;
     }
     /* The null forwarder announces nothing: it keeps the publishers' SSRCs. */
-    if (!lg->o.null_target)
+    if (!lg->o.null_target) {
         lg_ssrc_set_seen(&p->announced, pkt.ssrc, false, now_ns);
+        lg_ssrc_set_rtp(&p->announced, pkt.ssrc, pkt.seq, pkt.ts);
+    }
     /* Not ours, or a publisher of another room: a leak across rooms. */
     if (lg_payload_read(&pkt, &pl) || pl.publisher >= (uint32_t)lg->participants ||
-        pl.track >= LG_MAX_TRACKS || lg->peers[pl.publisher].room != p->room) {
+        pl.track >= LG_MAX_TRACKS || pl.layer >= (pl.track ? LG_MAX_LAYERS : 1) ||
+        lg->peers[pl.publisher].room != p->room) {
         lg->foreign_pkts++;
         return;
     }
@@ -380,19 +417,27 @@ void lg_peer_on_media(lg_peer_t *p, uint8_t *data, size_t len, uint64_t now_ns)
     lg->rx_bytes += len;
     const lg_peer_t *pub = &lg->peers[pl.publisher];
     const lg_stream_t *s = NULL;
+    int slot = lg_stream_slot(pl.track, pl.layer);
     for (int i = 0; i < pub->stream_count; i++)
-        if ((pub->streams[i].video ? 1 : 0) == pl.track)
+        if (pub->streams[i].slot == slot)
             s = &pub->streams[i];
-    lg_rx_t *rx = &p->rx[pl.publisher * LG_MAX_TRACKS + pl.track];
+    /* Each simulcast layer is a stream of its own: its own sequence. */
+    lg_rx_t *rx = &p->rx[pl.publisher * LG_MAX_STREAMS + slot];
     rx->received++;
     if (rx->any && pl.seq <= rx->max_seq)
         rx->late_or_dup++;
     else
         rx->max_seq = pl.seq;
     rx->any = true;
+    rx->last_ns = now_ns;
     if (s && lg->measure_start_ns && pl.seq >= s->seq_at_measure_start &&
-        (!lg->measure_end_ns || pl.seq < s->seq_at_measure_end))
+        (!lg->measure_end_ns || pl.seq < s->seq_at_measure_end)) {
+        if (!rx->in_window || pl.seq < rx->win_first)
+            rx->win_first = pl.seq;
+        if (!rx->in_window || pl.seq > rx->win_last)
+            rx->win_last = pl.seq;
         rx->in_window++;
+    }
     if (pl.sent_ns >= lg->measure_start_ns && lg_measuring(lg, pl.sent_ns) && now_ns > pl.sent_ns) {
         uint64_t us = (now_ns - pl.sent_ns) / 1000;
         lg_hist_add(&lg->latency, us);

@@ -67,6 +67,12 @@ static void parse_line(lg_sdp_remote_t *s, lg_sdp_section_t *m, char type, const
         return;
     } else if (!strcmp(line, "mid")) {
         snprintf(m->mid, sizeof m->mid, "%s", val);
+    } else if (!strcmp(line, "msid")) {
+        /* The node's subscribe offers: "a=msid:<stream> t<producer id>". */
+        const char *sp = strchr(val, ' ');
+        unsigned long long id;
+        if (sp && sscanf(sp + 1, "t%llu", &id) == 1)
+            m->producer_id = id;
     } else if (!strcmp(line, "sendonly") || !strcmp(line, "sendrecv")) {
         m->active = true;
     } else if (!strcmp(line, "inactive") || !strcmp(line, "recvonly")) {
@@ -162,8 +168,22 @@ int lg_sdp_write_publish_offer(const lg_sdp_local_t *l, char *out, size_t cap)
             strbuf_printf(&w,
                           "a=rtpmap:%d opus/48000/2\r\na=fmtp:%d minptime=10;useinbandfec=1\r\n",
                           LG_AUDIO_PT, LG_AUDIO_PT);
-        strbuf_printf(&w, "a=msid:lg%u t%d\r\na=ssrc:%u cname:lg%u\r\na=ssrc:%u msid:lg%u t%d\r\n",
-                      l->cname_id, t, l->ssrc[t], l->cname_id, l->ssrc[t], l->cname_id, t);
+        strbuf_printf(&w, "a=msid:lg%u t%d\r\n", l->cname_id, t);
+        /* Simulcast the way older browsers send it (no RID extension): one
+         * SSRC a layer, grouped lowest first (RFC 5576 4.2, "SIM"). */
+        const uint32_t *ssrcs = &l->ssrc[t];
+        int n = 1;
+        if (video && l->video_layers > 1) {
+            ssrcs = l->layer_ssrc;
+            n = l->video_layers;
+            strbuf_printf(&w, "a=ssrc-group:SIM");
+            for (int k = 0; k < n; k++)
+                strbuf_printf(&w, " %u", ssrcs[k]);
+            strbuf_printf(&w, "\r\n");
+        }
+        for (int k = 0; k < n; k++)
+            strbuf_printf(&w, "a=ssrc:%u cname:lg%u\r\na=ssrc:%u msid:lg%u t%d\r\n", ssrcs[k],
+                          l->cname_id, ssrcs[k], l->cname_id, t);
         mid++;
     }
     return w.full ? -ENOSPC : (int)w.len;

@@ -88,8 +88,31 @@ bool lg_ssrc_set_seen(lg_ssrc_set_t *s, uint32_t ssrc, bool sr, uint64_t now_ns)
     return false;
 }
 
+void lg_ssrc_set_rtp(lg_ssrc_set_t *s, uint32_t ssrc, uint16_t seq, uint32_t ts)
+{
+    if (s->last >= s->len || s->v[s->last].ssrc != ssrc)
+        return; /* not tracked (past LG_SSRC_UNKNOWN_MAX) */
+    lg_ssrc_entry_t *e = &s->v[s->last];
+    uint16_t step = (uint16_t)(seq - e->last_seq);
+    if (!e->rtp_started) {
+        e->rtp_started = true;
+    } else if (step > LG_SEQ_JUMP && step < 65536 - LG_SEQ_JUMP) {
+        s->seq_jumps++;
+    } else if (step == 0 || step >= 32768) {
+        return; /* a duplicate or a late one */
+    } else {
+        int32_t dt = (int32_t)(ts - e->last_ts);
+        if (dt > LG_TS_JUMP || dt < -LG_TS_JUMP)
+            s->ts_jumps++;
+    }
+    e->last_seq = seq;
+    e->last_ts = ts;
+}
+
 void lg_ssrc_set_add_stats(const lg_ssrc_set_t *s, lg_ssrc_stats_t *st)
 {
+    st->seq_jumps += s->seq_jumps;
+    st->ts_jumps += s->ts_jumps;
     st->unannounced_pkts += s->overflow_pkts;
     st->unannounced_srs += s->overflow_srs;
     st->early_pkts += s->forgiven_pkts;
