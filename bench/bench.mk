@@ -23,3 +23,13 @@ bench: all
 	@for s in $(BENCH_SCENARIOS); do \
 	  SFU_BIN=$(BUILD)/sfu bench/run $$s $(BENCH_ARGS) || exit 1; \
 	done
+
+# srtp-bench: srtp_protect per packet with the libsrtp2 this build links.
+SRTP_BENCH_SRCS := $(wildcard bench/srtp/*.c)
+
+all: $(BUILD)/srtp-bench
+
+$(BUILD)/srtp-bench: $(patsubst %.c,$(BUILD)/obj/%.o,$(SRTP_BENCH_SRCS)) $(BUILD)/libsfu.a
+	$(CC) -o $@ $^ $(LDLIBS)
+
+EXTRA_FORMAT_SRCS += $(SRTP_BENCH_SRCS)
