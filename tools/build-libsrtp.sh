@@ -22,6 +22,11 @@ aptdir=$out/apt
 log=$out/libsrtp2-build.log
 mkdir -p "$out"
 out_abs=$(cd "$out" && pwd)
+# One build at a time (make and make SANITIZE=1 share OUT).
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$out/.libsrtp2.lock"
+  flock 9
+fi
 
 write_static_mk() {
   cat >"$mk.tmp" <<EOF
