@@ -293,6 +293,7 @@ typedef struct lg_opts {
     const char *json_out;
     bool quiet;
     bool null_target; /* --null HOST:PORT: the null forwarder instead of a node */
+    bool null_bare;   /* --null-bare: one shared key, for null-forwarder --bare */
     bool fixed_ssrc;  /* SSRCs from the index in the room and the track, not random */
     struct sockaddr_in null_addr;
 } lg_opts_t;

@@ -387,6 +387,8 @@ static void usage(FILE *out)
                  "  --fixed-ssrc             SSRCs 0x10000000 + 16 * index in room + track\n"
                  "                           (0 audio, 1 video): the same in every room\n"
                  "  --null HOST:PORT         the null forwarder instead of a node (bench ceiling)\n"
+                 "  --null-bare              with --null: one key for every leg, for\n"
+                 "                           null-forwarder --bare (no SRTP there)\n"
                  "  --json FILE              also write the summary to FILE\n"
                  "  --quiet                  no progress line\n");
 }
@@ -416,6 +418,7 @@ static int parse_opts(int argc, char **argv, lg_opts_t *o)
         O_PASSWORD,
         O_WATCH_PID,
         O_NULL,
+        O_NULL_BARE,
         O_FIXED_SSRC,
         O_JSON,
         O_QUIET,
@@ -444,6 +447,7 @@ static int parse_opts(int argc, char **argv, lg_opts_t *o)
         {"password", 1, 0, O_PASSWORD},
         {"watch-pid", 1, 0, O_WATCH_PID},
         {"null", 1, 0, O_NULL},
+        {"null-bare", 0, 0, O_NULL_BARE},
         {"fixed-ssrc", 0, 0, O_FIXED_SSRC},
         {"json", 1, 0, O_JSON},
         {"quiet", 0, 0, O_QUIET},
@@ -542,6 +546,9 @@ static int parse_opts(int argc, char **argv, lg_opts_t *o)
             o->null_target = true;
             break;
         }
+        case O_NULL_BARE:
+            o->null_bare = true;
+            break;
         case O_FIXED_SSRC:
             o->fixed_ssrc = true;
             break;
