@@ -16,9 +16,20 @@ endif
 CC        ?= cc
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS    += -std=gnu11 -Wall -Wextra -g $(OPT) $(SAN_FLAGS) -I. $(PKG_CFLAGS) \
+CFLAGS    += -std=gnu11 -Wall -Wextra -g $(OPT) $(SAN_FLAGS) -I. $(SRTP_CFLAGS) $(PKG_CFLAGS) \
              -DSFU_VERSION=\"$(VERSION)\" -DSFU_WWW_DIR=\"$(CURDIR)/signaling/www\" -MMD -MP
-LDLIBS    += $(SAN_FLAGS) $(PKG_LIBS) -lpthread -lm
+LDLIBS    += $(SAN_FLAGS) $(SRTP_LIBS) $(PKG_LIBS) -lpthread -lm
+
+# libsrtp2 built on OpenSSL from Debian's source package (tools/build-libsrtp.sh),
+# static; without it (the .mk then warns why) the system's libsrtp2 on NSS.
+SRTP_DIR  := build/third_party
+SRTP_MK   := $(SRTP_DIR)/libsrtp2.mk
+ifneq ($(filter-out clean format lint deps node-deps,$(or $(MAKECMDGOALS),all)),)
+include $(SRTP_MK)
+endif
+ifeq ($(SRTP_STATIC),1)
+PKGS      := $(filter-out libsrtp2,$(PKGS))
+endif
 
 LIB_DIRS  := common rtp ice dtls store signaling sfu
 LIB_SRCS  := $(filter-out sfu/main.c,$(wildcard $(addsuffix /*.c,$(LIB_DIRS))))
@@ -29,6 +40,11 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 .PHONY: node-deps fuzz-build all run test test-unit test-integration e2e bench deps lint format clean
 
 all: $(BUILD)/sfu
+
+$(SRTP_MK): tools/build-libsrtp.sh
+	@$(if $(MAKE_RESTARTS),:,tools/build-libsrtp.sh $(SRTP_DIR))
+# The one object that includes libsrtp's headers follows a change of library.
+$(BUILD)/obj/dtls/srtp_session.o: $(wildcard $(SRTP_MK))
 
 deps:
 	@tools/deps.sh

@@ -1,7 +1,8 @@
 # make bench: each scenario of BENCH_SCENARIOS through bench/run against a fresh
 # node; reports land in bench/out/SCENARIO/. BENCH_ARGS go to every run (for
 # example BENCH_ARGS="--duration 5"). BENCH_NULL=1 first runs max on the null
-# forwarder, so the node's max report carries its fraction of the ceiling.
+# forwarder, with SRTP and without (--target null-bare), so the node's max report
+# carries its fraction of both ceilings.
 BENCH_SCENARIOS ?= room-10 room-10-simulcast fanout many-rooms max
 BENCH_ARGS      ?=
 BENCH_NULL      ?= 1
@@ -19,7 +20,18 @@ EXTRA_FORMAT_SRCS += $(NULL_FWD_SRCS)
 bench: all
 	@if [ "$(BENCH_NULL)" = 1 ] && echo " $(BENCH_SCENARIOS) " | grep -q ' max '; then \
 	  SFU_BIN=$(BUILD)/sfu bench/run max --target null $(BENCH_ARGS) || exit 1; \
+	  SFU_BIN=$(BUILD)/sfu bench/run max --target null-bare $(BENCH_ARGS) || exit 1; \
 	fi
 	@for s in $(BENCH_SCENARIOS); do \
 	  SFU_BIN=$(BUILD)/sfu bench/run $$s $(BENCH_ARGS) || exit 1; \
 	done
+
+# srtp-bench: srtp_protect per packet with the libsrtp2 this build links.
+SRTP_BENCH_SRCS := $(wildcard bench/srtp/*.c)
+
+all: $(BUILD)/srtp-bench
+
+$(BUILD)/srtp-bench: $(patsubst %.c,$(BUILD)/obj/%.o,$(SRTP_BENCH_SRCS)) $(BUILD)/libsfu.a
+	$(CC) -o $@ $^ $(LDLIBS)
+
+EXTRA_FORMAT_SRCS += $(SRTP_BENCH_SRCS)

@@ -28,13 +28,14 @@ function usage(out = process.stderr) {
     .filter((f) => f.endsWith('.json'))
     .map((f) => f.slice(0, -5));
   out.write(
-    `Usage: bench/run SCENARIO [--duration S] [--target sfu|null] [--out DIR]\n` +
+    `Usage: bench/run SCENARIO [--duration S] [--target sfu|null|null-bare] [--out DIR]\n` +
       `                 [--participants N] [--workers N] [--simulcast] [--prefer-layer L[,L...]]\n` +
       `                 [--quiet]\n` +
       `Scenarios: ${names.join(', ')}\n` +
       `  --duration S       measured seconds per step (default: the scenario's)\n` +
-      `  --target sfu|null  the node (default) or the null forwarder (the ceiling)\n` +
-      `  --out DIR          where report.json/.txt/.svg go (default bench/out/SCENARIO[-null])\n` +
+      `  --target sfu|null|null-bare  the node (default), the null forwarder (the\n` +
+      `                     ceiling), or it without SRTP (the bare socket ceiling)\n` +
+      `  --out DIR          where report.json/.txt/.svg go (default bench/out/SCENARIO[-TARGET])\n` +
       `  --participants N   participants per room in every step (smoke runs)\n` +
       `  --workers N        the node's --workers (default: its own default)\n` +
       `  --simulcast        publishers send 3 video layers (as the scenario's simulcast: true)\n` +
@@ -69,7 +70,7 @@ function parseArgs(argv) {
     else throw new Error(`unexpected argument ${k}`);
   }
   if (!a.scenario) throw new Error('which scenario?');
-  if (!['sfu', 'null'].includes(a.target)) throw new Error('--target is sfu or null');
+  if (!['sfu', 'null', 'null-bare'].includes(a.target)) throw new Error('--target is sfu, null or null-bare');
   if (a.duration !== undefined && !(a.duration > 0 && a.duration <= 3600))
     throw new Error('--duration must be 0-3600 s');
   return a;
@@ -227,14 +228,16 @@ async function runStep(opts, step, duration) {
   let target;
   try {
     let args = loadgenArgs(step, duration, opts.quiet);
-    if (opts.target === 'null') {
+    if (opts.target !== 'sfu') {
       const port = await freeUdpPorts(1);
       const participants = (step.rooms ?? 1) * step.per_room;
+      const bare = opts.target === 'null-bare';
       target = start(NULL_BIN, ['--port', String(port), '--participants', String(participants),
-        '--per-room', String(step.per_room), '--publishers', String(step.publishers ?? step.per_room)]);
+        '--per-room', String(step.per_room), '--publishers', String(step.publishers ?? step.per_room),
+        ...(bare ? ['--bare', '1'] : [])]);
       await sleep(200);
       if (target.proc.exitCode !== null) throw new Error(`null-forwarder: ${target.out.stderr}`);
-      args.push('--null', `${HOST}:${port}`);
+      args.push('--null', `${HOST}:${port}`, ...(bare ? ['--null-bare'] : []));
     } else {
       target = await startNode(opts, dataDir);
       args.push('--url', target.url);
@@ -359,6 +362,8 @@ function table(report) {
       out += ` (${(report.capacity_fraction_of_null * 100).toFixed(1)} % of the null forwarder)`;
     if (report.cpu_per_packet_vs_null !== undefined)
       out += `; CPU per packet ${report.cpu_per_packet_vs_null}x the null forwarder's`;
+    if (report.capacity_fraction_of_bare !== undefined)
+      out += `; ${(report.capacity_fraction_of_bare * 100).toFixed(1)} % of the bare socket ceiling`;
     out += '\n';
   }
   for (const r of report.steps ?? [report]) {
@@ -445,7 +450,7 @@ async function main() {
   }
   const scenario = JSON.parse(fs.readFileSync(file, 'utf8'));
   const duration = opts.duration ?? scenario.duration_s ?? 10;
-  const outName = opts.target === 'null' ? `${scenario.name}-null` : scenario.name;
+  const outName = opts.target === 'sfu' ? scenario.name : `${scenario.name}-${opts.target}`;
   const outDir = path.resolve(opts.out ?? path.join(BENCH_DIR, 'out', outName));
   fs.mkdirSync(outDir, { recursive: true });
   for (const bin of [SFU_BIN, LOADGEN_BIN]) {
@@ -510,6 +515,13 @@ async function main() {
       theirs += n.cpu_s_per_mpkt * n.forwarded_pps;
     }
     if (ours && theirs) report.cpu_per_packet_vs_null = Number((ours / theirs).toFixed(3));
+  }
+  // The same against the bare socket ceiling (no SRTP), when it was measured.
+  const bareReport = path.join(BENCH_DIR, 'out', `${scenario.name}-null-bare`, 'report.json');
+  if (opts.target === 'sfu' && scenario.mode === 'max' && fs.existsSync(bareReport)) {
+    const bare = JSON.parse(fs.readFileSync(bareReport, 'utf8'));
+    if (bare.capacity_pps)
+      report.capacity_fraction_of_bare = Number((capacity / bare.capacity_pps).toFixed(3));
   }
   // Pretty, but one line per histogram bucket pair and per per-second sample.
   const json = JSON.stringify(report, null, 2)

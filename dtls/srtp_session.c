@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <srtp2/cipher.h>
 #include <srtp2/srtp.h>
 
 #include "common/log.h"
@@ -27,6 +28,14 @@ static srtp_err_status_t srtp_session_init_status = srtp_err_status_fail;
 static void srtp_session_init_library(void)
 {
     srtp_session_init_status = srtp_init();
+}
+
+/* Exported by every libsrtp2 build; its description names the crypto back end. */
+extern const srtp_cipher_type_t srtp_aes_icm_128;
+
+const char *srtp_session_crypto_name(void)
+{
+    return srtp_aes_icm_128.description;
 }
 
 size_t srtp_session_key_len(srtp_session_profile_t profile)

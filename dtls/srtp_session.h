@@ -58,4 +58,9 @@ int srtp_session_unprotect_rtcp(srtp_session_t *s, uint8_t *buf, size_t *len);
 
 const srtp_session_stats_t *srtp_session_stats(const srtp_session_t *s);
 
+/* The crypto the linked libsrtp2 runs AES-CM on, in libsrtp's words: "AES-128
+ * counter mode using openssl" (the static build, tools/build-libsrtp.sh) or
+ * "... using NSS" (Debian's shared library). */
+const char *srtp_session_crypto_name(void);
+
 #endif

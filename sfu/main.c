@@ -30,7 +30,8 @@ typedef struct sfu_node {
     uv_timer_t checkpoint_timer;
     uv_work_t checkpoint_work;
     bool checkpoint_busy;
-    dtls_cert_t *cert; /* the node's DTLS identity, shared by every worker */
+    bool checkpoint_dirty; /* committed since the last pass started */
+    dtls_cert_t *cert;     /* the node's DTLS identity, shared by every worker */
     sfu_worker_t *workers[MAX_WORKERS];
     sfu_media_t *media;
     int worker_count;
@@ -112,20 +113,41 @@ static void checkpoint_work(uv_work_t *w)
         log_warn("store", "WAL checkpoint failed");
 }
 
+static void on_checkpoint_tick(uv_timer_t *t);
+
+/* A commit arms the one-shot timer unless a pass is due or running already. */
+static void arm_checkpoint(sfu_node_t *node)
+{
+    if (!node->checkpoint_busy && !node->stopping &&
+        !uv_is_active((uv_handle_t *)&node->checkpoint_timer))
+        uv_timer_start(&node->checkpoint_timer, on_checkpoint_tick, CHECKPOINT_MS, 0);
+}
+
+static void on_store_commit(void *ctx)
+{
+    sfu_node_t *node = ctx;
+    node->checkpoint_dirty = true;
+    arm_checkpoint(node);
+}
+
 static void checkpoint_done(uv_work_t *w, int status)
 {
     sfu_node_t *node = w->data;
     (void)status;
     node->checkpoint_busy = false;
+    if (node->checkpoint_dirty) /* commits during the pass: another one */
+        arm_checkpoint(node);
 }
 
-/* Four times a second the WAL is copied back into the database on the
- * threadpool; a short interval keeps each pass (and the WAL) small. */
+/* At most four times a second, and only after commits, the WAL is copied back
+ * into the database on the threadpool; a short interval keeps each pass (and
+ * the WAL) small, and an idle node never wakes up for it. */
 static void on_checkpoint_tick(uv_timer_t *t)
 {
     sfu_node_t *node = t->data;
     if (node->checkpoint_busy || node->stopping)
         return;
+    node->checkpoint_dirty = false;
     node->checkpoint_work.data = node;
     if (uv_queue_work(&node->loop, &node->checkpoint_work, checkpoint_work, checkpoint_done) == 0)
         node->checkpoint_busy = true;
@@ -212,7 +234,8 @@ int main(int argc, char **argv)
     if ((node.checkpointer = store_checkpointer_open(node.store, db_path))) {
         uv_timer_init(&node.loop, &node.checkpoint_timer);
         node.checkpoint_timer.data = &node;
-        uv_timer_start(&node.checkpoint_timer, on_checkpoint_tick, CHECKPOINT_MS, CHECKPOINT_MS);
+        store_checkpointer_on_commit(node.checkpointer, on_store_commit, &node);
+        arm_checkpoint(&node); /* what start-up wrote */
     }
     static const sfu_media_events_t media_events = {.on_leg_state = on_media_leg_state,
                                                     .on_speaker = on_media_speaker};

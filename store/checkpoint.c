@@ -10,6 +10,9 @@
 
 struct store_checkpointer {
     sqlite3 *db;
+    store_t *st;
+    void (*on_commit)(void *ctx);
+    void *ctx;
 };
 
 store_checkpointer_t *store_checkpointer_open(store_t *st, const char *path)
@@ -35,7 +38,24 @@ store_checkpointer_t *store_checkpointer_open(store_t *st, const char *path)
         return NULL;
     }
     sqlite3_wal_autocheckpoint(st->db, 0); /* from now on only this one checkpoints */
+    cp->st = st;
     return cp;
+}
+
+static int checkpointer_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    store_checkpointer_t *cp = arg;
+    (void)db, (void)name, (void)pages;
+    cp->on_commit(cp->ctx);
+    return SQLITE_OK;
+}
+
+void store_checkpointer_on_commit(store_checkpointer_t *cp, void (*on_commit)(void *ctx), void *ctx)
+{
+    cp->on_commit = on_commit;
+    cp->ctx = ctx;
+    /* Replaces the automatic checkpoint's hook, which open already turned off. */
+    sqlite3_wal_hook(cp->st->db, on_commit ? checkpointer_wal_hook : NULL, cp);
 }
 
 int store_checkpointer_run(store_checkpointer_t *cp)
@@ -65,6 +85,8 @@ void store_checkpointer_close(store_checkpointer_t *cp)
 {
     if (!cp)
         return;
+    if (cp->on_commit)
+        sqlite3_wal_hook(cp->st->db, NULL, NULL);
     sqlite3_close(cp->db);
     free(cp);
 }

@@ -141,6 +141,11 @@ typedef struct store_checkpointer store_checkpointer_t;
 #define STORE_WAL_RESTART_FRAMES 4096
 #define STORE_WAL_SIZE_LIMIT     (16 * 1024 * 1024)
 store_checkpointer_t *store_checkpointer_open(store_t *st, const char *path);
+/* on_commit(ctx) runs on the main thread after each commit of st that added
+ * to the WAL, so checkpoints can be scheduled when there is something to copy
+ * rather than on a fixed tick. NULL removes it. */
+void store_checkpointer_on_commit(store_checkpointer_t *cp, void (*on_commit)(void *ctx),
+                                  void *ctx);
 int store_checkpointer_run(store_checkpointer_t *cp);
 void store_checkpointer_close(store_checkpointer_t *cp);
 

@@ -3,7 +3,10 @@
  * protect per subscriber, sendmmsg batches) with nothing else: no signaling, no
  * ICE or DTLS (keys come from tools/loadgen/null_proto.h), no RTCP, no rooms
  * beyond a fixed fan-out table: each publisher of a room goes to every other
- * participant of that room. Runs until SIGTERM/SIGINT or --max-seconds. */
+ * participant of that room. Runs until SIGTERM/SIGINT or --max-seconds.
+ * --bare 1: no SRTP either (the load generator then keys every leg alike,
+ * sfu-loadgen --null-bare): each packet is copied on as it came, the machine's
+ * bare socket ceiling. */
 #define _GNU_SOURCE /* recvmmsg, sendmmsg */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,6 +38,7 @@ typedef struct null_leg {
 typedef struct null_fwd {
     int fd;
     int participants, per_room, publishers;
+    int bare;         /* --bare 1: forward the SRTP packets untouched */
     null_leg_t *legs; /* [participant * 2 + leg] */
     /* Open addressing: remote address -> leg index + 1. */
     uint32_t *table;
@@ -126,7 +130,7 @@ static void send_raw(null_fwd_t *f, const struct sockaddr_in *to, const uint8_t 
 static void forward(null_fwd_t *f, int from, uint8_t *pkt, size_t len)
 {
     int participant = from / 2;
-    if (srtp_session_unprotect_rtp(f->legs[from].srtp, pkt, &len)) {
+    if (!f->bare && srtp_session_unprotect_rtp(f->legs[from].srtp, pkt, &len)) {
         f->unprotect_failed++;
         return;
     }
@@ -140,7 +144,7 @@ static void forward(null_fwd_t *f, int from, uint8_t *pkt, size_t len)
         uint8_t *out = f->send_buf[f->send_n];
         size_t out_len = len;
         memcpy(out, pkt, len);
-        if (srtp_session_protect_rtp(sub->srtp, out, &out_len, SLOT))
+        if (!f->bare && srtp_session_protect_rtp(sub->srtp, out, &out_len, SLOT))
             continue;
         f->send_to[f->send_n] = sub->addr;
         f->send_len[f->send_n] = out_len;
@@ -248,10 +252,12 @@ int main(int argc, char **argv)
             f.publishers = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--max-seconds"))
             max_s = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--bare"))
+            f.bare = atoi(argv[i + 1]);
     }
     if (port <= 0 || f.participants <= 0 || f.per_room <= 0) {
         fprintf(stderr, "Usage: null-forwarder --port P --participants N --per-room K "
-                        "[--publishers M] [--max-seconds S]\n");
+                        "[--publishers M] [--max-seconds S] [--bare 1]\n");
         return 1;
     }
     if (f.publishers < 0)

@@ -189,7 +189,7 @@ test('pre-join previews the camera; both join and decode each other\'s video', {
   assert.equal(await s.b.page.locator('#end-call').isVisible(), false, 'a guest cannot');
 });
 
-test('mute and camera off show on the other side, with the right labels on both', { timeout: 30000 }, async () => {
+test('mute and camera off show on the other side, with the right labels on both, and stop the media', { timeout: 45000 }, async () => {
   const tileOfA = `#tiles [data-stream="u${s.a.user.id}-camera"]`;
   await s.a.page.click('#mute');
   assert.equal(await text(s.a, '#mute'), 'Unmute');
@@ -202,11 +202,24 @@ test('mute and camera off show on the other side, with the right labels on both'
   await s.b.page.click('#tab-people');
   await s.b.page.locator(`#participants li[data-user-id="${s.a.user.id}"]`).filter({ hasText: 'muted · camera off' }).waitFor();
   await s.b.page.click('#tab-chat');
+  // Muted means nothing on the wire: the other side receives no packet of A's
+  // for two seconds (a few in flight when the buttons were pressed may land).
+  const packetsOfA = async () => {
+    const st = (await sfu(s.b, () => window.sfu.stats()))[String(s.a.user.id)];
+    return st.audioPackets + st.videoPackets;
+  };
+  await new Promise((r) => setTimeout(r, 500));
+  const mutedAt = await packetsOfA();
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.ok(await packetsOfA() - mutedAt <= 2, 'a muted microphone and camera send no packets');
   await s.a.page.click('#mute');
   await s.a.page.click('#camera');
   assert.equal(await text(s.a, '#mute'), 'Mute');
   assert.equal(await text(s.a, '#camera'), 'Camera off');
   await s.b.page.locator(`${tileOfA}[data-audio-muted=false][data-video-muted=false]`).waitFor();
+  // Both come back, video starting on a keyframe the other side decodes.
+  await decodesFrom(s.b, [s.a], 15000);
+  await until('audio from A again', async () => (await packetsOfA()) > mutedAt + 50);
 });
 
 test('a third user without a camera joins listen-only and receives both', { timeout: 60000 }, async () => {

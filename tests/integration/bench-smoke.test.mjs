@@ -121,3 +121,27 @@ test('bench/run simulcast smoke: each subscriber receives the layer it asked for
     removeDir(out);
   }
 });
+// The two ceilings: the null forwarder with SRTP and without (--target
+// null-bare, where every leg shares one key and packets pass untouched).
+for (const target of ['null', 'null-bare']) {
+  test(`bench/run room-10 --target ${target}: every subscriber hears every publisher`, { timeout: 50000 }, async () => {
+    const out = makeTempDir('sfu-bench-smoke-');
+    try {
+      const r = await runBench(['room-10', '--duration', '3', '--participants', '4', '--target', target, '--out', out, '--quiet'], 45000);
+      const ctx = `exit ${r.code} signal ${r.signal}\nstdout: ${r.stdout}\nstderr: ${r.stderr.slice(-4000)}`;
+      assert.equal(r.code, 0, ctx);
+      const rep = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
+      assert.equal(rep.target, target);
+      assert.equal(rep.failed, 0, 'no participant failed');
+      const m = rep.received_matrix;
+      for (let sub = 0; sub < 4; sub++) {
+        for (let pub = 0; pub < 4; pub++) {
+          if (sub !== pub) assert.ok(m[sub][pub] > 0, `subscriber ${sub} received packets from publisher ${pub}: ${JSON.stringify(m)}`);
+        }
+      }
+      assert.equal(rep.srtp_auth_failures.loadgen, 0, 'no SRTP auth failure at the participants');
+    } finally {
+      removeDir(out);
+    }
+  });
+}

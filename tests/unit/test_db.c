@@ -416,6 +416,36 @@ static void test_checkpointer_bounds_wal(void **state)
                  wal_end, ct.runs);
 }
 
+static void count_commit(void *ctx)
+{
+    (*(int *)ctx)++;
+}
+
+/* The node schedules checkpoints from commits: the hook fires once per write
+ * transaction, never for reads, and not after it is removed. */
+static void test_checkpointer_reports_commits(void **state)
+{
+    fixture_t *f = *state;
+    store_checkpointer_t *cp = store_checkpointer_open(f->st, f->path);
+    assert_non_null(cp);
+    int commits = 0;
+    store_checkpointer_on_commit(cp, count_commit, &commits);
+    int64_t u = add_user(f->st, "hooked");
+    assert_int_equal(commits, 1);
+    store_user_t user;
+    assert_int_equal(store_user_by_id(f->st, u, &user), 0);
+    assert_int_equal(commits, 1);
+    store_room_t r;
+    assert_int_equal(store_room_create(f->st, "hooked", false, u, "hook-aaaa-llll", 1, &r), 0);
+    assert_true(commits >= 2);
+    int before = commits;
+    store_checkpointer_on_commit(cp, NULL, NULL);
+    add_user(f->st, "unhooked");
+    assert_int_equal(commits, before);
+    assert_int_equal(store_checkpointer_run(cp), 0);
+    store_checkpointer_close(cp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +461,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_call_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hot_queries_use_indexes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpointer_bounds_wal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpointer_reports_commits, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

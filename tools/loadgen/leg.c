@@ -76,8 +76,13 @@ static void null_connected(lg_leg_t *leg)
 {
     uint8_t up[SRTP_SESSION_MAX_KEY_LEN], down[SRTP_SESSION_MAX_KEY_LEN];
     uint8_t which = leg->is_pub ? NULL_LEG_PUB : NULL_LEG_SUB;
-    null_key((uint32_t)leg->peer->index, which, NULL_DIR_UP, up);
-    null_key((uint32_t)leg->peer->index, which, NULL_DIR_DOWN, down);
+    if (leg->peer->lg->o.null_bare) {
+        null_bare_key(up);
+        memcpy(down, up, sizeof down);
+    } else {
+        null_key((uint32_t)leg->peer->index, which, NULL_DIR_UP, up);
+        null_key((uint32_t)leg->peer->index, which, NULL_DIR_DOWN, down);
+    }
     dtls_srtp_keys_t keys = {.profile = NULL_PROFILE,
                              .key_len = srtp_session_key_len(NULL_PROFILE)};
     memcpy(keys.local_key, up, sizeof up);

@@ -336,6 +336,7 @@ typedef struct lg_opts {
     const char *json_out;
     bool quiet;
     bool null_target; /* --null HOST:PORT: the null forwarder instead of a node */
+    bool null_bare;   /* --null-bare: one shared key, for null-forwarder --bare */
     bool fixed_ssrc;  /* SSRCs from the index in the room and the track, not random */
     bool simulcast;   /* video as LG_MAX_LAYERS layers (a=ssrc-group:SIM) */
     /* --prefer-layer: subscriber i of a room asks for prefer[i % prefer_count]

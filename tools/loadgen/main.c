@@ -440,6 +440,8 @@ static void usage(FILE *out)
                  "                           L[i mod count] (0-2, or - for nothing) of every\n"
                  "                           video it receives (call_set_layers)\n"
                  "  --null HOST:PORT         the null forwarder instead of a node (bench ceiling)\n"
+                 "  --null-bare              with --null: one key for every leg, for\n"
+                 "                           null-forwarder --bare (no SRTP there)\n"
                  "  --json FILE              also write the summary to FILE\n"
                  "  --quiet                  no progress line\n");
 }
@@ -490,6 +492,7 @@ static int parse_opts(int argc, char **argv, lg_opts_t *o)
         O_PASSWORD,
         O_WATCH_PID,
         O_NULL,
+        O_NULL_BARE,
         O_FIXED_SSRC,
         O_SIMULCAST,
         O_PREFER_LAYER,
@@ -520,6 +523,7 @@ static int parse_opts(int argc, char **argv, lg_opts_t *o)
         {"password", 1, 0, O_PASSWORD},
         {"watch-pid", 1, 0, O_WATCH_PID},
         {"null", 1, 0, O_NULL},
+        {"null-bare", 0, 0, O_NULL_BARE},
         {"fixed-ssrc", 0, 0, O_FIXED_SSRC},
         {"simulcast", 0, 0, O_SIMULCAST},
         {"prefer-layer", 1, 0, O_PREFER_LAYER},
@@ -620,6 +624,9 @@ static int parse_opts(int argc, char **argv, lg_opts_t *o)
             o->null_target = true;
             break;
         }
+        case O_NULL_BARE:
+            o->null_bare = true;
+            break;
         case O_FIXED_SSRC:
             o->fixed_ssrc = true;
             break;

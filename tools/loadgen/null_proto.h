@@ -56,4 +56,12 @@ static inline void null_key(uint32_t participant, uint8_t leg, char dir,
     memcpy(out, digest, SRTP_SESSION_MAX_KEY_LEN);
 }
 
+/* The bare ceiling (null-forwarder --bare, sfu-loadgen --null-bare): every leg
+ * keys both directions with this one key, so the forwarder can pass each SRTP
+ * packet on untouched and the machine's socket work is measured alone. */
+static inline void null_bare_key(uint8_t out[SRTP_SESSION_MAX_KEY_LEN])
+{
+    null_key(UINT32_MAX, NULL_LEG_PUB, 'b', out);
+}
+
 #endif

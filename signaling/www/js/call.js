@@ -104,6 +104,8 @@ export async function joinCall(opts = null, stream = null) {
       call.local.getAudioTracks().forEach((t) => { t.enabled = !call.muted; });
       call.local.getVideoTracks().forEach((t) => { t.enabled = !call.cameraOff; });
       await publish();
+      if (call.muted) await setSending('audio', false);
+      if (call.cameraOff) await setSending('video', false);
       await updateSimulcast();
       if (call.local.getAudioTracks().length && call.muted) send({ type: 'mute', roomId: call.roomId, kind: 'audio' });
       if (call.local.getVideoTracks().length && call.cameraOff) send({ type: 'mute', roomId: call.roomId, kind: 'video' });
@@ -193,7 +195,7 @@ function dropEndedStreams() {
 
 // The lower camera encodings go only while two or more others watch.
 async function updateSimulcast() {
-  if (call.cameraTr?.sender) await setSimulcastActive(call.cameraTr.sender, call.participants.size >= 2);
+  if (call.cameraTr?.sender && !call.cameraOff) await setSimulcastActive(call.cameraTr.sender, call.participants.size >= 2);
 }
 
 // Each remote video at the size its tile shows; hidden ones paused.
@@ -417,12 +419,37 @@ async function pollSpeaker() {
   setActiveSpeaker(best);
 }
 
+// A muted microphone or camera also stops its encoding (the sender's
+// encodings inactive): no packets at all rather than 50 silence packets and
+// some 20 black-frame packets a second, so a muted call costs the network and
+// the node next to nothing. The disabled track stays as the fallback where
+// setParameters is refused; an encoding made active again starts on a keyframe.
+async function setSending(kind, on) {
+  for (const [tr, source] of call.sources) {
+    if (source !== (kind === 'audio' ? 'mic' : 'camera') || !tr.sender) continue;
+    // The camera back on: its encodings as the call's size wants them.
+    if (on && tr === call.cameraTr) {
+      await setSimulcastActive(tr.sender, call.participants.size >= 2);
+      continue;
+    }
+    const params = tr.sender.getParameters();
+    if (!params.encodings?.length) continue;
+    params.encodings.forEach((e) => { e.active = on; });
+    try {
+      await tr.sender.setParameters(params);
+    } catch {
+      // the disabled track still sends silence or black frames
+    }
+  }
+}
+
 function toggle(kind) {
   if (!inCall() || !call.local) return;
   if (kind === 'audio') call.muted = !call.muted;
   else call.cameraOff = !call.cameraOff;
   const off = kind === 'audio' ? call.muted : call.cameraOff;
   (kind === 'audio' ? call.local.getAudioTracks() : call.local.getVideoTracks()).forEach((t) => { t.enabled = !off; });
+  if (call.pub) setSending(kind, !off);
   send({ type: off ? 'mute' : 'unmute', roomId: call.roomId, kind });
   renderControls();
   renderSelf();
