@@ -87,7 +87,7 @@ static bool room_visible(http_req_t *req, store_room_t *room)
         api_reply_store_error(req, m);
         return false;
     }
-    if (!room->is_private || by_code || m == 1)
+    if (m == 1 || (!room->is_direct && (!room->is_private || by_code)))
         return true;
     http_reply_error(req, 403, "forbidden", NULL, "this room is private; join it with its code");
     return false;
