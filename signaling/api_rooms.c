@@ -89,6 +89,10 @@ static bool room_visible(http_req_t *req, store_room_t *room)
     }
     if (m == 1 || (!room->is_direct && (!room->is_private || by_code)))
         return true;
+    if (room->is_direct) {
+        http_reply_error(req, 403, "forbidden", NULL, "this is the room of a direct call");
+        return false;
+    }
     http_reply_error(req, 403, "forbidden", NULL, "this room is private; join it with its code");
     return false;
 }
