@@ -97,6 +97,17 @@ static bool room_visible(http_req_t *req, store_room_t *room)
     return false;
 }
 
+/* The room of a direct call: its members neither leave nor end it; it ends
+ * with the call. Replies 403 and returns true for one. */
+static bool refuse_direct(http_req_t *req, const store_room_t *room)
+{
+    if (!room->is_direct)
+        return false;
+    http_reply_error(req, 403, "forbidden", NULL,
+                     "this is the room of a direct call; it ends when the call does");
+    return true;
+}
+
 /* A live room the user is a member of; replies 403/404 otherwise. */
 static bool room_as_member(http_req_t *req, store_room_t *room, char role[8])
 {
@@ -209,7 +220,7 @@ void api_room_leave(http_req_t *req)
 {
     store_room_t room;
     char role[8];
-    if (!room_as_member(req, &room, role))
+    if (!room_as_member(req, &room, role) || refuse_direct(req, &room))
         return;
     int64_t new_host = 0;
     int rc = store_member_remove(req->sig->store, room.id, req->user.id, &new_host);
@@ -258,7 +269,7 @@ void api_room_end(http_req_t *req)
 {
     store_room_t room;
     char role[8];
-    if (!room_as_member(req, &room, role))
+    if (!room_as_member(req, &room, role) || refuse_direct(req, &room))
         return;
     if (strcmp(role, "host") != 0) {
         http_reply_error(req, 403, "forbidden", NULL, "only the host can end the room");

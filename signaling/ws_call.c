@@ -288,6 +288,10 @@ void ws_call_join(ws_conn_t *c, json_t *msg, json_t *id)
         ws_send_error(c, id, "already_in_call", "this socket is already in a call");
         return;
     }
+    if (room.is_direct && !ws_direct_room_answered(sig, room.id)) {
+        ws_send_error(c, id, "not_answered", "this direct call has not been answered");
+        return;
+    }
     call_room_t *r = room_find(sig, room.id);
     json_t *resume = json_object_get(msg, "resumeToken");
     if (resume && !json_is_string(resume)) {

@@ -201,10 +201,11 @@ static bool user_allows_waiting(signaling_t *sig, int64_t user_id)
 
 static json_t *ringing_json(const direct_call_t *dc, bool waiting)
 {
+    int64_t left_ms = dc->deadline_ms - now_unix_ms();
     return json_pack("{s:s,s:I,s:o,s:s,s:b,s:I}", "type", "call_ringing", "callId",
                      (json_int_t)dc->call_id, "caller", user_json(dc->caller_id, dc->caller_name),
                      "media", media_name(dc->video), "waiting", waiting, "expiresInMs",
-                     (json_int_t)(dc->deadline_ms - now_unix_ms()));
+                     (json_int_t)(left_ms > 0 ? left_ms : 0));
 }
 
 /* The callee of an invite: an existing user who has not blocked the caller
@@ -315,7 +316,7 @@ void ws_direct_invite(ws_conn_t *c, json_t *msg, json_t *id)
     json_t *sent =
         json_pack("{s:s,s:I,s:o,s:s,s:I}", "type", "call_invite_sent", "callId",
                   (json_int_t)dc->call_id, "callee", user_json(callee_id, callee.username), "media",
-                  media_name(video), "expiresInMs", ring_timeout_ms(sig));
+                  media_name(video), "expiresInMs", (json_int_t)ring_timeout_ms(sig));
     if (id)
         json_object_set(sent, "id", id);
     ws_send(c, sent);
@@ -521,6 +522,12 @@ void ws_direct_tick(signaling_t *sig)
             break;
         }
     }
+}
+
+bool ws_direct_room_answered(signaling_t *sig, int64_t room_id)
+{
+    direct_call_t *dc = find_room(sig, room_id);
+    return dc && dc->state == DIRECT_ACCEPTED;
 }
 
 int64_t ws_direct_record_for_room(signaling_t *sig, int64_t room_id)

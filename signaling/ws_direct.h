@@ -34,6 +34,9 @@ void ws_direct_tick(signaling_t *sig);
 /* For ws_call.c when a room's call starts: the call record of the answered
  * direct call whose room it is (the media call reuses it), or 0. */
 int64_t ws_direct_record_for_room(signaling_t *sig, int64_t room_id);
+/* For ws_call.c before a call_join: whether room_id is the room of an
+ * answered direct call (its media may start). */
+bool ws_direct_room_answered(signaling_t *sig, int64_t room_id);
 /* For ws_call.c after a participant left a room's call (reason as in
  * participant_left): in a direct call's room, anyone leaving ends the call
  * for both. */

@@ -108,6 +108,9 @@ test('direct calls: accept on one of two devices, hang up, decline, cancel', asy
     assert.equal((await api(server, 'POST', `/api/rooms/${code}/join`, { token: c.accessToken })).status, 403);
     assert.equal((await c.ws.request({ type: 'join_room', roomId: code })).code, 'forbidden');
     assert.equal((await c.ws.request({ type: 'call_join', roomId: accepted.roomId })).code, 'forbidden');
+    // Its members neither leave nor delete it: it ends with the call.
+    assert.equal((await api(server, 'POST', `/api/rooms/${accepted.roomId}/leave`, { token: b.accessToken })).status, 403);
+    assert.equal((await api(server, 'DELETE', `/api/rooms/${accepted.roomId}`, { token: a.accessToken })).status, 403);
 
     await sleep(300); // a duration worth measuring
     const hung = await a.ws.request({ type: 'call_hangup', callId });
@@ -165,6 +168,11 @@ test('direct calls: accept on one of two devices, hang up, decline, cancel', asy
     // ---- cancelled, then accepting it: refused, nothing made ----
     const cancelId = await invite(a.ws, b.id);
     await b.ws.next(ringingFor(cancelId));
+    // Its room exists from the first ring, but its call cannot start before the answer.
+    const ringingRec = await directCall(server, a, cancelId);
+    assert.equal(ringingRec.status, 'ringing');
+    assert.equal(ringingRec.endedAt, null);
+    assert.equal((await a.ws.request({ type: 'call_join', roomId: ringingRec.roomId })).code, 'not_answered');
     // Only the callee declines; only the caller cancels.
     assert.equal((await a.ws.request({ type: 'call_decline', callId: cancelId })).code, 'forbidden');
     assert.equal((await b.ws.request({ type: 'call_cancel', callId: cancelId })).code, 'forbidden');
