@@ -17,9 +17,10 @@
 
 json_t *api_room_json(const store_room_t *r)
 {
-    return json_pack("{s:I,s:s,s:s,s:b,s:I,s:i,s:o}", "id", (json_int_t)r->id, "code", r->code,
-                     "name", r->name, "private", r->is_private, "hostId", (json_int_t)r->host_id,
-                     "memberCount", r->member_count, "createdAt", api_time_json(r->created_at_ms));
+    return json_pack("{s:I,s:s,s:s,s:b,s:b,s:I,s:i,s:o}", "id", (json_int_t)r->id, "code", r->code,
+                     "name", r->name, "private", r->is_private, "direct", r->is_direct, "hostId",
+                     (json_int_t)r->host_id, "memberCount", r->member_count, "createdAt",
+                     api_time_json(r->created_at_ms));
 }
 
 json_t *api_message_json(const store_message_t *m)

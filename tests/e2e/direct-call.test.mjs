@@ -7,13 +7,17 @@
 // opening the history.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
 import test from 'node:test';
 import { chromium } from 'playwright-core';
 
-import { api, register, startServer } from '../integration/lib.mjs';
+import { REPO_ROOT, api, register, startServer } from '../integration/lib.mjs';
 import { CHROMIUM, FLAGS, signIn, until } from './browser.mjs';
 
 const RING_S = 10;
+// Screenshots for review.
+const SHOTS = path.join(REPO_ROOT, 'build', 'screenshots');
+const shot = (p, file) => p.page.screenshot({ path: path.join(SHOTS, file) });
 
 async function openPage(browser, server, session) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
@@ -54,6 +58,7 @@ async function callFromPeople(caller, callee, label = 'Video call') {
 
 test('a direct video call through the web client: ring, accept, video both ways, hang up, history', { timeout: 240000 }, async () => {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: tools/deps.sh installs it`);
+  fs.mkdirSync(SHOTS, { recursive: true });
   const server = await startServer({ args: ['--ring-timeout', String(RING_S), '--log-level', process.env.SFU_E2E_LOG || 'info'] });
   let browser;
   try {
@@ -74,6 +79,8 @@ test('a direct video call through the web client: ring, accept, video both ways,
     assert.equal(ringing.incoming.caller.userId, sa.user.id);
     const callId = ringing.incoming.callId;
     assert.equal((await direct(a)).outgoing.callId, callId);
+    await shot(a, 'direct-call-outgoing.png');
+    await shot(b, 'direct-call-incoming.png');
 
     // ---- accept: both pages land in the call's room and send and receive video ----
     await b.page.click('#incoming-accept');
@@ -87,6 +94,11 @@ test('a direct video call through the web client: ring, accept, video both ways,
     }
     await decodesFrom(a, b);
     await decodesFrom(b, a);
+    await shot(b, 'direct-call-in-call.png');
+    // Nobody else can join this room: no invite link, and it cannot be left, only hung up.
+    for (const p of [a, b]) {
+      for (const id of ['invite-link', 'copy-invite', 'leave-room']) assert.equal(await p.page.locator(`#${id}`).isHidden(), true, `${p.name} #${id}`);
+    }
     // The call's room is in nobody's room list.
     const rooms = await api(server, 'GET', '/api/rooms', { token: sa.accessToken });
     const activeRoom = (await direct(a)).active.roomId;
@@ -129,8 +141,10 @@ test('a direct video call through the web client: ring, accept, video both ways,
     await a.page.locator('#outgoing-call').waitFor({ state: 'hidden' });
     await b.page.locator('#calls-badge').waitFor({ state: 'visible' });
     assert.equal(await b.page.locator('#calls-badge').innerText(), '1');
+    await shot(b, 'direct-call-missed-badge.png');
     await b.page.click('[data-nav=history]');
     await b.page.locator('#history li.missed').first().waitFor();
+    await shot(b, 'direct-call-history.png');
     await b.page.locator('#calls-badge').waitFor({ state: 'hidden' });
     await until('the missed call to count as seen', async () =>
       (await api(server, 'GET', '/api/calls', { token: sb.accessToken })).json.missedUnseen === 0, 5000);

@@ -2,7 +2,7 @@
 // rang whom and how it went.
 import { markMissedSeen } from './direct-call.js';
 import { api, session } from './session.js';
-import { $, el, fmtDateTime, fmtDuration } from './util.js';
+import { $, el, emit, fmtDateTime, fmtDuration } from './util.js';
 
 let oldest = null;
 
@@ -21,7 +21,11 @@ function directRow(c) {
       el('span', { className: 'title' }, what),
       el('div', { className: 'muted small' },
         `${fmtDateTime(c.startedAt)} · ${STATUS[c.status] || c.status}`,
-        answered ? el('span', { className: 'duration' }, ` · ${fmtDuration(c.durationMs)}`) : '')));
+        answered ? el('span', { className: 'duration' }, ` · ${fmtDuration(c.durationMs)}`) : '')),
+    el('button', {
+      type: 'button', attrs: { 'aria-label': `Call ${c.peer.username} back` },
+      onclick: () => emit('direct-call', { user: { id: c.peer.userId, username: c.peer.username }, media: c.media }),
+    }, 'Call back'));
 }
 
 function row(c) {
