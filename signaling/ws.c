@@ -457,8 +457,6 @@ static void conn_closed(ws_conn_t *c)
     ws_hub_t *hub = c->sig->hub;
     hub->connections--;
     ws_call_socket_closed(c, c->peer_closed);
-    if (c->authed)
-        ws_direct_socket_closed(c);
     while (c->room_count)
         ws_chat_unsubscribe(c, c->rooms[c->room_count - 1]);
     if (c->authed) {
@@ -467,6 +465,7 @@ static void conn_closed(ws_conn_t *c)
             store_user_set_last_seen(c->sig->store, c->user_id, now_unix_ms());
             ws_chat_presence(hub, c->user_id, c->username, false);
         }
+        ws_direct_socket_closed(c); /* no longer among the user's sockets: told nothing */
     }
     conn_drop_queue(c);
     free(c->rx);

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 
+import { makeTempDir, removeDir } from './lib.mjs';
 import { api, closeAll, connect, register, roomWithMembers, sleep, startChatServer, userWithSocket } from './ws-lib.mjs';
 
 const RING_S = 2;
@@ -50,6 +51,13 @@ async function bothSides(server, caller, callee, callId, status) {
     assert.ok(Date.parse(c.endedAt) >= Date.parse(c.startedAt));
   }
   return { out, inc };
+}
+
+// A clean stop: exit code 0, and nothing from the sanitizers (an ASan build).
+async function stopCleanly(server) {
+  const code = await server.stop();
+  assert.equal(code, 0, `node exit code ${code}: ${server.stderr().slice(-2000)}`);
+  assert.doesNotMatch(server.stderr(), /AddressSanitizer|LeakSanitizer|runtime error:/);
 }
 
 const ringingFor = (callId) => (m) => m.type === 'call_ringing' && m.callId === callId;
@@ -193,6 +201,8 @@ test('direct calls: accept on one of two devices, hang up, decline, cancel', asy
     assert.equal(ha.missedUnseen, 0);
     const paged = await api(server, 'GET', `/api/calls?limit=2&before=${declineId}`, { token: a.accessToken });
     assert.deepEqual(paged.json.calls.map((x) => x.id), [leaveId, callId]);
+    await closeAll(extra);
+    await stopCleanly(server);
   } finally {
     await closeAll(extra);
     await server.stop();
@@ -200,8 +210,10 @@ test('direct calls: accept on one of two devices, hang up, decline, cancel', asy
 });
 
 test('direct calls: missed by timeout, busy, call waiting, offline then missed at sign-in', async () => {
-  const server = await startChatServer({ args: ['--ring-timeout', String(RING_S)] });
+  const dataDir = makeTempDir();
+  const server = await startChatServer({ dataDir, args: ['--ring-timeout', String(RING_S)] });
   const extra = [];
+  let again = null;
   try {
     const a = await userWithSocket(server);
     const b = await userWithSocket(server);
@@ -297,9 +309,24 @@ test('direct calls: missed by timeout, busy, call waiting, offline then missed a
     // Accepted but nobody joins the media: it ends after the same timeout.
     await a.ws.next(outcome('call_hangup', lateId), MISS_WAIT_MS);
     await bothSides(server, a, { ...d, id: dId }, lateId, 'ended');
+    // A call ringing when the node stops: missed, and its room ended, at the next start.
+    const stopId = await invite(a.ws, b.id);
+    await b.ws.next(ringingFor(stopId));
+    await closeAll(extra);
+    await stopCleanly(server);
+    again = await startChatServer({ dataDir, args: ['--ring-timeout', String(RING_S)] });
+    const stopped = await directCall(again, a, stopId);
+    assert.equal(stopped.status, 'missed');
+    assert.equal(typeof stopped.endedAt, 'string');
+    assert.equal((await history(again, b)).missedUnseen, 1);
+    const live = await api(again, 'GET', '/api/rooms', { token: a.accessToken });
+    assert.ok(!live.json.rooms.some((r) => r.id === stopped.roomId));
+    await stopCleanly(again);
   } finally {
     await closeAll(extra);
     await server.stop();
+    await again?.stop();
+    removeDir(dataDir);
   }
 });
 
@@ -348,6 +375,7 @@ test('direct calls: blocked callers, unknown users, yourself, a second invite, b
     await bothSides(server, a, b, first, 'cancelled');
     // The node is still fine.
     assert.equal((await api(server, 'GET', '/api/health')).status, 200);
+    await stopCleanly(server);
   } finally {
     await server.stop();
   }
