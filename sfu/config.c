@@ -34,6 +34,7 @@ typedef enum {
     OPT_TURN_USERNAME,
     OPT_TURN_CREDENTIAL,
     OPT_MAX_VIDEO_BITRATE,
+    OPT_RING_TIMEOUT,
     OPT_COUNT
 } opt_id_t;
 
@@ -80,6 +81,8 @@ static const opt_spec_t opts[OPT_COUNT] = {
     [OPT_MAX_VIDEO_BITRATE] = {"--max-video-bitrate", "SFU_MAX_VIDEO_BITRATE", "KBPS",
                                "most a publisher is asked to send per video track, in kbit/s "
                                "(default 2500)"},
+    [OPT_RING_TIMEOUT] = {"--ring-timeout", "SFU_RING_TIMEOUT", "SECONDS",
+                          "how long a direct call rings before it is missed (default 30)"},
 };
 
 static void print_usage(FILE *out)
@@ -199,6 +202,13 @@ static int apply(sfu_config_t *cfg, opt_id_t id, const char *v, char *err, size_
         }
         snprintf(err, err_cap, "%s: '%s' is not a bitrate in kbit/s (100-100000)", source, v);
         return -1;
+    case OPT_RING_TIMEOUT:
+        if (parse_int(v, 1, 600, &n) == 0) {
+            cfg->ring_timeout_s = (int)n;
+            return 0;
+        }
+        snprintf(err, err_cap, "%s: '%s' is not a ring timeout in seconds (1-600)", source, v);
+        return -1;
     case OPT_WORKERS:
         if (parse_int(v, 1, 64, &n) == 0) {
             cfg->workers = (int)n;
@@ -280,6 +290,7 @@ static void set_defaults(sfu_config_t *cfg)
     cfg->limit_ws_per_s = 20;
     cfg->limit_upload_per_min = 10;
     cfg->max_video_kbps = 2500;
+    cfg->ring_timeout_s = 30;
 }
 
 config_result_t config_parse(sfu_config_t *cfg, int argc, char **argv, char *err, size_t err_cap)

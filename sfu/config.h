@@ -31,6 +31,8 @@ typedef struct sfu_config {
     char turn_credential[128];
     /* The most a publisher is asked to send per video track (REMB), kbit/s. */
     int max_video_kbps;
+    /* How long a direct call rings before it is missed, in seconds. */
+    int ring_timeout_s;
 } sfu_config_t;
 
 typedef enum {

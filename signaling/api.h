@@ -62,6 +62,8 @@ int64_t api_parse_id(const char *s);
 
 /* api_calls.c */
 void api_calls_list(http_req_t *req);
+/* POST /api/calls/seen: every missed direct call counts as seen. */
+void api_calls_seen(http_req_t *req);
 
 /* api_files.c */
 void api_upload(http_req_t *req);

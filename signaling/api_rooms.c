@@ -17,9 +17,10 @@
 
 json_t *api_room_json(const store_room_t *r)
 {
-    return json_pack("{s:I,s:s,s:s,s:b,s:I,s:i,s:o}", "id", (json_int_t)r->id, "code", r->code,
-                     "name", r->name, "private", r->is_private, "hostId", (json_int_t)r->host_id,
-                     "memberCount", r->member_count, "createdAt", api_time_json(r->created_at_ms));
+    return json_pack("{s:I,s:s,s:s,s:b,s:b,s:I,s:i,s:o}", "id", (json_int_t)r->id, "code", r->code,
+                     "name", r->name, "private", r->is_private, "direct", r->is_direct, "hostId",
+                     (json_int_t)r->host_id, "memberCount", r->member_count, "createdAt",
+                     api_time_json(r->created_at_ms));
 }
 
 json_t *api_message_json(const store_message_t *m)
@@ -87,10 +88,25 @@ static bool room_visible(http_req_t *req, store_room_t *room)
         api_reply_store_error(req, m);
         return false;
     }
-    if (!room->is_private || by_code || m == 1)
+    if (m == 1 || (!room->is_direct && (!room->is_private || by_code)))
         return true;
+    if (room->is_direct) {
+        http_reply_error(req, 403, "forbidden", NULL, "this is the room of a direct call");
+        return false;
+    }
     http_reply_error(req, 403, "forbidden", NULL, "this room is private; join it with its code");
     return false;
+}
+
+/* The room of a direct call: its members neither leave nor end it; it ends
+ * with the call. Replies 403 and returns true for one. */
+static bool refuse_direct(http_req_t *req, const store_room_t *room)
+{
+    if (!room->is_direct)
+        return false;
+    http_reply_error(req, 403, "forbidden", NULL,
+                     "this is the room of a direct call; it ends when the call does");
+    return true;
 }
 
 /* A live room the user is a member of; replies 403/404 otherwise. */
@@ -205,7 +221,7 @@ void api_room_leave(http_req_t *req)
 {
     store_room_t room;
     char role[8];
-    if (!room_as_member(req, &room, role))
+    if (!room_as_member(req, &room, role) || refuse_direct(req, &room))
         return;
     int64_t new_host = 0;
     int rc = store_member_remove(req->sig->store, room.id, req->user.id, &new_host);
@@ -254,7 +270,7 @@ void api_room_end(http_req_t *req)
 {
     store_room_t room;
     char role[8];
-    if (!room_as_member(req, &room, role))
+    if (!room_as_member(req, &room, role) || refuse_direct(req, &room))
         return;
     if (strcmp(role, "host") != 0) {
         http_reply_error(req, 403, "forbidden", NULL, "only the host can end the room");

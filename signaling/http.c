@@ -20,6 +20,7 @@
 #include "common/util.h"
 #include "signaling/ws.h"
 #include "signaling/ws_call.h"
+#include "signaling/ws_direct.h"
 #include "signaling/ws_internal.h"
 
 #define WRITE_CHUNK    16384
@@ -517,6 +518,7 @@ int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t *
              opts->turn_username ? opts->turn_username : "");
     snprintf(sig->turn_credential, sizeof sig->turn_credential, "%s",
              opts->turn_credential ? opts->turn_credential : "");
+    sig->ring_timeout_s = opts->ring_timeout_s;
 
     /* Startup failures are reported once, by us; lws stays quiet until then. */
     lws_set_log_level(0, lws_log_emit);
@@ -632,6 +634,7 @@ void signaling_stop(signaling_t *sig)
         return;
     sig->lws_stopping = true;
     lws_context_destroy(sig->lws);
+    ws_direct_close_all(sig);
     ws_call_close_all(sig);
     ws_hub_stop(sig);
 }

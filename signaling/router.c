@@ -43,6 +43,7 @@ static const route_t routes[] = {
     {HTTP_DELETE, "/api/users/:id/block", api_user_unblock, true, LIMIT_API},
     {HTTP_POST, "/api/users/:id/report", api_user_report, true, LIMIT_API},
     {HTTP_GET, "/api/calls", api_calls_list, true, LIMIT_API},
+    {HTTP_POST, "/api/calls/seen", api_calls_seen, true, LIMIT_API},
     {HTTP_POST, "/api/upload", api_upload, true, LIMIT_UPLOAD},
     {HTTP_GET, "/api/files/:id", api_file_get, true, LIMIT_API},
     {HTTP_GET, "/api/health", api_health, false, LIMIT_NONE},

@@ -27,6 +27,7 @@ typedef struct signaling_opts {
     const char *ice_servers;
     const char *turn_username;
     const char *turn_credential;
+    int ring_timeout_s; /* a direct call rings this long before it is missed; 0: default */
 } signaling_opts_t;
 
 /* Creates the lws context on loop and binds the listening socket. On failure

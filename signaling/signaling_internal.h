@@ -16,6 +16,7 @@
 
 typedef struct call_room call_room_t;
 typedef struct call_peer call_peer_t;
+typedef struct direct_call direct_call_t;
 
 typedef struct metric_series {
     int16_t route; /* -1: no route matched */
@@ -36,7 +37,9 @@ struct signaling {
     struct sfu_media *media; /* NULL when the node runs no media */
     char announce_ip[64];
     int rtc_port;
-    struct call_room *calls; /* rooms with a call going on */
+    struct call_room *calls;     /* rooms with a call going on */
+    direct_call_t *direct_calls; /* direct calls ringing or answered (ws_direct.c) */
+    int ring_timeout_s;
     char ice_servers[1024], turn_username[128], turn_credential[128];
     uint64_t next_leg_id;
     char files_dir[4096];

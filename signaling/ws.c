@@ -13,6 +13,7 @@
 #include "signaling/api.h"
 #include "signaling/ws.h"
 #include "signaling/ws_call.h"
+#include "signaling/ws_direct.h"
 #include "store/store_social.h"
 
 static ws_frame_t *frame_new(json_t *obj)
@@ -240,6 +241,7 @@ static void handle_authenticate(ws_conn_t *c, json_t *msg, json_t *id)
                 if (idmap_count(&hub->user_socks, user.id) == 1)
                     ws_chat_presence(hub, user.id, user.username, true);
                 ws_chat_send_unread(c);
+                ws_direct_authenticated(c);
             }
             return;
         }
@@ -318,6 +320,12 @@ static const ws_handler_t handlers[] = {
     {"unmute", handle_call_unmute},
     {"raise_hand", handle_raise_hand},
     {"lower_hand", handle_lower_hand},
+    {"call_invite", ws_direct_invite},
+    {"call_accept", ws_direct_accept},
+    {"call_decline", ws_direct_decline},
+    {"call_cancel", ws_direct_cancel},
+    {"call_hangup", ws_direct_hangup},
+    {"call_waiting", ws_direct_call_waiting},
 };
 
 /* An invalid message: answered, counted, and after too many in a row the
@@ -458,6 +466,7 @@ static void conn_closed(ws_conn_t *c)
             store_user_set_last_seen(c->sig->store, c->user_id, now_unix_ms());
             ws_chat_presence(hub, c->user_id, c->username, false);
         }
+        ws_direct_socket_closed(c); /* no longer among the user's sockets: told nothing */
     }
     conn_drop_queue(c);
     free(c->rx);

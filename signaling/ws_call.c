@@ -13,6 +13,7 @@
 #include "sfu/call.h"
 #include "signaling/api.h"
 #include "signaling/ws_call.h"
+#include "signaling/ws_direct.h"
 #include "signaling/ws_internal.h"
 
 #define SDP_MAX        16384
@@ -141,6 +142,7 @@ static call_peer_t *peer_of(ws_conn_t *c, json_t *msg, json_t *id)
 static void peer_remove(signaling_t *sig, call_peer_t *p, const char *reason)
 {
     call_room_t *r = p->room;
+    int64_t room_id = r->room_id;
     int64_t user_id = sfu_participant_user_id(p->part);
     char username[64];
     snprintf(username, sizeof username, "%s", sfu_participant_username(p->part));
@@ -171,6 +173,8 @@ static void peer_remove(signaling_t *sig, call_peer_t *p, const char *reason)
         sfu_call_free(r->call);
         free(r);
     }
+    /* Last: in a direct call's room this may end the call (and r) for everyone. */
+    ws_direct_participant_left(sig, room_id, user_id, reason);
 }
 
 static json_t *ice_servers_json(signaling_t *sig)
@@ -252,7 +256,9 @@ static call_room_t *room_open(signaling_t *sig, int64_t room_id)
         free(r);
         return NULL;
     }
-    if (store_call_start(sig->store, room_id, now_unix_ms(), &r->call_id))
+    /* A direct call's room: its media call is recorded as the direct call. */
+    if (!(r->call_id = ws_direct_record_for_room(sig, room_id)) &&
+        store_call_start(sig->store, room_id, now_unix_ms(), &r->call_id))
         log_warn("call", "room %lld: the call was not recorded", (long long)room_id);
     r->next = sig->calls;
     sig->calls = r;
@@ -280,6 +286,10 @@ void ws_call_join(ws_conn_t *c, json_t *msg, json_t *id)
     }
     if (c->call_peer) {
         ws_send_error(c, id, "already_in_call", "this socket is already in a call");
+        return;
+    }
+    if (room.is_direct && !ws_direct_room_answered(sig, room.id)) {
+        ws_send_error(c, id, "not_answered", "this direct call has not been answered");
         return;
     }
     call_room_t *r = room_find(sig, room.id);

@@ -10,6 +10,7 @@
 #include "signaling/validate.h"
 #include "signaling/ws.h"
 #include "signaling/ws_call.h"
+#include "signaling/ws_direct.h"
 #include "signaling/ws_internal.h"
 #include "store/room_code.h"
 #include "store/store_social.h"
@@ -136,6 +137,10 @@ void ws_chat_join_room(ws_conn_t *c, json_t *msg, json_t *id)
     if (!resolve_room(c, msg, id, &room, &by_code))
         return;
     bool member = is_member(c, room.id);
+    if (!member && room.is_direct) {
+        ws_send_error(c, id, "forbidden", "this is the room of a direct call");
+        return;
+    }
     if (!member && room.is_private && !by_code) {
         ws_send_error(c, id, "forbidden", "this room is private; join it with its code");
         return;
@@ -310,6 +315,7 @@ void ws_chat_typing_tick(uv_timer_t *timer)
             i++;
     }
     ws_call_tick(hub->sig);
+    ws_direct_tick(hub->sig);
 }
 
 void ws_chat_send_dm(ws_conn_t *c, json_t *msg, json_t *id)

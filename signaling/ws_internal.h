@@ -66,6 +66,7 @@ typedef struct ws_conn {
     int room_count;
 
     call_peer_t *call_peer; /* this socket's place in a call, if any */
+    bool call_waiting;      /* direct calls may ring while the user is busy */
 
     bool closing;
     bool peer_closed; /* the client sent a Close frame: it left on purpose */

@@ -12,7 +12,7 @@
 #define USER_COLS "id, email, username, password_hash, created_at, last_seen"
 #define ROOM_COLS                                                                                  \
     "r.id, r.code, r.name, r.is_private, r.host_id, r.created_at, r.ended_at, "                    \
-    "(SELECT count(*) FROM room_members m WHERE m.room_id = r.id)"
+    "(SELECT count(*) FROM room_members m WHERE m.room_id = r.id), r.direct"
 #define DM_COLS                                                                                    \
     "d.id, d.sender_id, d.recipient_id, u.username, d.content, d.file_id, d.created_at, d.read_at"
 
@@ -48,10 +48,11 @@ const db_query_def_t db_queries[Q_COUNT] = {
                                       "created_at) VALUES (?1, ?2, ?3, ?4, ?5)"},
     [Q_ROOM_BY_ID] = {"room_by_id", "SELECT " ROOM_COLS " FROM rooms r WHERE r.id = ?1"},
     [Q_ROOM_BY_CODE] = {"room_by_code", "SELECT " ROOM_COLS " FROM rooms r WHERE r.code = ?1"},
-    [Q_ROOMS_VISIBLE] = {"rooms_visible",
-                         "SELECT " ROOM_COLS " FROM rooms r WHERE r.ended_at IS NULL AND "
-                         "(r.is_private = 0 OR EXISTS (SELECT 1 FROM room_members m WHERE "
-                         "m.room_id = r.id AND m.user_id = ?1)) ORDER BY r.id DESC LIMIT 500"},
+    [Q_ROOMS_VISIBLE] =
+        {"rooms_visible",
+         "SELECT " ROOM_COLS " FROM rooms r WHERE r.ended_at IS NULL AND "
+         "r.direct = 0 AND (r.is_private = 0 OR EXISTS (SELECT 1 FROM room_members m WHERE "
+         "m.room_id = r.id AND m.user_id = ?1)) ORDER BY r.id DESC LIMIT 500"},
     [Q_ROOM_END] = {"room_end",
                     "UPDATE rooms SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL"},
     [Q_ROOM_COUNT] = {"room_count", "SELECT count(*) FROM rooms WHERE ended_at IS NULL"},
@@ -142,14 +143,61 @@ const db_query_def_t db_queries[Q_COUNT] = {
                                  "UPDATE call_participants SET left_at = ?1, leave_reason = "
                                  "'node stopped' WHERE left_at IS NULL"},
     [Q_CALLS_FOR_USER] = {"calls_for_user",
-                          "SELECT c.id, c.room_id, r.name, c.started_at, c.ended_at, c.end_reason "
-                          "FROM calls c JOIN rooms r ON r.id = c.room_id WHERE c.id IN (SELECT "
-                          "call_id FROM call_participants WHERE user_id = ?1 AND call_id < ?2) "
-                          "ORDER BY c.id DESC LIMIT ?3"},
+                          "SELECT c.id, c.room_id, r.name, c.started_at, c.ended_at, c.end_reason, "
+                          "d.caller_id, d.callee_id, d.video, d.status, d.answered_at, d.seen_at, "
+                          "ur.username, ue.username FROM calls c JOIN rooms r ON r.id = c.room_id "
+                          "LEFT JOIN direct_calls d ON d.call_id = c.id LEFT JOIN users ur ON "
+                          "ur.id = d.caller_id LEFT JOIN users ue ON ue.id = d.callee_id WHERE "
+                          "c.id IN (SELECT call_id FROM call_participants WHERE user_id = ?1 AND "
+                          "call_id < ?2 UNION ALL SELECT call_id FROM direct_calls WHERE "
+                          "caller_id = ?1 AND call_id < ?2 UNION ALL SELECT call_id FROM "
+                          "direct_calls WHERE callee_id = ?1 AND call_id < ?2) ORDER BY c.id DESC "
+                          "LIMIT ?3"},
     [Q_CALL_PARTS_LIST] = {"call_parts_list",
                            "SELECT p.user_id, u.username, p.joined_at, p.left_at, p.leave_reason "
                            "FROM call_participants p JOIN users u ON u.id = p.user_id WHERE "
                            "p.call_id = ?1 ORDER BY p.joined_at, p.rowid"},
+    [Q_DIRECT_ROOM_INSERT] = {"direct_room_insert",
+                              "INSERT INTO rooms (code, name, is_private, host_id, created_at, "
+                              "direct) VALUES (?1, ?2, 1, ?3, ?4, 1)"},
+    [Q_DIRECT_CALL_INSERT] = {"direct_call_insert",
+                              "INSERT INTO direct_calls (call_id, caller_id, callee_id, video, "
+                              "status) VALUES (?1, ?2, ?3, ?4, 'ringing')"},
+    [Q_DIRECT_CALL_ANSWER] = {"direct_call_answer",
+                              "UPDATE direct_calls SET status = 'accepted', answered_at = ?2 "
+                              "WHERE call_id = ?1 AND status = 'ringing'"},
+    [Q_DIRECT_CALL_FINISH] = {"direct_call_finish",
+                              "UPDATE direct_calls SET status = ?2 WHERE call_id = ?1 AND status "
+                              "IN ('ringing', 'accepted')"},
+    [Q_DIRECT_CALL_END_RECORD] = {"direct_call_end_record",
+                                  "UPDATE calls SET ended_at = coalesce(ended_at, ?2), end_reason "
+                                  "= ?3 WHERE id = ?1"},
+    [Q_DIRECT_CALL_END_ROOM] = {"direct_call_end_room",
+                                "UPDATE rooms SET ended_at = ?2 WHERE id = (SELECT room_id FROM "
+                                "calls WHERE id = ?1) AND ended_at IS NULL"},
+    [Q_DIRECT_CALL_GET] = {"direct_call_get",
+                           "SELECT d.call_id, c.room_id, d.caller_id, d.callee_id, d.video, "
+                           "d.status, c.started_at, d.answered_at, c.ended_at FROM direct_calls d "
+                           "JOIN calls c ON c.id = d.call_id WHERE d.call_id = ?1"},
+    [Q_MISSED_UNSEEN_LIST] = {"missed_unseen_list",
+                              "SELECT d.call_id, d.caller_id, u.username, d.video, c.started_at, "
+                              "c.ended_at FROM direct_calls d JOIN calls c ON c.id = d.call_id "
+                              "JOIN users u ON u.id = d.caller_id WHERE d.callee_id = ?1 AND "
+                              "d.status = 'missed' AND d.seen_at IS NULL ORDER BY d.call_id DESC "
+                              "LIMIT ?2"},
+    [Q_MISSED_UNSEEN_COUNT] = {"missed_unseen_count",
+                               "SELECT count(*) FROM direct_calls WHERE callee_id = ?1 AND status "
+                               "= 'missed' AND seen_at IS NULL"},
+    [Q_MISSED_MARK_SEEN] = {"missed_mark_seen",
+                            "UPDATE direct_calls SET seen_at = ?2 WHERE callee_id = ?1 AND status "
+                            "= 'missed' AND seen_at IS NULL"},
+    [Q_DIRECT_CALLS_CLOSE_OPEN] = {"direct_calls_close_open",
+                                   "UPDATE direct_calls SET status = CASE status WHEN 'ringing' "
+                                   "THEN 'missed' ELSE 'ended' END WHERE status IN ('ringing', "
+                                   "'accepted')"},
+    [Q_DIRECT_ROOMS_CLOSE_OPEN] = {"direct_rooms_close_open",
+                                   "UPDATE rooms SET ended_at = ?1 WHERE direct = 1 AND ended_at "
+                                   "IS NULL"},
 };
 
 /* Step i moves the schema from version i to i + 1. */
@@ -251,6 +299,25 @@ static const char *const migrations[] = {
     "  reason TEXT NOT NULL,"
     "  created_at INTEGER NOT NULL);"
     "CREATE INDEX reports_user ON reports(user_id);",
+    /* 1 -> 2: direct calls. Each has a call record, and a private two-person
+     * room (rooms.direct = 1, never listed) that carries its media once accepted. */
+    "ALTER TABLE rooms ADD COLUMN direct INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE direct_calls ("
+    "  call_id INTEGER PRIMARY KEY REFERENCES calls(id) ON DELETE CASCADE,"
+    "  caller_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  callee_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  video INTEGER NOT NULL,"
+    "  status TEXT NOT NULL CHECK (status IN ('ringing', 'accepted', 'declined', 'missed',"
+    "    'cancelled', 'busy', 'ended')),"
+    "  answered_at INTEGER,"
+    "  seen_at INTEGER);"
+    "CREATE INDEX direct_calls_caller ON direct_calls(caller_id, call_id);"
+    "CREATE INDEX direct_calls_callee ON direct_calls(callee_id, call_id);"
+    "CREATE INDEX direct_calls_missed ON direct_calls(callee_id, call_id)"
+    "  WHERE status = 'missed' AND seen_at IS NULL;"
+    "CREATE INDEX direct_calls_open ON direct_calls(status) WHERE status IN ('ringing', "
+    "'accepted');"
+    "CREATE INDEX rooms_direct_live ON rooms(id) WHERE direct = 1 AND ended_at IS NULL;",
 };
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(MIGRATION_COUNT == STORE_SCHEMA_VERSION, "one migration step per schema version");

@@ -16,6 +16,7 @@ static void read_room(sqlite3_stmt *s, store_room_t *r)
     r->created_at_ms = sqlite3_column_int64(s, 5);
     r->ended_at_ms = db_col_i64_or0(s, 6);
     r->member_count = sqlite3_column_int(s, 7);
+    r->is_direct = sqlite3_column_int(s, 8) != 0;
 }
 
 static int room_lookup(store_t *st, db_query_t q, const char *code, int64_t id, store_room_t *out)

@@ -15,7 +15,7 @@
 
 typedef struct store store_t;
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 typedef struct store_user {
     int64_t id;
@@ -35,6 +35,7 @@ typedef struct store_room {
     int64_t created_at_ms;
     int64_t ended_at_ms; /* 0 while the room is live */
     int member_count;
+    bool is_direct; /* the private room of a direct call: never listed, never joined by code */
 } store_room_t;
 
 typedef struct store_member {
@@ -157,6 +158,13 @@ typedef struct store_call {
     int64_t started_at_ms;
     int64_t ended_at_ms; /* 0 while it goes on */
     const char *end_reason;
+    /* A direct call (direct_status non-NULL): who rang whom, how it went. */
+    const char *direct_status; /* ringing accepted declined missed cancelled busy ended */
+    int64_t caller_id, callee_id;
+    const char *caller_name, *callee_name;
+    bool video;
+    int64_t answered_at_ms; /* 0 when never answered */
+    int64_t seen_at_ms;     /* a missed call: when its callee saw it; 0 while unseen */
 } store_call_t;
 
 typedef struct store_call_participant {
@@ -178,9 +186,49 @@ int store_call_leave(store_t *st, int64_t call_id, int64_t user_id, int64_t now_
 int store_call_end(store_t *st, int64_t call_id, int64_t now_ms, const char *reason);
 /* At start: calls a previous process left open end now, "node_stopped". */
 int store_calls_close_open(store_t *st, int64_t now_ms);
-/* The user's calls, newest first; before_id 0 means from the newest. */
+/* The user's calls, newest first, room calls they joined and direct calls
+ * they made or were rung for; before_id 0 means from the newest. */
 int store_calls_for_user(store_t *st, int64_t user_id, int64_t before_id, int limit,
                          store_call_cb cb, void *ctx);
 int store_call_participants(store_t *st, int64_t call_id, store_call_participant_cb cb, void *ctx);
+
+/* ---- direct calls (one user rings another) ---- */
+typedef struct store_direct_call {
+    int64_t call_id, room_id;
+    int64_t caller_id, callee_id;
+    bool video;
+    char status[12];
+    int64_t started_at_ms, answered_at_ms, ended_at_ms; /* 0 when not (yet) */
+} store_direct_call_t;
+
+typedef struct store_missed_call {
+    int64_t call_id;
+    int64_t caller_id;
+    const char *caller_name;
+    bool video;
+    int64_t started_at_ms, ended_at_ms;
+} store_missed_call_t;
+
+typedef int (*store_missed_call_cb)(void *ctx, const store_missed_call_t *m);
+
+/* A ringing call in one transaction: its private room (code, name; the caller
+ * host, the callee member), its call record (started now) and its direct
+ * record. -EEXIST when the code is taken. */
+int store_direct_call_start(store_t *st, int64_t caller_id, int64_t callee_id, bool video,
+                            const char *code, const char *room_name, int64_t now_ms,
+                            int64_t *call_id, int64_t *room_id);
+/* ringing -> accepted, answered now. -ENOENT when it was not ringing. */
+int store_direct_call_answer(store_t *st, int64_t call_id, int64_t now_ms);
+/* The final status (declined, missed, cancelled, busy, ended) of a ringing
+ * or accepted call; its record ends (if still open) with that reason and its
+ * room ends. -ENOENT when it was already over. */
+int store_direct_call_finish(store_t *st, int64_t call_id, const char *status, int64_t now_ms);
+int store_direct_call_get(store_t *st, int64_t call_id, store_direct_call_t *out);
+/* Missed calls to user_id not yet seen, newest first, at most limit. */
+int store_missed_calls_unseen(store_t *st, int64_t user_id, int limit, store_missed_call_cb cb,
+                              void *ctx);
+int store_missed_calls_count(store_t *st, int64_t user_id, int64_t *count);
+/* Marks every unseen missed call of user_id seen; *marked = how many. */
+int store_missed_calls_mark_seen(store_t *st, int64_t user_id, int64_t now_ms, int *marked);
 
 #endif

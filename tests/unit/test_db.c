@@ -319,17 +319,140 @@ static void test_call_records(void **state)
     assert_string_equal(ps.reasons[0], "node stopped");
 }
 
+typedef struct direct_seen {
+    int n;
+    int64_t ids[8];
+    char status[8][12];
+    int64_t answered[8];
+} direct_seen_t;
+
+static int see_direct(void *ctx, const store_call_t *c)
+{
+    direct_seen_t *d = ctx;
+    d->ids[d->n] = c->id;
+    snprintf(d->status[d->n], sizeof d->status[0], "%s", c->direct_status ? c->direct_status : "-");
+    d->answered[d->n++] = c->answered_at_ms;
+    return 0;
+}
+
+static int see_missed(void *ctx, const store_missed_call_t *m)
+{
+    (*(int *)ctx)++;
+    assert_string_equal(m->caller_name, "da");
+    return 0;
+}
+
+/* Direct calls: a private room each, answer and finish once, missed calls
+ * until seen, listed for both sides, closed by the next start. */
+static void test_direct_calls(void **state)
+{
+    fixture_t *f = *state;
+    int64_t a = add_user(f->st, "da"), b = add_user(f->st, "db");
+    int64_t answered, missed, open, room, room2, room3;
+    assert_int_equal(store_direct_call_start(f->st, a, b, true, "dddd-aaaa-bbbb", "da and db", 100,
+                                             &answered, &room),
+                     0);
+    /* The code is taken: nothing of the second call is left behind. */
+    assert_int_equal(store_direct_call_start(f->st, a, b, true, "dddd-aaaa-bbbb", "da and db", 110,
+                                             &missed, &room2),
+                     -EEXIST);
+    assert_int_equal(store_direct_call_start(f->st, a, b, false, "dddd-aaaa-cccc", "da and db", 120,
+                                             &missed, &room2),
+                     0);
+    assert_int_equal(store_direct_call_start(f->st, b, a, true, "dddd-aaaa-dddd", "db and da", 130,
+                                             &open, &room3),
+                     0);
+    store_room_t r;
+    assert_int_equal(store_room_get(f->st, room, &r), 0);
+    assert_true(r.is_direct && r.is_private && r.member_count == 2 && r.host_id == a);
+    char role[8];
+    assert_int_equal(store_member_role(f->st, room, b, role), 0);
+    assert_string_equal(role, "member");
+    /* Live, with both as members, and still never listed. */
+    int n = 0;
+    assert_int_equal(store_rooms_visible(f->st, a, count_room, &n), 0);
+    assert_int_equal(n, 0);
+
+    assert_int_equal(store_direct_call_answer(f->st, answered, 150), 0);
+    assert_int_equal(store_direct_call_answer(f->st, answered, 151), -ENOENT); /* twice */
+    assert_int_equal(store_direct_call_finish(f->st, answered, "ended", 200), 0);
+    assert_int_equal(store_direct_call_finish(f->st, answered, "ended", 201), -ENOENT);
+    assert_int_equal(store_direct_call_answer(f->st, answered, 202), -ENOENT); /* over */
+    assert_int_equal(store_direct_call_finish(f->st, missed, "missed", 160), 0);
+    store_direct_call_t d;
+    assert_int_equal(store_direct_call_get(f->st, answered, &d), 0);
+    assert_string_equal(d.status, "ended");
+    assert_true(d.caller_id == a && d.callee_id == b && d.video && d.room_id == room);
+    assert_true(d.started_at_ms == 100 && d.answered_at_ms == 150 && d.ended_at_ms == 200);
+    assert_int_equal(store_room_get(f->st, room, &r), 0);
+    assert_int_equal(r.ended_at_ms, 200);
+    assert_int_equal(store_direct_call_get(f->st, 999, &d), -ENOENT);
+
+    int64_t count = 0;
+    int listed = 0, marked = 0;
+    assert_int_equal(store_missed_calls_count(f->st, b, &count), 0);
+    assert_int_equal(count, 1);
+    assert_int_equal(store_missed_calls_unseen(f->st, b, 10, see_missed, &listed), 0);
+    assert_int_equal(listed, 1);
+    assert_int_equal(store_missed_calls_count(f->st, a, &count), 0);
+    assert_int_equal(count, 0);
+    assert_int_equal(store_missed_calls_mark_seen(f->st, b, 300, &marked), 0);
+    assert_int_equal(marked, 1);
+    assert_int_equal(store_missed_calls_count(f->st, b, &count), 0);
+    assert_int_equal(count, 0);
+
+    /* A crash left the third ringing: the next start makes it missed. */
+    assert_int_equal(store_calls_close_open(f->st, 400), 0);
+    assert_int_equal(store_direct_call_get(f->st, open, &d), 0);
+    assert_string_equal(d.status, "missed");
+    assert_int_equal(store_room_get(f->st, room3, &r), 0);
+    assert_int_equal(r.ended_at_ms, 400);
+
+    direct_seen_t seen = {0};
+    assert_int_equal(store_calls_for_user(f->st, a, 0, 10, see_direct, &seen), 0);
+    assert_int_equal(seen.n, 3);
+    assert_true(seen.ids[0] == open && seen.ids[1] == missed && seen.ids[2] == answered);
+    assert_string_equal(seen.status[0], "missed");
+    assert_string_equal(seen.status[1], "missed");
+    assert_string_equal(seen.status[2], "ended");
+    assert_int_equal(seen.answered[2], 150);
+}
+
 /* Every hot query is answered from an index, never by scanning a table. */
 static void test_hot_queries_use_indexes(void **state)
 {
     fixture_t *f = *state;
     static const db_query_t hot[] = {
-        Q_USER_BY_EMAIL,         Q_USER_BY_ID,        Q_USER_SEARCH,     Q_REFRESH_BY_HASH,
-        Q_REFRESH_REVOKE_FAMILY, Q_ACCESS_IS_REVOKED, Q_ROOM_BY_CODE,    Q_ROOMS_VISIBLE,
-        Q_MEMBER_ROLE,           Q_MEMBERS_LIST,      Q_MEMBER_OLDEST,   Q_USER_ROOM_IDS,
-        Q_MESSAGES_PAGE,         Q_DM_HISTORY,        Q_DM_MARK_READ,    Q_DM_UNREAD_COUNTS,
-        Q_DM_UNREAD_LIST,        Q_CONTACTS_LIST,     Q_BLOCK_EXISTS,    Q_FILE_CAN_READ,
-        Q_CALLS_FOR_USER,        Q_CALL_PARTS_LIST,   Q_CALL_PART_LEAVE,
+        Q_USER_BY_EMAIL,
+        Q_USER_BY_ID,
+        Q_USER_SEARCH,
+        Q_REFRESH_BY_HASH,
+        Q_REFRESH_REVOKE_FAMILY,
+        Q_ACCESS_IS_REVOKED,
+        Q_ROOM_BY_CODE,
+        Q_ROOMS_VISIBLE,
+        Q_MEMBER_ROLE,
+        Q_MEMBERS_LIST,
+        Q_MEMBER_OLDEST,
+        Q_USER_ROOM_IDS,
+        Q_MESSAGES_PAGE,
+        Q_DM_HISTORY,
+        Q_DM_MARK_READ,
+        Q_DM_UNREAD_COUNTS,
+        Q_DM_UNREAD_LIST,
+        Q_CONTACTS_LIST,
+        Q_BLOCK_EXISTS,
+        Q_FILE_CAN_READ,
+        Q_CALLS_FOR_USER,
+        Q_CALL_PARTS_LIST,
+        Q_CALL_PART_LEAVE,
+        Q_DIRECT_CALL_GET,
+        Q_MISSED_UNSEEN_LIST,
+        Q_MISSED_UNSEEN_COUNT,
+        Q_MISSED_MARK_SEEN,
+        Q_DIRECT_CALL_END_ROOM,
+        Q_DIRECT_CALLS_CLOSE_OPEN,
+        Q_DIRECT_ROOMS_CLOSE_OPEN,
     };
     for (size_t i = 0; i < sizeof hot / sizeof hot[0]; i++) {
         char sql[2048];
@@ -459,6 +582,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_message_pages_newest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dms_unread_and_blocks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_call_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_direct_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hot_queries_use_indexes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpointer_bounds_wal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpointer_reports_commits, setup, teardown),

@@ -5,7 +5,7 @@
 import { MessageList, wireCompose } from './messages.js';
 import { contactList, isBlocked, loadContacts, openReport, setBlocked } from './people.js';
 import { api, session } from './session.js';
-import { $, el, fmtLastSeen, on, toast } from './util.js';
+import { $, el, emit, fmtLastSeen, on, toast } from './util.js';
 import { request, send } from './ws.js';
 
 const convs = new Map(); // userId -> {userId, username, unread, online, lastSeen}
@@ -68,6 +68,7 @@ function renderHead() {
   const blocked = isBlocked(current);
   $('dm-block').textContent = blocked ? 'Unblock' : 'Block';
   $('dm-block').setAttribute('aria-pressed', String(blocked));
+  $('dm-call').setAttribute('aria-label', c ? `Video call ${c.username}` : 'Call');
 }
 
 async function openConversation(peerId) {
@@ -168,6 +169,10 @@ export function initDms() {
   });
   on('dm-peer', (u) => remember(u.id, u.username));
   on('blocks-changed', () => current && renderHead());
+  $('dm-call').addEventListener('click', () => {
+    const c = convs.get(current);
+    if (c) emit('direct-call', { user: { id: c.userId, username: c.username }, media: 'video' });
+  });
   $('dm-block').addEventListener('click', async () => {
     const id = current;
     const blocked = isBlocked(id);

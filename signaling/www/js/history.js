@@ -1,10 +1,35 @@
-// Calls I was in: room, when, how long, with whom.
+// Calls I was in: room, when, how long, with whom; direct calls with who
+// rang whom and how it went.
+import { markMissedSeen } from './direct-call.js';
 import { api, session } from './session.js';
-import { $, el, fmtDateTime, fmtDuration } from './util.js';
+import { $, el, emit, fmtDateTime, fmtDuration } from './util.js';
 
 let oldest = null;
 
+const STATUS = {
+  ended: 'answered', accepted: 'in progress', ringing: 'ringing', declined: 'declined',
+  cancelled: 'cancelled', missed: 'missed', busy: 'busy',
+};
+
+function directRow(c) {
+  const out = c.direction === 'outgoing';
+  const what = `${out ? 'Outgoing' : 'Incoming'} ${c.media === 'audio' ? 'voice' : 'video'} call ${out ? 'to' : 'from'} ${c.peer.username}`;
+  const missed = !out && c.status === 'missed';
+  const answered = Boolean(c.answeredAt);
+  return el('li', { className: `row-item${missed ? ' missed' : ''}`, dataset: { callId: c.id, status: c.status } },
+    el('div', { className: 'grow' },
+      el('span', { className: 'title' }, what),
+      el('div', { className: 'muted small' },
+        `${fmtDateTime(c.startedAt)} · ${STATUS[c.status] || c.status}`,
+        answered ? el('span', { className: 'duration' }, ` · ${fmtDuration(c.durationMs)}`) : '')),
+    el('button', {
+      type: 'button', attrs: { 'aria-label': `Call ${c.peer.username} back` },
+      onclick: () => emit('direct-call', { user: { id: c.peer.userId, username: c.peer.username }, media: c.media }),
+    }, 'Call back'));
+}
+
 function row(c) {
+  if (c.kind === 'direct') return directRow(c);
   const others = c.participants.filter((p) => p.userId !== session.user.id).map((p) => p.username);
   const uniq = [...new Set(others)];
   const end = c.endedAt ? new Date(c.endedAt) : new Date();
@@ -30,6 +55,7 @@ async function load(more) {
 
 export async function showHistory() {
   oldest = null;
+  markMissedSeen();
   try {
     await load(false);
   } catch (e) {

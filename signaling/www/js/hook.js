@@ -3,6 +3,7 @@
 // publishStats() about our published tracks, tiles() the stream ids shown,
 // joinRoom(code), joinCall(), leaveCall(), endCall(), status().
 import { call, joinCall, leaveCall } from './call.js';
+import { directCallState } from './direct-call.js';
 import { openRoom } from './room.js';
 import { tiles } from './tiles.js';
 import { $ } from './util.js';
@@ -56,6 +57,8 @@ window.sfu = {
   endCall: () => request({ type: 'call_end', roomId: call.roomId }),
   status: () => $('call-status').textContent,
   phase: () => call.phase,
+  // Direct calls: ringing in/out, the answered one, the ring tone, missed count.
+  direct: () => directCallState(),
   // The screen track we publish, so a test can end it as the browser would.
   screenTrack: () => call.screen?.getVideoTracks()[0] || null,
 };

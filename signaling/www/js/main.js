@@ -6,6 +6,7 @@
 import { initAuth } from './auth.js';
 import { initCall, callState } from './call.js';
 import { initChat } from './chat.js';
+import { initDirectCall } from './direct-call.js';
 import { initDms, showDms, startDms } from './dm.js';
 import { initHistory, showHistory } from './history.js';
 import { initHome, showHome } from './home.js';
@@ -111,6 +112,7 @@ document.addEventListener('DOMContentLoaded', () => {
   initDms();
   initPeople();
   initHistory();
+  initDirectCall();
   $('sign-out').addEventListener('click', signOut);
   on('signed-out', localSignOut);
   window.addEventListener('hashchange', () => route().catch((e) => console.error(e)));

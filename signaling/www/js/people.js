@@ -39,6 +39,8 @@ function userRow(u) {
       el('div', { className: 'muted small' }, fmtLastSeen(u.online, u.lastSeen), blocked ? ' · blocked' : '')),
     el('div', { className: 'actions' },
       el('a', { className: 'button', href: `#/dms/${u.id}`, onclick: () => emit('dm-peer', u), attrs: { 'aria-label': `Message ${u.username}` } }, 'Message'),
+      el('button', { type: 'button', onclick: () => emit('direct-call', { user: u, media: 'video' }), attrs: { 'aria-label': `Video call ${u.username}` } }, 'Call'),
+      el('button', { type: 'button', onclick: () => emit('direct-call', { user: u, media: 'audio' }), attrs: { 'aria-label': `Voice call ${u.username}` } }, 'Voice'),
       el('button', {
         type: 'button', attrs: { 'aria-label': `${isContact ? 'Remove' : 'Add'} ${u.username} ${isContact ? 'from' : 'to'} contacts` },
         onclick: () => toggleContact(u, isContact),

@@ -64,6 +64,8 @@ function renderHeader() {
   $('room-title').textContent = r.name;
   $('room-private').hidden = !r.private;
   $('invite-link').value = inviteLink(r.code);
+  // A direct call's room: nobody else can join, and it ends with the call.
+  for (const id of ['invite-link', 'copy-invite', 'leave-room']) $(id).hidden = Boolean(r.direct);
   $('delete-room').hidden = r.hostId !== session.user.id;
   document.title = `${r.name} · SFU`;
 }
