@@ -84,6 +84,10 @@ static int parse_attr(rtc_sdp_t *s, rtc_sdp_media_t *m, const char *a, size_t n,
         copy_n(m->direction, sizeof m->direction, name, strlen(name));
     } else if (!strcmp(name, "rtcp-mux")) {
         m->rtcp_mux = true;
+    } else if (!strcmp(name, "bundle-only")) {
+        /* RFC 8843 6: port 0 with bundle-only is a live section on the bundle's transport. */
+        if (m->port == 0)
+            m->port = 9;
     } else if (!strcmp(name, "rtpmap")) {
         unsigned pt, clock, ch = 1;
         char enc[32];

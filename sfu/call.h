@@ -83,6 +83,9 @@ bool sfu_call_ending(const sfu_call_t *call);
  * -ENOMEM. */
 int sfu_call_add(sfu_call_t *call, int64_t user_id, const char *username, void *owner,
                  sfu_participant_t **out);
+/* p only publishes (a WHIP ingest): it gets no subscribe session, now or
+ * when others publish later. */
+void sfu_participant_set_publish_only(sfu_participant_t *p);
 /* Everything p published leaves the others' subscribe sessions (they get new
  * offers unless the call is ending), p's legs close, p is freed. */
 void sfu_call_remove(sfu_participant_t *p);

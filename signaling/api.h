@@ -63,6 +63,18 @@ int64_t api_parse_id(const char *s);
 /* api_calls.c */
 void api_calls_list(http_req_t *req);
 
+/* api_whip.c: WHIP ingest (RFC 9725) and the rooms' ingest keys. */
+void api_whip_options(http_req_t *req);
+void api_whip_post(http_req_t *req);
+void api_whip_patch(http_req_t *req);
+void api_whip_delete(http_req_t *req);
+void api_ingest_keys_list(http_req_t *req);
+void api_ingest_key_create(http_req_t *req);
+void api_ingest_key_revoke(http_req_t *req);
+/* A session's call place went for reason (call ended, media lost, node
+ * stopping): the session is forgotten. ingest is the whip_session_t. */
+void api_whip_session_gone(signaling_t *sig, void *ingest, const char *reason);
+
 /* api_files.c */
 void api_upload(http_req_t *req);
 void api_file_get(http_req_t *req);

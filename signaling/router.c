@@ -45,6 +45,15 @@ static const route_t routes[] = {
     {HTTP_GET, "/api/calls", api_calls_list, true, LIMIT_API},
     {HTTP_POST, "/api/upload", api_upload, true, LIMIT_UPLOAD},
     {HTTP_GET, "/api/files/:id", api_file_get, true, LIMIT_API},
+    {HTTP_GET, "/api/rooms/:id/ingest-keys", api_ingest_keys_list, true, LIMIT_API},
+    {HTTP_POST, "/api/rooms/:id/ingest-keys", api_ingest_key_create, true, LIMIT_API},
+    {HTTP_DELETE, "/api/rooms/:id/ingest-keys/:key", api_ingest_key_revoke, true, LIMIT_API},
+    /* WHIP: credentials checked by the handler (a member's token or an ingest key). */
+    {HTTP_POST, "/whip/:room", api_whip_post, false, LIMIT_API},
+    {HTTP_OPTIONS, "/whip/:room", api_whip_options, false, LIMIT_NONE},
+    {HTTP_PATCH, "/whip/:room/:session", api_whip_patch, false, LIMIT_API},
+    {HTTP_DELETE, "/whip/:room/:session", api_whip_delete, false, LIMIT_API},
+    {HTTP_OPTIONS, "/whip/:room/:session", api_whip_options, false, LIMIT_NONE},
     {HTTP_GET, "/api/health", api_health, false, LIMIT_NONE},
     {HTTP_GET, "/metrics", api_metrics, false, LIMIT_NONE},
 };

@@ -62,6 +62,10 @@ typedef enum {
     Q_CALL_PARTS_CLOSE_OPEN,
     Q_CALLS_FOR_USER,
     Q_CALL_PARTS_LIST,
+    Q_INGEST_INSERT,
+    Q_INGEST_BY_HASH,
+    Q_INGEST_LIST,
+    Q_INGEST_REVOKE,
     Q_COUNT
 } db_query_t;
 

@@ -147,7 +147,7 @@ function onSubscribeOffer(msg) {
         const stream = e.streams[0];
         if (!stream) return;
         call.trackStream.set(e.track, stream.id);
-        const uid = Number(/^u(\d+)/.exec(stream.id)?.[1]);
+        const uid = Number(/^u(-?\d+)/.exec(stream.id)?.[1]);
         const name = call.participants.get(uid)?.username || `user ${uid}`;
         const screen = stream.id.endsWith('-screen');
         ensureTile(stream.id, { label: screen ? `${name} (screen)` : name, userId: uid, screen });

@@ -31,7 +31,7 @@ async function inbound(keyOf) {
 }
 
 window.sfu = {
-  stats: () => inbound((sid) => /^u(\d+)/.exec(sid)[1]),
+  stats: () => inbound((sid) => /^u(-?\d+)/.exec(sid)[1]),
   // The same, per stream id (u<id>-camera, u<id>-screen).
   streamStats: () => inbound((sid) => sid),
   async publishStats() {
