@@ -52,7 +52,12 @@ before(async () => {
   const joined = await api(server, 'POST', `/api/rooms/${room.code}/join`, { token: member.accessToken });
   assert.equal(joined.status, 200, joined.text);
 });
-after(() => server?.stop());
+after(async () => {
+  const code = await server?.stop();
+  assert.equal(code, 0, `node exit code ${code}: ${server.stderr().slice(-2000)}`);
+  // Built with SANITIZE=1, any sanitizer report is a failure.
+  assert.doesNotMatch(server.stderr(), /AddressSanitizer|LeakSanitizer|runtime error:/);
+});
 
 test('ingest keys: the host creates, lists and revokes them; others may not', async () => {
   const made = await api(server, 'POST', `/api/rooms/${room.id}/ingest-keys`, { token: host.accessToken, body: { name: 'OBS studio' } });

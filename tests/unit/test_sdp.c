@@ -443,6 +443,25 @@ static void test_publish_answer_rejects_unused_sections(void **state)
     assert_true(cand > strstr(text, "a=mid:0"));
 }
 
+/* GStreamer's webrtcbin (max-bundle) offers every section but the first with
+ * port 0 and a=bundle-only (RFC 8843 6): those sections are live. */
+static void test_bundle_only_sections_are_live(void **state)
+{
+    (void)state;
+    replace(text, sizeof text, chrome_offer, "m=video 9 ", "m=video 0 ");
+    replace(text2, sizeof text2, text, "a=mid:1\r\n", "a=mid:1\r\na=bundle-only\r\n");
+    assert_int_equal(rtc_sdp_parse(text2, &parsed, err, sizeof err), 0);
+    assert_int_not_equal(media_by_mid(&parsed, "1")->port, 0);
+    int n = rtc_sdp_write_publish_answer(&parsed, &node_local, text, sizeof text, err, sizeof err);
+    assert_true(n > 0);
+    assert_non_null(strstr(text, "a=group:BUNDLE 0 1\r\n"));
+    assert_null(strstr(text, "m=video 0 "));
+    /* Without a=bundle-only, port 0 still rejects the section. */
+    replace(text2, sizeof text2, chrome_offer, "m=video 9 ", "m=video 0 ");
+    assert_int_equal(rtc_sdp_parse(text2, &parsed, err, sizeof err), 0);
+    assert_int_equal(media_by_mid(&parsed, "1")->port, 0);
+}
+
 static void test_publish_answer_no_room(void **state)
 {
     (void)state;
@@ -706,6 +725,7 @@ int main(void)
         cmocka_unit_test(test_pick_codec_none_for_unusable_video),
         cmocka_unit_test(test_publish_answer_round_trip),
         cmocka_unit_test(test_publish_answer_rejects_unused_sections),
+        cmocka_unit_test(test_bundle_only_sections_are_live),
         cmocka_unit_test(test_publish_answer_no_room),
         cmocka_unit_test(test_subscribe_offer_round_trip),
         cmocka_unit_test(test_missing_fingerprint),
