@@ -387,6 +387,49 @@ int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *
     return w.full ? -ENOSPC : (int)w.len;
 }
 
+int rtc_sdp_write_play_answer(const rtc_sdp_t *offer, const rtc_sdp_track_t *tracks,
+                              const rtp_ext_ids_t *ext, const rtc_sdp_local_t *local, char *out,
+                              size_t cap)
+{
+    strbuf_t w = {out, cap, 0, false};
+    const char *mids[RTC_SDP_MAX_MEDIA];
+    int bundled = 0;
+    for (int i = 0; i < offer->media_count; i++) {
+        if (tracks[i].active)
+            mids[bundled++] = tracks[i].mid;
+    }
+    write_session(&w, local, mids, bundled, NULL, 0);
+    bool first = true;
+    for (int i = 0; i < offer->media_count; i++) {
+        const rtc_sdp_track_t *t = &tracks[i];
+        const rtc_sdp_media_t *m = &offer->media[i];
+        if (!t->active) {
+            strbuf_printf(&w, "m=%s 0 %s 0\r\nc=IN IP4 0.0.0.0\r\na=mid:%s\r\na=inactive\r\n",
+                          m->kind == RTC_MEDIA_AUDIO   ? "audio"
+                          : m->kind == RTC_MEDIA_VIDEO ? "video"
+                                                       : "application",
+                          m->kind == RTC_MEDIA_OTHER ? "UDP/DTLS/SCTP webrtc-datachannel"
+                                                     : "UDP/TLS/RTP/SAVPF",
+                          m->mid);
+            continue;
+        }
+        strbuf_printf(&w, "m=%s %d UDP/TLS/RTP/SAVPF %u\r\n",
+                      t->kind == RTC_MEDIA_AUDIO ? "audio" : "video", local->port, t->codec.pt);
+        write_transport(&w, local, "passive", first);
+        first = false;
+        strbuf_printf(&w, "a=mid:%s\r\na=sendonly\r\na=rtcp-mux\r\na=rtcp-rsize\r\n", t->mid);
+        rtp_ext_ids_t ids = *ext;
+        if (t->kind != RTC_MEDIA_AUDIO)
+            ids.id[RTP_EXT_AUDIO_LEVEL] = 0;
+        write_extmaps(&w, &ids);
+        write_codec(&w, &t->codec, t->kind, ids.id[RTP_EXT_TWCC] != 0, false);
+        strbuf_printf(&w, "a=msid:%s %s\r\na=ssrc:%u cname:%s\r\na=ssrc:%u msid:%s %s\r\n",
+                      t->stream_id, t->track_id, t->ssrc, t->cname, t->ssrc, t->stream_id,
+                      t->track_id);
+    }
+    return w.full ? -ENOSPC : (int)w.len;
+}
+
 int rtc_sdp_write_subscribe_offer(const rtc_sdp_track_t *tracks, int count,
                                   const rtc_sdp_local_t *local, char *out, size_t cap)
 {

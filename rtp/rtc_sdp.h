@@ -105,6 +105,14 @@ bool rtc_sdp_answer_has_rtx(const rtc_sdp_t *answer);
 /* The ids a subscribe answer accepted, of those we offered. */
 void rtc_sdp_answer_ext_ids(const rtc_sdp_t *answer, rtp_ext_ids_t *out);
 
+/* Answers a receive-only offer (WHEP): section i of the offer is answered
+ * with tracks[i] (same mid, sendonly with its codec and SSRC; rejected with
+ * port 0 when !tracks[i].active). Extension ids are the offer's own, of those
+ * the node writes (ext). Length, or -ENOSPC. */
+int rtc_sdp_write_play_answer(const rtc_sdp_t *offer, const rtc_sdp_track_t *tracks,
+                              const rtp_ext_ids_t *ext, const rtc_sdp_local_t *local, char *out,
+                              size_t cap);
+
 /* An offer sending tracks (sendonly, or inactive when ended). Length or -ENOSPC. */
 int rtc_sdp_write_subscribe_offer(const rtc_sdp_track_t *tracks, int count,
                                   const rtc_sdp_local_t *local, char *out, size_t cap);

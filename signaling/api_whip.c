@@ -38,7 +38,7 @@ struct whip_session {
     struct whip_session *next;
 };
 
-static void cors_headers(http_req_t *req)
+void api_whip_cors(http_req_t *req)
 {
     http_reply_header(req, "access-control-allow-origin", "*");
     http_reply_header(req, "access-control-expose-headers", "Location, ETag, Accept-Patch");
@@ -87,8 +87,7 @@ static int session_count(signaling_t *sig, int64_t key_id, int64_t user_id)
     return n;
 }
 
-/* The live room named by id or share code; replies 404 when there is none. */
-static bool room_lookup(http_req_t *req, const char *name, store_room_t *room)
+bool api_whip_room(http_req_t *req, const char *name, store_room_t *room)
 {
     int64_t id = api_parse_id(name);
     int rc = -ENOENT;
@@ -105,12 +104,10 @@ static bool room_lookup(http_req_t *req, const char *name, store_room_t *room)
     return false;
 }
 
-/* Who publishes: a member by access token, or an ingest key of this room.
- * Fills the session's key_id or user_id and the participant's name; false
- * after replying 401/403. */
-static bool whip_credential(http_req_t *req, const store_room_t *room, whip_session_t *s,
-                            char name[64])
+bool api_whip_credential(http_req_t *req, const store_room_t *room, int64_t *key_id,
+                         int64_t *user_id, char name[64])
 {
+    *key_id = *user_id = 0;
     const char *h = req->authorization;
     if (strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
         http_reply_header(req, "www-authenticate", "Bearer");
@@ -133,7 +130,7 @@ static bool whip_credential(http_req_t *req, const store_room_t *room, whip_sess
             http_reply_error(req, 403, "forbidden", NULL, "you are not a member of this room");
             return false;
         }
-        s->user_id = user.id;
+        *user_id = user.id;
         snprintf(name, 64, "%s", user.username);
         return true;
     }
@@ -155,13 +152,12 @@ static bool whip_credential(http_req_t *req, const store_room_t *room, whip_sess
         http_reply_error(req, 403, "key_revoked", NULL, "this ingest key was revoked");
         return false;
     }
-    s->key_id = key.id;
+    *key_id = key.id;
     snprintf(name, 64, "%s", key.name);
     return true;
 }
 
-/* Content-Type without parameters, compared case-insensitively. */
-static bool content_type_is(const http_req_t *req, const char *type)
+bool api_content_type_is(const http_req_t *req, const char *type)
 {
     size_t n = strlen(type);
     const char *ct = req->req_content_type;
@@ -182,7 +178,7 @@ static bool offer_usable(const rtc_sdp_t *offer)
 
 void api_whip_options(http_req_t *req)
 {
-    cors_headers(req);
+    api_whip_cors(req);
     http_reply_header(req, "access-control-allow-methods", "POST, PATCH, DELETE, OPTIONS");
     http_reply_header(req, "access-control-allow-headers", "Authorization, Content-Type, If-Match");
     http_reply_header(req, "access-control-max-age", "600");
@@ -196,8 +192,8 @@ void api_whip_post(http_req_t *req)
     signaling_t *sig = req->sig;
     static rtc_sdp_t offer;
     static char answer[WHIP_SDP_MAX];
-    cors_headers(req);
-    if (!content_type_is(req, "application/sdp")) {
+    api_whip_cors(req);
+    if (!api_content_type_is(req, "application/sdp")) {
         http_reply_error(req, 415, "unsupported_media_type", NULL,
                          "send the SDP offer as Content-Type: application/sdp");
         return;
@@ -213,7 +209,8 @@ void api_whip_post(http_req_t *req)
         http_reply_error(req, 500, "internal", NULL, "out of memory");
         return;
     }
-    if (!room_lookup(req, req->param[0], &room) || !whip_credential(req, &room, s, name))
+    if (!api_whip_room(req, req->param[0], &room) ||
+        !api_whip_credential(req, &room, &s->key_id, &s->user_id, name))
         goto fail;
     if (session_count(sig, s->key_id, s->user_id) >= WHIP_SESSIONS_PER_KEY) {
         http_reply_error(req, 409, "too_many_sessions", NULL,
@@ -274,7 +271,7 @@ static whip_session_t *session_of(http_req_t *req)
 
 void api_whip_delete(http_req_t *req)
 {
-    cors_headers(req);
+    api_whip_cors(req);
     whip_session_t *s = session_of(req);
     if (!s)
         return;
@@ -290,11 +287,16 @@ void api_whip_delete(http_req_t *req)
  * credentials) is not supported. */
 void api_whip_patch(http_req_t *req)
 {
-    cors_headers(req);
+    api_whip_cors(req);
     whip_session_t *s = session_of(req);
     if (!s)
         return;
-    if (!content_type_is(req, "application/trickle-ice-sdpfrag")) {
+    api_whip_trickle(req, s->remote_ufrag);
+}
+
+void api_whip_trickle(http_req_t *req, const char *remote_ufrag)
+{
+    if (!api_content_type_is(req, "application/trickle-ice-sdpfrag")) {
         http_reply_error(req, 415, "unsupported_media_type", NULL,
                          "send Content-Type: application/trickle-ice-sdpfrag");
         return;
@@ -304,7 +306,7 @@ void api_whip_patch(http_req_t *req)
         size_t n = strcspn(p, "\r\n");
         if (n > 12 && !strncmp(p, "a=ice-ufrag:", 12)) {
             size_t ulen = n - 12;
-            if (ulen != strlen(s->remote_ufrag) || strncmp(p + 12, s->remote_ufrag, ulen)) {
+            if (ulen != strlen(remote_ufrag) || strncmp(p + 12, remote_ufrag, ulen)) {
                 http_reply_error(req, 422, "ice_restart_unsupported", NULL,
                                  "this node does not restart ICE; DELETE the session and POST "
                                  "a new offer");
@@ -323,7 +325,7 @@ void api_whip_patch(http_req_t *req)
 static bool room_as_host(http_req_t *req, store_room_t *room)
 {
     char role[8];
-    if (!room_lookup(req, req->param[0], room))
+    if (!api_whip_room(req, req->param[0], room))
         return false;
     int rc = store_member_role(req->sig->store, room->id, req->user.id, role);
     if (rc == 0 && !strcmp(role, "host"))

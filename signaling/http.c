@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "signaling/api.h"
 #include "signaling/ws.h"
 #include "signaling/ws_call.h"
 #include "signaling/ws_internal.h"
@@ -641,6 +642,7 @@ void signaling_attach_media(signaling_t *sig, struct sfu_media *media, const cha
 void signaling_media_event(signaling_t *sig, uint64_t leg_id, bool connected, const char *reason)
 {
     ws_call_leg_state(sig, leg_id, connected, reason);
+    api_whep_leg_state(sig, leg_id, connected);
 }
 
 void signaling_media_speaker(signaling_t *sig, int64_t room_id, uint64_t active_producer_id,
@@ -657,6 +659,7 @@ void signaling_stop(signaling_t *sig)
     sig->lws_stopping = true;
     lws_context_destroy(sig->lws);
     ws_call_close_all(sig);
+    api_whep_close_all(sig);
     ws_hub_stop(sig);
 }
 

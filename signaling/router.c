@@ -54,6 +54,11 @@ static const route_t routes[] = {
     {HTTP_PATCH, "/whip/:room/:session", api_whip_patch, false, LIMIT_API},
     {HTTP_DELETE, "/whip/:room/:session", api_whip_delete, false, LIMIT_API},
     {HTTP_OPTIONS, "/whip/:room/:session", api_whip_options, false, LIMIT_NONE},
+    {HTTP_POST, "/whep/:room", api_whep_post, false, LIMIT_API},
+    {HTTP_OPTIONS, "/whep/:room", api_whip_options, false, LIMIT_NONE},
+    {HTTP_PATCH, "/whep/:room/:session", api_whep_patch, false, LIMIT_API},
+    {HTTP_DELETE, "/whep/:room/:session", api_whep_delete, false, LIMIT_API},
+    {HTTP_OPTIONS, "/whep/:room/:session", api_whip_options, false, LIMIT_NONE},
     {HTTP_GET, "/api/health", api_health, false, LIMIT_NONE},
     {HTTP_GET, "/metrics", api_metrics, false, LIMIT_NONE},
 };

@@ -17,6 +17,7 @@
 typedef struct call_room call_room_t;
 typedef struct call_peer call_peer_t;
 typedef struct whip_session whip_session_t;
+typedef struct whep_session whep_session_t;
 
 typedef struct metric_series {
     int16_t route; /* -1: no route matched */
@@ -50,6 +51,7 @@ struct signaling {
     uint64_t series_dropped;
     size_t body_bytes_reserved;    /* Content-Length of the request bodies being received */
     whip_session_t *whip_sessions; /* WHIP ingest sessions (api_whip.c) */
+    whep_session_t *whep_sessions; /* WHEP playback sessions (api_whep.c) */
 };
 
 /* router.c */

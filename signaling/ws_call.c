@@ -178,11 +178,13 @@ static void peer_remove(signaling_t *sig, call_peer_t *p, const char *reason)
                             username, "reason", reason),
                   NULL);
     log_info("call", "room %lld: %s left the call (%s)", (long long)r->room_id, username, reason);
+    int64_t room_id = r->room_id;
     int64_t now = now_unix_ms();
     if (r->call_id && user_id > 0 && store_call_leave(sig->store, r->call_id, user_id, now, reason))
         log_warn("call", "call %lld: the leave of user %lld was not recorded",
                  (long long)r->call_id, (long long)user_id);
     room_close_if_empty(sig, r);
+    api_whep_room_changed(sig, room_id);
 }
 
 static json_t *ice_servers_json(signaling_t *sig)
@@ -402,6 +404,7 @@ void ws_call_publish(ws_conn_t *c, json_t *msg, json_t *id)
                   json_pack("{s:s,s:I,s:o}", "type", "participant_updated", "roomId",
                             (json_int_t)r->room_id, "participant", peer_json(p)),
                   NULL);
+    api_whep_room_changed(c->sig, r->room_id);
 }
 
 void ws_call_subscribe_answer(ws_conn_t *c, json_t *msg, json_t *id)
@@ -585,12 +588,14 @@ void ws_call_speaker(signaling_t *sig, int64_t room_id, uint64_t active_producer
         active_producer_id ? sfu_call_find_producer(r->call, active_producer_id) : NULL;
     if (changed && speaker)
         r->speaker_user_id = sfu_participant_user_id(speaker);
-    if (changed && speaker)
+    if (changed && speaker) {
         room_send_all(r,
                       json_pack("{s:s,s:I,s:I}", "type", "active_speaker", "roomId",
                                 (json_int_t)room_id, "userId",
                                 (json_int_t)sfu_participant_user_id(speaker)),
                       NULL);
+        api_whep_room_changed(sig, room_id);
+    }
     /* Levels for a talking indicator: those heard, while anyone is (and
      * once more, empty, when the last one falls silent). */
     json_t *levels = json_array();
@@ -678,6 +683,7 @@ int ws_call_ingest_open(signaling_t *sig, int64_t room_id, int64_t user_id, cons
                             (json_int_t)room_id, "participant", peer_json(p)),
                   p);
     log_info("call", "room %lld: ingest %s joined the call", (long long)room_id, name);
+    api_whep_room_changed(sig, room_id);
     *out = p;
     return 0;
 }
@@ -686,4 +692,16 @@ void ws_call_ingest_close(signaling_t *sig, call_peer_t *p, const char *reason)
 {
     p->ingest = NULL; /* the session is going already */
     peer_remove(sig, p, reason);
+}
+
+sfu_call_t *ws_call_of_room(signaling_t *sig, int64_t room_id)
+{
+    call_room_t *r = room_find(sig, room_id);
+    return r ? r->call : NULL;
+}
+
+int64_t ws_call_active_speaker(signaling_t *sig, int64_t room_id)
+{
+    call_room_t *r = room_find(sig, room_id);
+    return r ? r->speaker_user_id : 0;
 }

@@ -52,6 +52,10 @@ void ws_call_close_all(signaling_t *sig);
 int ws_call_ingest_open(signaling_t *sig, int64_t room_id, int64_t user_id, const char *name,
                         void *ingest, const rtc_sdp_t *offer, char *answer, size_t answer_cap,
                         sfu_call_error_t *err, call_peer_t **out);
+/* The room's call (NULL when none) and its active speaker's user id (0:
+ * nobody yet), for WHEP sessions (api_whep.c). */
+sfu_call_t *ws_call_of_room(signaling_t *sig, int64_t room_id);
+int64_t ws_call_active_speaker(signaling_t *sig, int64_t room_id);
 /* The session ends its place (no api_whip_session_gone for it). */
 void ws_call_ingest_close(signaling_t *sig, call_peer_t *p, const char *reason);
 

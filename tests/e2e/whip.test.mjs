@@ -123,3 +123,93 @@ test('GStreamer publishes over WHIP; a Chromium participant decodes it; DELETE r
     assert.doesNotMatch(server.stderr(), /AddressSanitizer|LeakSanitizer|runtime error:/);
   }
 });
+
+/* In a plain page: a receive-only PeerConnection that does the WHEP exchange
+ * itself and counts what it decodes (window.__whep). */
+async function whepPlay(page, url, token) {
+  return page.evaluate(async ({ url, token }) => {
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    pc.addTransceiver('audio', { direction: 'recvonly' });
+    await pc.setLocalDescription(await pc.createOffer());
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp', authorization: `Bearer ${token}` },
+      body: pc.localDescription.sdp,
+    });
+    if (res.status !== 201) throw new Error(`WHEP POST: ${res.status} ${await res.text()}`);
+    const location = res.headers.get('location');
+    await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+    window.__whep = { pc, location };
+    return location;
+  }, { url, token });
+}
+
+const whepStats = (page) => page.evaluate(async () => {
+  const out = { framesDecoded: 0, audioPackets: 0, width: 0 };
+  for (const s of (await window.__whep.pc.getStats()).values()) {
+    if (s.type !== 'inbound-rtp') continue;
+    if (s.kind === 'video') {
+      out.framesDecoded += s.framesDecoded || 0;
+      out.width = s.frameWidth || out.width;
+    }
+    if (s.kind === 'audio') out.audioPackets += s.packetsReceived || 0;
+  }
+  return out;
+});
+
+test('a plain Chromium page plays a room participant over WHEP, chosen or by default', { timeout: 150000 }, async () => {
+  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: tools/deps.sh installs it`);
+  const server = await startServer({ args: ['--log-level', process.env.SFU_E2E_LOG || 'info'] });
+  let browser;
+  let ws;
+  try {
+    const host = await register(server);
+    const viewer = await register(server);
+    const room = await createRoom(server, host.accessToken, { name: 'whep e2e' });
+    assert.equal((await api(server, 'POST', `/api/rooms/${room.code}/join`, { token: viewer.accessToken })).status, 200);
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: false, ignoreDefaultArgs: ['--headless'], args: FLAGS });
+    // The host is in the call with the fake camera and microphone.
+    const hostPage = await (await browser.newContext()).newPage();
+    await signIn(hostPage, server, host);
+    await joinCall(hostPage, room.code);
+    ws = await connect(server, viewer.accessToken);
+    await until('the host to publish', async () =>
+      (await hostPage.evaluate(() => window.sfu.publishStats())).ssrcs.length >= 2, 30000);
+
+    const page = await (await browser.newContext()).newPage();
+    page.on('pageerror', (e) => console.log(`# page error: ${e.message}`));
+    await page.goto(`${server.url}/api/health`);
+    const t0 = Date.now();
+    const chosen = await whepPlay(page, `${server.url}/whep/${room.code}?participant=${host.user.id}`, viewer.accessToken);
+    assert.match(chosen, new RegExp(`^/whep/${room.code}/[0-9a-f]{32}$`));
+    const first = await until('the WHEP page to decode the host\'s video and receive audio', async () => {
+      const s = await whepStats(page);
+      return s.framesDecoded > 0 && s.audioPackets > 0 ? s : null;
+    }, 45000);
+    console.log(`# WHEP POST to first decoded frame: ${Date.now() - t0} ms (${first.width} px wide)`);
+    await until('the WHEP page\'s decoded frames to keep increasing', async () =>
+      (await whepStats(page)).framesDecoded >= first.framesDecoded + 30, 20000);
+    // A viewer is not a participant: nobody in the call was told of it.
+    assert.ok(!ws.received.some((m) => m.type === 'participant_joined'), 'a WHEP viewer joined the call');
+
+    const del = await api(server, 'DELETE', chosen);
+    assert.equal(del.status, 200, del.text);
+    assert.equal((await api(server, 'DELETE', chosen)).status, 404);
+    await page.evaluate(() => window.__whep.pc.close());
+
+    // Without a choice it shows the active speaker, here the one publisher.
+    await whepPlay(page, `${server.url}/whep/${room.code}`, viewer.accessToken);
+    await until('the default WHEP session to decode video', async () => (await whepStats(page)).framesDecoded > 10, 45000);
+
+  } catch (e) {
+    console.log(server.stderr().slice(-6000).replace(/^/gm, '# node: '));
+    throw e;
+  } finally {
+    ws?.close();
+    await browser?.close();
+    const code = await server.stop();
+    assert.equal(code, 0, `node exit code ${code}: ${server.stderr().slice(-2000)}`);
+    assert.doesNotMatch(server.stderr(), /AddressSanitizer|LeakSanitizer|runtime error:/);
+  }
+});

@@ -185,3 +185,51 @@ test('ending the room ends its WHIP sessions', async () => {
   assert.equal((await api(server, 'DELETE', `/api/rooms/${r2.id}`, { token: host.accessToken })).status, 204);
   assertError(await api(server, 'DELETE', res.headers.get('location')), 404, 'not_found');
 });
+
+/* A receive-only offer as a WHEP player writes it. */
+function whepOffer({ video = 'VP8', audio = 'opus' } = {}) {
+  return whipOffer({ video, audio, ufrag: 'whe1' }).replace(/a=sendonly/g, 'a=recvonly').replace(/a=ssrc:.*\r\n/g, '');
+}
+
+test('WHEP: a receive-only session plays a chosen participant; refusals', async () => {
+  const key = (await api(server, 'POST', `/api/rooms/${room.id}/ingest-keys`, { token: host.accessToken, body: { name: 'source' } })).json.key;
+  const ws = await connect(server, member.accessToken);
+  try {
+    await ws.request({ type: 'call_join', roomId: room.id });
+    const pub = await whip(server, `/whip/${room.code}`, { token: key });
+    assert.equal(pub.status, 201, pub.text);
+    const joined = await ws.next((m) => m.type === 'participant_joined' && m.participant.ingest);
+    const id = joined.participant.userId;
+
+    const res = await whip(server, `/whep/${room.code}?participant=${id}`, { token: member.accessToken, sdp: whepOffer() });
+    assert.equal(res.status, 201, res.text);
+    const location = res.headers.get('location');
+    assert.match(location, new RegExp(`^/whep/${room.code}/[0-9a-f]{32}$`));
+    assert.equal((res.text.match(/a=sendonly/g) || []).length, 2, res.text);
+    assert.match(res.text, /a=rtpmap:96 VP8\/90000/);
+    assert.match(res.text, /a=rtpmap:111 opus\/48000\/2/);
+    assert.equal((res.text.match(/a=ssrc:\d+ cname:/g) || []).length, 2, res.text);
+    // A viewer is not a participant of the call.
+    await ws.expectNothing((m) => m.type === 'participant_joined', 300);
+
+    const frag = 'a=ice-ufrag:whe1\r\na=ice-pwd:x\r\na=candidate:1 1 udp 1 127.0.0.1 9 typ host\r\n';
+    assert.equal((await whip(server, location, { method: 'PATCH', sdp: frag, type: 'application/trickle-ice-sdpfrag' })).status, 204);
+    assertError(await whip(server, location, { method: 'PATCH', sdp: frag.replace('whe1', 'zzz9'), type: 'application/trickle-ice-sdpfrag' }), 422, 'ice_restart_unsupported');
+    assert.equal((await api(server, 'DELETE', location)).status, 200);
+    assertError(await api(server, 'DELETE', location), 404, 'not_found');
+
+    assertError(await whip(server, `/whep/${room.code}?participant=999999`, { token: member.accessToken, sdp: whepOffer() }), 404, 'not_found', 'participant');
+    assertError(await whip(server, `/whep/${room.code}?participant=abc`, { token: member.accessToken, sdp: whepOffer() }), 400, 'invalid_field', 'participant');
+    assertError(await whip(server, `/whep/${room.code}`, { token: member.accessToken, sdp: whepOffer({ video: 'AV1X', audio: 'G722' }) }), 422, 'no_usable_codec');
+    assertError(await whip(server, `/whep/${room.code}`, { token: member.accessToken, sdp: whepOffer(), type: 'text/plain' }), 415, 'unsupported_media_type');
+    assertError(await whip(server, `/whep/${room.code}`, { sdp: whepOffer() }), 401, 'unauthorized');
+    assertError(await whip(server, '/whep/zzzz-zzzz-zzzz', { token: member.accessToken, sdp: whepOffer() }), 404, 'not_found');
+    assertError(await whip(server, `/whep/${room.code}`, { token: member.accessToken, sdp: 'v=0\r\nnot sdp\r\n' }), 400, 'invalid_sdp');
+    const pre = await api(server, 'OPTIONS', `/whep/${room.code}`);
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get('access-control-allow-origin'), '*');
+    assert.equal((await api(server, 'DELETE', pub.headers.get('location'))).status, 200);
+  } finally {
+    ws.close();
+  }
+});
