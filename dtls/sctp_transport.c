@@ -114,6 +114,13 @@ static void usrsctp_setup(void)
     usrsctp_sysctl_set_sctp_pr_enable(1);
 }
 
+static void dispatch(sctp_transport_t *t);
+
+void sctp_transport_poll(sctp_transport_t *t)
+{
+    dispatch(t);
+}
+
 void sctp_transport_flush(sctp_transport_t *t)
 {
     for (;;) {
@@ -147,8 +154,23 @@ static void event_push(sctp_transport_t *t, int kind, uint16_t stream, uint32_t 
     e->len = len;
     if (len)
         memcpy(e->data, data, len);
+    pthread_mutex_lock(&registry_lock); /* a timer on another thread may deliver */
     *t->ev_tail = e;
     t->ev_tail = &e->next;
+    pthread_mutex_unlock(&registry_lock);
+}
+
+static event_t *event_pop(sctp_transport_t *t)
+{
+    pthread_mutex_lock(&registry_lock);
+    event_t *e = t->ev_head;
+    if (e) {
+        t->ev_head = e->next;
+        if (!t->ev_head)
+            t->ev_tail = &t->ev_head;
+    }
+    pthread_mutex_unlock(&registry_lock);
+    return e;
 }
 
 static void on_notification(sctp_transport_t *t, const union sctp_notification *n, size_t len)
@@ -327,10 +349,7 @@ static void close_association(sctp_transport_t *t, const char *reason)
 static void dispatch(sctp_transport_t *t)
 {
     event_t *e;
-    while ((e = t->ev_head)) {
-        t->ev_head = e->next;
-        if (!t->ev_head)
-            t->ev_tail = &t->ev_head;
+    while ((e = event_pop(t))) {
         if (t->closed) {
             free(e);
             continue;
@@ -579,4 +598,17 @@ void sctp_transport_handle_timers(uint32_t elapsed_ms)
 {
     pthread_once(&init_once, usrsctp_setup);
     usrsctp_handle_timers(elapsed_ms);
+}
+
+void sctp_transport_tick(uint64_t now_ms)
+{
+    static pthread_mutex_t tick_lock = PTHREAD_MUTEX_INITIALIZER;
+    static uint64_t last_ms;
+    pthread_mutex_lock(&tick_lock);
+    uint64_t elapsed = last_ms && now_ms > last_ms ? now_ms - last_ms : 0;
+    if (!last_ms || now_ms > last_ms)
+        last_ms = now_ms;
+    pthread_mutex_unlock(&tick_lock);
+    if (elapsed)
+        sctp_transport_handle_timers((uint32_t)(elapsed > 1000 ? 1000 : elapsed));
 }

@@ -76,8 +76,14 @@ void sctp_transport_get_stats(const sctp_transport_t *t, sctp_transport_stats_t 
 /* Sends what usrsctp queued for t outside a call of ours (timer
  * retransmissions). */
 void sctp_transport_flush(sctp_transport_t *t);
+/* Hands the callbacks what a timer delivered (an association lost, a stream
+ * reset) and sends what it queued: on the owner's thread, after ticks. */
+void sctp_transport_poll(sctp_transport_t *t);
 /* usrsctp's timers, for every association in the process: call every
  * ~10 ms with the milliseconds since the previous call, then flush. */
 void sctp_transport_handle_timers(uint32_t elapsed_ms);
+/* The same from any thread with a monotonic clock: the time since the last
+ * tick of any thread is what runs, so several threads may tick. */
+void sctp_transport_tick(uint64_t now_ms);
 
 #endif

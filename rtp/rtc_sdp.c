@@ -176,6 +176,12 @@ int rtc_sdp_parse(const char *sdp, rtc_sdp_t *out, char *err, size_t err_cap)
                 m->kind = !strcmp(kind, "audio")   ? RTC_MEDIA_AUDIO
                           : !strcmp(kind, "video") ? RTC_MEDIA_VIDEO
                                                    : RTC_MEDIA_OTHER;
+                /* RFC 8841 4: m=application <port> UDP/DTLS/SCTP webrtc-datachannel */
+                char proto[32], fmt[32];
+                m->datachannel = m->kind == RTC_MEDIA_OTHER && !strcmp(kind, "application") &&
+                                 sscanf(p + 2, "%*15s %*d %31s %31s", proto, fmt) == 2 &&
+                                 !strcmp(proto, "UDP/DTLS/SCTP") &&
+                                 !strcmp(fmt, "webrtc-datachannel");
             } else if (p[0] == 'a') {
                 rtc_sdp_t *target = m ? out : &session_level;
                 int rc = parse_attr(target, m, p + 2, n - 2, err, err_cap);
@@ -339,13 +345,22 @@ void rtc_sdp_answer_ext_ids(const rtc_sdp_t *answer, rtp_ext_ids_t *out)
     }
 }
 
+int rtc_sdp_datachannel_index(const rtc_sdp_t *offer)
+{
+    for (int i = 0; i < offer->media_count; i++) {
+        if (offer->media[i].datachannel && offer->media[i].port != 0)
+            return i; /* one association per transport: the first section */
+    }
+    return -1;
+}
+
 int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *local, char *out,
                                  size_t cap, char *err, size_t err_cap)
 {
     strbuf_t w = {out, cap, 0, false};
     const char *mids[RTC_SDP_MAX_MEDIA];
     const rtc_sdp_codec_t *picked[RTC_SDP_MAX_MEDIA];
-    int usable = 0, bundled = 0;
+    int usable = 0, bundled = 0, dc = rtc_sdp_datachannel_index(offer);
     if (offer->media_ignored)
         return fail(err, err_cap, "more than %d media sections to publish", RTC_SDP_MAX_MEDIA);
     for (int i = 0; i < offer->media_count; i++) {
@@ -356,8 +371,11 @@ int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *
         if (picked[i]) {
             usable++;
             mids[bundled++] = m->mid;
+        } else if (i == dc) {
+            mids[bundled++] = m->mid;
         }
     }
+    usable += dc >= 0;
     if (!usable) {
         snprintf(err, err_cap, "no media section sends opus, VP8 or H264 baseline");
         return -EINVAL;
@@ -369,6 +387,14 @@ int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *
         const char *kind = m->kind == RTC_MEDIA_AUDIO   ? "audio"
                            : m->kind == RTC_MEDIA_VIDEO ? "video"
                                                         : "application";
+        if (i == dc) {
+            strbuf_printf(&w, "m=application %d UDP/DTLS/SCTP webrtc-datachannel\r\n", local->port);
+            write_transport(&w, local, "passive", first);
+            first = false;
+            strbuf_printf(&w, "a=mid:%s\r\na=sctp-port:%d\r\na=max-message-size:%d\r\n", m->mid,
+                          RTC_SDP_SCTP_PORT, RTC_SDP_MAX_MESSAGE);
+            continue;
+        }
         if (!picked[i]) {
             /* Rejected: port 0 and only what identifies the section. */
             strbuf_printf(&w, "m=%s 0 %s 0\r\nc=IN IP4 0.0.0.0\r\na=mid:%s\r\na=inactive\r\n", kind,

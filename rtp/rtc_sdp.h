@@ -38,6 +38,7 @@ typedef struct rtc_sdp_media {
     char msid_stream[64];
     char msid_track[64];
     rtp_ext_ids_t ext; /* a=extmap ids of the extensions this node uses (1-14) */
+    bool datachannel;  /* m=application ... UDP/DTLS/SCTP webrtc-datachannel */
 } rtc_sdp_media_t;
 
 typedef struct rtc_sdp {
@@ -88,8 +89,14 @@ int rtc_sdp_parse(const char *sdp, rtc_sdp_t *out, char *err, size_t err_cap);
 const rtc_sdp_codec_t *rtc_sdp_pick_codec(const rtc_sdp_media_t *m);
 
 /* Answers a publish offer: each audio/video section the client sends on is
- * received with the picked codec; others are rejected (port 0). Returns the
- * length written, or -EINVAL (nothing usable: reason in err) / -ENOSPC. */
+ * received with the picked codec; a data channel section (SCTP over DTLS,
+ * RFC 8841) is accepted with a=sctp-port and a=max-message-size
+ * (RTC_SDP_MAX_MESSAGE); others are rejected (port 0). Returns the length
+ * written, or -EINVAL (nothing usable: reason in err) / -ENOSPC. */
+#define RTC_SDP_SCTP_PORT   5000
+#define RTC_SDP_MAX_MESSAGE 16384
+/* The index of the offer's data channel section, or -1. */
+int rtc_sdp_datachannel_index(const rtc_sdp_t *offer);
 int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *local, char *out,
                                  size_t cap, char *err, size_t err_cap);
 /* The extension ids the node offers on subscribe sessions (the same in every

@@ -531,6 +531,11 @@ const sfu_call_track_t *sfu_participant_tracks(const sfu_participant_t *p, int *
     return p->tracks;
 }
 
+uint64_t sfu_participant_publish_leg(const sfu_participant_t *p)
+{
+    return p->pub_leg;
+}
+
 int sfu_participant_leg_kind(const sfu_participant_t *p, uint64_t leg_id)
 {
     return leg_id == p->pub_leg ? 1 : leg_id == p->sub_leg ? 2 : 0;

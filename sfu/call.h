@@ -118,6 +118,8 @@ int64_t sfu_participant_joined_ms(const sfu_participant_t *p);
 void *sfu_participant_owner(const sfu_participant_t *p);
 void sfu_participant_set_owner(sfu_participant_t *p, void *owner);
 const sfu_call_track_t *sfu_participant_tracks(const sfu_participant_t *p, int *count);
+/* p's publish leg (open once it published). */
+uint64_t sfu_participant_publish_leg(const sfu_participant_t *p);
 /* Which of p's legs leg_id is: 1 publish, 2 subscribe, 0 neither. */
 int sfu_participant_leg_kind(const sfu_participant_t *p, uint64_t leg_id);
 

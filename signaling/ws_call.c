@@ -27,7 +27,8 @@ struct call_peer {
     char resume_token[40];
     int64_t detached_ms; /* when its socket dropped; 0 while attached */
     bool audio_muted, video_muted, hand_raised;
-    void *ingest; /* a WHIP session (api_whip.c) instead of a socket; NULL otherwise */
+    void *ingest;      /* a WHIP session (api_whip.c) instead of a socket; NULL otherwise */
+    bool datachannels; /* its publish leg terminates data channels */
 };
 
 struct call_room {
@@ -394,6 +395,11 @@ void ws_call_publish(ws_conn_t *c, json_t *msg, json_t *id)
         return;
     }
     call_room_t *r = p->room;
+    if (!p->datachannels && rtc_sdp_datachannel_index(&offer) >= 0) {
+        p->datachannels = true;
+        sfu_media_leg_datachannel(c->sig->media, r->room_id, sfu_participant_publish_leg(p->part),
+                                  c->user_id);
+    }
     json_t *reply = json_pack("{s:s,s:I,s:s}", "type", "call_publish_answer", "roomId",
                               (json_int_t)r->room_id, "sdp", answer);
     if (id)

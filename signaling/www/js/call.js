@@ -16,6 +16,7 @@ const fresh = () => ({
   participants: new Map(), trackStream: new Map(),
   muted: false, cameraOff: false, hand: false, listenOnly: false,
   resumeToken: null, iceServers: [], opts: null, timers: [], nodeSpeaker: false,
+  dc: null, // data channels: {app, state} on the publish connection
 });
 export const call = fresh();
 const inCall = () => ['connecting', 'connected', 'reconnecting'].includes(call.phase);
@@ -93,6 +94,7 @@ export async function joinCall(opts = null, stream = null) {
     call.cameraOff = Boolean(opts.cameraOff) || !call.local?.getVideoTracks().length;
     if (call.local) {
       call.pub = newPc();
+      openDataChannels();
       for (const track of call.local.getTracks()) {
         const tr = call.pub.addTransceiver(track, { direction: 'sendonly', streams: [call.local] });
         call.sources.set(tr, track.kind === 'audio' ? 'mic' : 'camera');
@@ -116,6 +118,40 @@ export async function joinCall(opts = null, stream = null) {
     if (inCall()) failCall(e.message);
     throw e;
   }
+}
+
+// Data channels on the publish connection (docs/PROTOCOL.md, "Data
+// channels"): "app" reliable and ordered, "state" unordered without
+// retransmissions. The node relays each message to everyone else in the
+// call, marked with the sender's user id; they arrive as 'sfu-data' events.
+function openDataChannels() {
+  const app = call.pub.createDataChannel('app');
+  const state = call.pub.createDataChannel('state', { ordered: false, maxRetransmits: 0 });
+  call.dc = { app, state };
+  for (const ch of [app, state]) {
+    ch.binaryType = 'arraybuffer';
+    ch.onmessage = (e) => {
+      let from;
+      let data;
+      if (typeof e.data === 'string') {
+        const i = e.data.indexOf(':');
+        from = Number(e.data.slice(0, i));
+        data = e.data.slice(i + 1);
+      } else {
+        from = Number(new DataView(e.data).getBigInt64(0));
+        data = e.data.slice(8);
+      }
+      window.dispatchEvent(new CustomEvent('sfu-data', { detail: { channel: ch.label, from, data } }));
+    };
+  }
+}
+
+/* Sends text or an ArrayBuffer to everyone else in the call; false when the channel is not open. */
+export function sendData(data, channel = 'app') {
+  const ch = call.dc?.[channel];
+  if (!ch || ch.readyState !== 'open') return false;
+  ch.send(data);
+  return true;
 }
 
 function onJoined(joined) {
@@ -225,7 +261,7 @@ function teardown() {
   call.sub?.close();
   call.local?.getTracks().forEach((t) => t.stop());
   call.screen?.getTracks().forEach((t) => t.stop());
-  call.pub = call.sub = call.local = call.screen = call.screenTr = null;
+  call.pub = call.sub = call.local = call.screen = call.screenTr = call.dc = null;
   call.subChain = Promise.resolve();
   call.participants.clear();
   call.trackStream.clear();
