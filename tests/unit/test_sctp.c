@@ -489,6 +489,33 @@ static void test_close_channel_reaches_peer(void **state)
     pair_free(&p);
 }
 
+/* A peer that stops reading (nothing it should get reaches it, so nothing is
+ * acknowledged): the sender's buffer is bounded and sends say -EAGAIN. */
+static void test_send_buffer_is_bounded(void **state)
+{
+    (void)state;
+    pair_t p;
+    pair_up(&p, 0);
+    uint16_t s = open_channel(&p, "app", DCEP_CHANNEL_RELIABLE);
+    static uint8_t chunk[1000];
+    memset(chunk, 'q', sizeof chunk);
+    int sent = 0, rc = 0;
+    for (int i = 0; i < 5000 && rc == 0; i++) {
+        rc = sctp_transport_send(p.server.sctp, s, true, chunk, sizeof chunk);
+        if (rc == 0)
+            sent++;
+        p.server.queued = 0; /* the client never gets them: it acknowledges nothing */
+    }
+    assert_int_equal(rc, -EAGAIN);
+    /* About the 1 MiB default send buffer, nowhere near the 5 MB offered. */
+    assert_true(sent > 100);
+    assert_true(sent < 2000);
+    /* Closing the channel of the peer that does not read is the caller's remedy. */
+    assert_int_equal(sctp_transport_close_channel(p.server.sctp, s, "not reading"), 0);
+    assert_false(sctp_transport_channel_is_open(p.server.sctp, s));
+    pair_free(&p);
+}
+
 /* Random bytes and truncated packets fed as SCTP: ignored, the association lives. */
 static void test_garbage_is_ignored(void **state)
 {
@@ -520,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_unordered_channel_and_server_opened),
         cmocka_unit_test(test_oversized_message_closes_channel),
         cmocka_unit_test(test_close_channel_reaches_peer),
+        cmocka_unit_test(test_send_buffer_is_bounded),
         cmocka_unit_test(test_garbage_is_ignored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
