@@ -112,6 +112,9 @@ static void usrsctp_setup(void)
     /* Data channels need stream reset (RFC 6525) and PR-SCTP (RFC 3758). */
     usrsctp_sysctl_set_sctp_reconfig_enable(1);
     usrsctp_sysctl_set_sctp_pr_enable(1);
+    /* Bound what is queued by bytes (SO_SNDBUF), not by usrsctp's default of
+     * 512 chunks, which a burst of small messages fills at once. */
+    usrsctp_sysctl_set_sctp_max_chunks_on_queue(65536);
 }
 
 static void dispatch(sctp_transport_t *t);

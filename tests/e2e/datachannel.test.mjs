@@ -1,7 +1,8 @@
 // Data channels through the node: three Chromium pages in a call send 1,000
 // messages each on the reliable channel "app" (text and binary) and 200 on
 // the unreliable "state"; every page gets each other page's app messages
-// once and in order, marked with the sender's user id, and some state ones.
+// once and in order, marked with the sender's user id, and some state ones;
+// a reaction from the web client's button shows on the sender's tile.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import test from 'node:test';
@@ -13,7 +14,7 @@ import { CHROMIUM, FLAGS, joinCall, signIn, until } from './browser.mjs';
 const PER_PAGE = 1000;
 const STATE = 200;
 
-test('three pages exchange 1,000 data channel messages each through the node', { timeout: 170000 }, async () => {
+test('three pages exchange 1,000 data channel messages each through the node', { timeout: 300000 }, async () => {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: tools/deps.sh installs it`);
   const server = await startServer({ args: ['--log-level', process.env.SFU_E2E_LOG || 'info'] });
   let browser;
@@ -62,7 +63,7 @@ test('three pages exchange 1,000 data channel messages each through the node', {
           data: typeof m.data === 'string' ? m.data : `#${new DataView(m.data).getUint32(0)}`,
         })));
         return r.filter((m) => m.channel === 'app').length >= 2 * PER_PAGE ? r : null;
-      }, 60000);
+      }, 120000);
       const app = got.filter((m) => m.channel === 'app');
       assert.equal(app.length, 2 * PER_PAGE, `${s.user.username}: each message once`);
       for (const o of others) {
@@ -78,6 +79,14 @@ test('three pages exchange 1,000 data channel messages each through the node', {
       assert.ok(state.length > 0 && state.length <= 2 * STATE);
     }
     console.log(`# ${3 * PER_PAGE} app messages relayed to two pages each in ${Date.now() - t0} ms`);
+
+    // The web client's reaction button: the others see it on the sender's tile.
+    await pages[0].page.click('#react');
+    const sender = sessions[0].user.id;
+    for (const { page, s } of pages.slice(1)) {
+      await until(`${s.user.username} to show the reaction`, () => page.evaluate((id) =>
+        document.querySelector(`#tiles [data-stream="u${id}-camera"] .reaction`)?.textContent === '👍', sender), 15000);
+    }
   } catch (e) {
     console.log(server.stderr().slice(-6000).replace(/^/gm, '# node: '));
     throw e;

@@ -146,6 +146,34 @@ function openDataChannels() {
   }
 }
 
+// Reactions ride on "app" as {"type":"reaction","emoji":...}: shown on the
+// sender's tile for a moment.
+const REACTION_MS = 3000;
+
+function showReaction(tileId, emoji) {
+  const t = tiles.get(tileId);
+  if (!t) return;
+  const badge = el('span', { className: 'reaction', attrs: { role: 'img', 'aria-label': `reaction ${emoji}` } }, emoji);
+  t.tile.append(badge);
+  setTimeout(() => badge.remove(), REACTION_MS);
+}
+
+function onData(e) {
+  const { channel, from, data } = e.detail;
+  if (channel !== 'app' || typeof data !== 'string') return;
+  let m;
+  try {
+    m = JSON.parse(data);
+  } catch {
+    return;
+  }
+  if (m?.type === 'reaction' && typeof m.emoji === 'string' && m.emoji.length <= 8) showReaction(`u${from}-camera`, m.emoji);
+}
+
+function react(emoji) {
+  if (sendData(JSON.stringify({ type: 'reaction', emoji }))) showReaction('me', emoji);
+}
+
 /* Sends text or an ArrayBuffer to everyone else in the call; false when the channel is not open. */
 export function sendData(data, channel = 'app') {
   const ch = call.dc?.[channel];
@@ -314,6 +342,7 @@ export function renderControls() {
   set('camera', live && call.cameraOff && hasVideo ? 'Camera on' : 'Camera off', live && call.cameraOff && hasVideo, !live || !hasVideo);
   set('screen', live && call.screen ? 'Stop sharing' : 'Share screen', Boolean(live && call.screen), !live || !navigator.mediaDevices?.getDisplayMedia);
   set('hand', live && call.hand ? 'Lower hand' : 'Raise hand', live && call.hand, !live);
+  $('react').disabled = !live || !call.dc;
   $('leave-call').disabled = !live;
   $('end-call').hidden = !(currentRoom() && currentRoom().hostId === session.user?.id);
   $('end-call').disabled = !live;
@@ -449,6 +478,8 @@ export function initCall() {
     renderSelf();
   });
   $('screen').addEventListener('click', () => toggleScreen());
+  $('react').addEventListener('click', () => react('👍'));
+  window.addEventListener('sfu-data', onData);
   $('leave-call').addEventListener('click', () => leaveCall());
   $('end-call').addEventListener('click', () => request({ type: 'call_end', roomId: call.roomId }).catch((e) => setStatus(e.message)));
   $('layout-toggle').addEventListener('click', (e) => {
