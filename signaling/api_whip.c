@@ -223,6 +223,9 @@ void api_whip_post(http_req_t *req)
                          req->body_len ? err : "the body must be an SDP offer");
         goto fail;
     }
+    /* An ingest only publishes media: a data channel section is refused (port 0). */
+    for (int i = 0; i < offer.media_count; i++)
+        offer.media[i].datachannel = false;
     if (!offer_usable(&offer)) {
         http_reply_error(req, 422, "no_usable_codec", NULL,
                          "no media section sends opus, VP8 or H264 baseline with an SSRC");

@@ -14,7 +14,7 @@ import { connect } from './ws-lib.mjs';
 const fingerprint = () => crypto.randomBytes(32).toString('hex').toUpperCase().match(/../g).join(':');
 
 /* An offer as a WHIP encoder writes it: BUNDLE, rtcp-mux, sendonly sections. */
-function whipOffer({ video = 'VP8', audio = 'opus', ufrag = 'whp1' } = {}) {
+function whipOffer({ video = 'VP8', audio = 'opus', ufrag = 'whp1', datachannel = false } = {}) {
   const pwd = crypto.randomBytes(12).toString('hex');
   const fp = fingerprint();
   const out = ['v=0', `o=- ${crypto.randomInt(1, 1e9)} 2 IN IP4 127.0.0.1`, 's=-', 't=0 0', 'a=group:BUNDLE 0 1'];
@@ -30,6 +30,11 @@ function whipOffer({ video = 'VP8', audio = 'opus', ufrag = 'whp1' } = {}) {
       `a=rtpmap:${pt} ${rtpmap}`, `a=ssrc:${ssrc} cname:encoder`,
     );
   });
+  if (datachannel) {
+    out[4] = 'a=group:BUNDLE 0 1 2';
+    out.push('m=application 9 UDP/DTLS/SCTP webrtc-datachannel', 'c=IN IP4 0.0.0.0', `a=ice-ufrag:${ufrag}`,
+      `a=ice-pwd:${pwd}`, `a=fingerprint:sha-256 ${fp}`, 'a=setup:actpass', 'a=mid:2', 'a=sctp-port:5000');
+  }
   return out.join('\r\n') + '\r\n';
 }
 
@@ -90,9 +95,10 @@ test('a WHIP session joins the call, is offered to members, and leaves on DELETE
   const ws = await connect(server, member.accessToken);
   try {
     await ws.request({ type: 'call_join', roomId: room.id });
-    const res = await whip(server, `/whip/${room.code}`, { token: key.key });
+    const res = await whip(server, `/whip/${room.code}`, { token: key.key, sdp: whipOffer({ datachannel: true }) });
     assert.equal(res.status, 201, res.text);
     assert.match(res.headers.get('content-type'), /^application\/sdp/);
+    assert.match(res.text, /m=application 0 /);
     const location = res.headers.get('location');
     assert.match(location, new RegExp(`^/whip/${room.code}/[0-9a-f]{32}$`));
     assert.ok(res.headers.get('etag'));
@@ -101,6 +107,7 @@ test('a WHIP session joins the call, is offered to members, and leaves on DELETE
     assert.match(res.text, /a=ice-lite/);
     assert.match(res.text, /a=setup:passive/);
     assert.match(res.text, /a=candidate:/);
+    assert.doesNotMatch(res.text, /a=sctp-port/, 'an ingest has no data channels');
 
     const joined = await ws.next((m) => m.type === 'participant_joined');
     assert.equal(joined.participant.username, 'camera 1');
