@@ -1,7 +1,7 @@
 # The SFU node: `make` builds build/sfu; `make run` starts it; `make test` runs every suite.
 VERSION   := 0.1.0
 SANITIZE  ?= 0
-PKGS      := libuv libwebsockets openssl libsrtp2 nice jansson sqlite3
+PKGS      := libuv libwebsockets openssl libsrtp2 nice jansson sqlite3 usrsctp
 
 ifeq ($(SANITIZE),1)
 BUILD     ?= build-asan
@@ -97,7 +97,7 @@ e2e: deps
 FUZZ_CC    ?= clang
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
-FUZZ_UNDER := common/idmap.c common/util.c common/strbuf.c $(wildcard rtp/*.c ice/stun_*.c) \
+FUZZ_UNDER := common/idmap.c common/util.c common/strbuf.c $(wildcard rtp/*.c ice/stun_*.c) dtls/dcep.c \
               sfu/room.c sfu/producer.c sfu/consumer.c sfu/speaker.c sfu/simulcast.c
 FUZZ_PKGS  := libuv openssl nice jansson
 HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) >/dev/null 2>&1 && echo 1)

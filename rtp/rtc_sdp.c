@@ -108,6 +108,10 @@ static int parse_attr(rtc_sdp_t *s, rtc_sdp_media_t *m, const char *a, size_t n,
         copy_n(m->direction, sizeof m->direction, name, strlen(name));
     } else if (!strcmp(name, "rtcp-mux")) {
         m->rtcp_mux = true;
+    } else if (!strcmp(name, "bundle-only")) {
+        /* RFC 8843 6: port 0 with bundle-only is a live section on the bundle's transport. */
+        if (m->port == 0)
+            m->port = 9;
     } else if (!strcmp(name, "rtpmap")) {
         unsigned pt, clock, ch = 1;
         char enc[32];
@@ -227,6 +231,12 @@ int rtc_sdp_parse(const char *sdp, rtc_sdp_t *out, char *err, size_t err_cap)
                 m->kind = !strcmp(kind, "audio")   ? RTC_MEDIA_AUDIO
                           : !strcmp(kind, "video") ? RTC_MEDIA_VIDEO
                                                    : RTC_MEDIA_OTHER;
+                /* RFC 8841 4: m=application <port> UDP/DTLS/SCTP webrtc-datachannel */
+                char proto[32], fmt[32];
+                m->datachannel = m->kind == RTC_MEDIA_OTHER && !strcmp(kind, "application") &&
+                                 sscanf(p + 2, "%*15s %*d %31s %31s", proto, fmt) == 2 &&
+                                 !strcmp(proto, "UDP/DTLS/SCTP") &&
+                                 !strcmp(fmt, "webrtc-datachannel");
             } else if (p[0] == 'a') {
                 rtc_sdp_t *target = m ? out : &session_level;
                 int rc = parse_attr(target, m, p + 2, n - 2, err, err_cap);
@@ -390,13 +400,22 @@ void rtc_sdp_answer_ext_ids(const rtc_sdp_t *answer, rtp_ext_ids_t *out)
     }
 }
 
+int rtc_sdp_datachannel_index(const rtc_sdp_t *offer)
+{
+    for (int i = 0; i < offer->media_count; i++) {
+        if (offer->media[i].datachannel && offer->media[i].port != 0)
+            return i; /* one association per transport: the first section */
+    }
+    return -1;
+}
+
 int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *local, char *out,
                                  size_t cap, char *err, size_t err_cap)
 {
     strbuf_t w = {out, cap, 0, false};
     const char *mids[RTC_SDP_MAX_MEDIA];
     const rtc_sdp_codec_t *picked[RTC_SDP_MAX_MEDIA];
-    int usable = 0, bundled = 0;
+    int usable = 0, bundled = 0, dc = rtc_sdp_datachannel_index(offer);
     if (offer->media_ignored)
         return fail(err, err_cap, "more than %d media sections to publish", RTC_SDP_MAX_MEDIA);
     for (int i = 0; i < offer->media_count; i++) {
@@ -407,8 +426,11 @@ int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *
         if (picked[i]) {
             usable++;
             mids[bundled++] = m->mid;
+        } else if (i == dc) {
+            mids[bundled++] = m->mid;
         }
     }
+    usable += dc >= 0;
     if (!usable) {
         snprintf(err, err_cap, "no media section sends opus, VP8 or H264 baseline");
         return -EINVAL;
@@ -420,6 +442,14 @@ int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *
         const char *kind = m->kind == RTC_MEDIA_AUDIO   ? "audio"
                            : m->kind == RTC_MEDIA_VIDEO ? "video"
                                                         : "application";
+        if (i == dc) {
+            strbuf_printf(&w, "m=application %d UDP/DTLS/SCTP webrtc-datachannel\r\n", local->port);
+            write_transport(&w, local, "passive", first);
+            first = false;
+            strbuf_printf(&w, "a=mid:%s\r\na=sctp-port:%d\r\na=max-message-size:%d\r\n", m->mid,
+                          RTC_SDP_SCTP_PORT, RTC_SDP_MAX_MESSAGE);
+            continue;
+        }
         if (!picked[i]) {
             /* Rejected: port 0 and only what identifies the section. */
             strbuf_printf(&w, "m=%s 0 %s 0\r\nc=IN IP4 0.0.0.0\r\na=mid:%s\r\na=inactive\r\n", kind,
@@ -446,6 +476,49 @@ int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *
                 strbuf_printf(&w, "%s%s", k ? ";" : "", m->rids[k]);
             strbuf_printf(&w, "\r\n");
         }
+    }
+    return w.full ? -ENOSPC : (int)w.len;
+}
+
+int rtc_sdp_write_play_answer(const rtc_sdp_t *offer, const rtc_sdp_track_t *tracks,
+                              const rtp_ext_ids_t *ext, const rtc_sdp_local_t *local, char *out,
+                              size_t cap)
+{
+    strbuf_t w = {out, cap, 0, false};
+    const char *mids[RTC_SDP_MAX_MEDIA];
+    int bundled = 0;
+    for (int i = 0; i < offer->media_count; i++) {
+        if (tracks[i].active)
+            mids[bundled++] = tracks[i].mid;
+    }
+    write_session(&w, local, mids, bundled, NULL, 0);
+    bool first = true;
+    for (int i = 0; i < offer->media_count; i++) {
+        const rtc_sdp_track_t *t = &tracks[i];
+        const rtc_sdp_media_t *m = &offer->media[i];
+        if (!t->active) {
+            strbuf_printf(&w, "m=%s 0 %s 0\r\nc=IN IP4 0.0.0.0\r\na=mid:%s\r\na=inactive\r\n",
+                          m->kind == RTC_MEDIA_AUDIO   ? "audio"
+                          : m->kind == RTC_MEDIA_VIDEO ? "video"
+                                                       : "application",
+                          m->kind == RTC_MEDIA_OTHER ? "UDP/DTLS/SCTP webrtc-datachannel"
+                                                     : "UDP/TLS/RTP/SAVPF",
+                          m->mid);
+            continue;
+        }
+        strbuf_printf(&w, "m=%s %d UDP/TLS/RTP/SAVPF %u\r\n",
+                      t->kind == RTC_MEDIA_AUDIO ? "audio" : "video", local->port, t->codec.pt);
+        write_transport(&w, local, "passive", first);
+        first = false;
+        strbuf_printf(&w, "a=mid:%s\r\na=sendonly\r\na=rtcp-mux\r\na=rtcp-rsize\r\n", t->mid);
+        rtp_ext_ids_t ids = *ext;
+        if (t->kind != RTC_MEDIA_AUDIO)
+            ids.id[RTP_EXT_AUDIO_LEVEL] = 0;
+        write_extmaps(&w, &ids);
+        write_codec(&w, &t->codec, t->kind, ids.id[RTP_EXT_TWCC] != 0, false);
+        strbuf_printf(&w, "a=msid:%s %s\r\na=ssrc:%u cname:%s\r\na=ssrc:%u msid:%s %s\r\n",
+                      t->stream_id, t->track_id, t->ssrc, t->cname, t->ssrc, t->stream_id,
+                      t->track_id);
     }
     return w.full ? -ENOSPC : (int)w.len;
 }

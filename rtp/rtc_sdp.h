@@ -46,6 +46,7 @@ typedef struct rtc_sdp_media {
     int rid_count;
     uint32_t sim_ssrcs[RTC_SDP_MAX_LAYERS];
     int sim_count;
+    bool datachannel; /* m=application ... UDP/DTLS/SCTP webrtc-datachannel */
 } rtc_sdp_media_t;
 
 typedef struct rtc_sdp {
@@ -98,8 +99,14 @@ int rtc_sdp_parse(const char *sdp, rtc_sdp_t *out, char *err, size_t err_cap);
 const rtc_sdp_codec_t *rtc_sdp_pick_codec(const rtc_sdp_media_t *m);
 
 /* Answers a publish offer: each audio/video section the client sends on is
- * received with the picked codec; others are rejected (port 0). Returns the
- * length written, or -EINVAL (nothing usable: reason in err) / -ENOSPC. */
+ * received with the picked codec; a data channel section (SCTP over DTLS,
+ * RFC 8841) is accepted with a=sctp-port and a=max-message-size
+ * (RTC_SDP_MAX_MESSAGE); others are rejected (port 0). Returns the length
+ * written, or -EINVAL (nothing usable: reason in err) / -ENOSPC. */
+#define RTC_SDP_SCTP_PORT   5000
+#define RTC_SDP_MAX_MESSAGE 16384
+/* The index of the offer's data channel section, or -1. */
+int rtc_sdp_datachannel_index(const rtc_sdp_t *offer);
 int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *local, char *out,
                                  size_t cap, char *err, size_t err_cap);
 /* The extension ids the node offers on subscribe sessions (the same in every
@@ -114,6 +121,14 @@ uint8_t rtc_sdp_rtx_pt(const rtc_sdp_media_t *m, uint8_t pt);
 bool rtc_sdp_answer_has_rtx(const rtc_sdp_t *answer);
 /* The ids a subscribe answer accepted, of those we offered. */
 void rtc_sdp_answer_ext_ids(const rtc_sdp_t *answer, rtp_ext_ids_t *out);
+
+/* Answers a receive-only offer (WHEP): section i of the offer is answered
+ * with tracks[i] (same mid, sendonly with its codec and SSRC; rejected with
+ * port 0 when !tracks[i].active). Extension ids are the offer's own, of those
+ * the node writes (ext). Length, or -ENOSPC. */
+int rtc_sdp_write_play_answer(const rtc_sdp_t *offer, const rtc_sdp_track_t *tracks,
+                              const rtp_ext_ids_t *ext, const rtc_sdp_local_t *local, char *out,
+                              size_t cap);
 
 /* An offer sending tracks (sendonly, or inactive when ended). Length or -ENOSPC. */
 int rtc_sdp_write_subscribe_offer(const rtc_sdp_track_t *tracks, int count,

@@ -28,6 +28,7 @@ struct sfu_participant {
     int sub_count, sub_cap, sub_mid_seq;
     unsigned sub_version;
     bool sub_pending, sub_dirty;
+    bool publish_only; /* no subscribe session (WHIP) */
 };
 
 struct sfu_call {
@@ -213,6 +214,8 @@ static void consumer_attach(sfu_participant_t *p, const rtc_sdp_track_t *s)
 /* p starts receiving track t of publisher pub. */
 static void sub_add(sfu_participant_t *p, const sfu_participant_t *pub, const sfu_call_track_t *t)
 {
+    if (p->publish_only)
+        return;
     if (p->sub_count == p->sub_cap) {
         int cap = p->sub_cap ? p->sub_cap * 2 : 8;
         rtc_sdp_track_t *grown =
@@ -295,6 +298,14 @@ int sfu_call_add(sfu_call_t *call, int64_t user_id, const char *username, void *
     }
     *out = p;
     return 0;
+}
+
+void sfu_participant_set_publish_only(sfu_participant_t *p)
+{
+    p->publish_only = true;
+    free(p->sub);
+    p->sub = NULL;
+    p->sub_count = p->sub_cap = 0;
 }
 
 void sfu_call_remove(sfu_participant_t *p)
@@ -613,6 +624,11 @@ const sfu_call_track_t *sfu_participant_tracks(const sfu_participant_t *p, int *
 {
     *count = p->track_count;
     return p->tracks;
+}
+
+uint64_t sfu_participant_publish_leg(const sfu_participant_t *p)
+{
+    return p->pub_leg;
 }
 
 int sfu_participant_leg_kind(const sfu_participant_t *p, uint64_t leg_id)

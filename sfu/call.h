@@ -90,6 +90,9 @@ bool sfu_call_ending(const sfu_call_t *call);
  * -ENOMEM. */
 int sfu_call_add(sfu_call_t *call, int64_t user_id, const char *username, void *owner,
                  sfu_participant_t **out);
+/* p only publishes (a WHIP ingest): it gets no subscribe session, now or
+ * when others publish later. */
+void sfu_participant_set_publish_only(sfu_participant_t *p);
 /* Everything p published leaves the others' subscribe sessions (they get new
  * offers unless the call is ending), p's legs close, p is freed. */
 void sfu_call_remove(sfu_participant_t *p);
@@ -134,6 +137,8 @@ int64_t sfu_participant_joined_ms(const sfu_participant_t *p);
 void *sfu_participant_owner(const sfu_participant_t *p);
 void sfu_participant_set_owner(sfu_participant_t *p, void *owner);
 const sfu_call_track_t *sfu_participant_tracks(const sfu_participant_t *p, int *count);
+/* p's publish leg (open once it published). */
+uint64_t sfu_participant_publish_leg(const sfu_participant_t *p);
 /* Which of p's legs leg_id is: 1 publish, 2 subscribe, 0 neither. */
 int sfu_participant_leg_kind(const sfu_participant_t *p, uint64_t leg_id);
 

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/mq.h"
 #include "dtls/srtp_session.h"
+#include "sfu/datachannel.h"
 #include "sfu/room.h"
 #include "sfu/rtc_transport.h"
 
@@ -27,6 +28,7 @@ typedef struct media_leg {
     media_worker_t *mw;
     rtc_transport_t *transport;
     sfu_leg_t *leg;
+    sfu_dc_leg_t *dc; /* data channels, when the leg carries them */
 } media_leg_t;
 
 /* Per-worker state: touched only on that worker's thread (but stats). */
@@ -37,6 +39,8 @@ struct media_worker {
     idmap_t rooms; /* room id -> sfu_room_t */
     idmap_t legs;  /* leg id -> media_leg_t */
     sfu_media_stats_t stats;
+    sfu_dc_hub_t *dc_hub; /* while any leg has data channels */
+    sfu_dc_stats_t dc_stats;
     uint8_t scratch[SCRATCH_CAP];
 };
 
@@ -158,10 +162,26 @@ static void on_transport_rtcp(void *ctx, rtc_transport_t *t, uint8_t *pkt, size_
     sfu_leg_receive_rtcp(ml->leg, pkt, len, now_ms_of(ml));
 }
 
+static void on_transport_app_data(void *ctx, rtc_transport_t *t, const uint8_t *data, size_t len)
+{
+    media_leg_t *ml = ctx;
+    (void)t;
+    if (ml->dc)
+        sfu_dc_leg_input(ml->dc, data, len);
+}
+
+static int dc_send(void *ctx, const uint8_t *data, size_t len)
+{
+    media_leg_t *ml = ctx;
+    return rtc_transport_send_app(ml->transport, data, len);
+}
+
 static void on_transport_connected(void *ctx, rtc_transport_t *t)
 {
     media_leg_t *ml = ctx;
     (void)t;
+    if (ml->dc)
+        sfu_dc_leg_start(ml->dc);
     sfu_leg_set_connected(ml->leg, true, now_ms_of(ml));
     post_event(ml->mw->media, ml->id, true, NULL);
 }
@@ -178,6 +198,7 @@ static const rtc_transport_listener_t transport_listener = {
     .on_connected = on_transport_connected,
     .on_rtp = on_transport_rtp,
     .on_rtcp = on_transport_rtcp,
+    .on_app_data = on_transport_app_data,
     .on_closed = on_transport_closed,
 };
 
@@ -193,6 +214,7 @@ typedef enum {
     CMD_CONSUMER_REMOVE,
     CMD_CONSUMER_PAUSE,
     CMD_CONSUMER_LAYERS,
+    CMD_LEG_DATACHANNEL,
 } media_cmd_kind_t;
 
 typedef struct media_cmd {
@@ -201,6 +223,7 @@ typedef struct media_cmd {
     int64_t room_id;
     uint64_t leg_id;
     uint64_t producer_id, consumer_id;
+    int64_t user_id;
     bool paused, rtx;
     int layer_limit;
     rtp_ext_ids_t ext;
@@ -247,6 +270,7 @@ static sfu_room_t *room_open(media_worker_t *mw, int64_t room_id)
 static void leg_destroy(media_worker_t *mw, media_leg_t *ml)
 {
     sfu_room_t *r = sfu_leg_room(ml->leg);
+    sfu_dc_leg_free(ml->dc);
     sfu_leg_free(ml->leg);
     idmap_remove(&mw->legs, (int64_t)ml->id, ml);
     rtc_transport_free(ml->transport);
@@ -326,6 +350,14 @@ static void run_cmd(void *worker, void *arg)
         break;
     case CMD_CONSUMER_LAYERS:
         rc = r ? sfu_room_consumer_set_layers(r, c->consumer_id, c->layer_limit, 0, now) : -ENOENT;
+        break;
+    case CMD_LEG_DATACHANNEL:
+        if (ml && !ml->dc) {
+            ml->dc = sfu_dc_leg_new(&mw->dc_hub, sfu_worker__loop(worker), &mw->dc_stats,
+                                    c->room_id, c->user_id, dc_send, ml);
+            if (ml->dc && rtc_transport_connected(ml->transport))
+                sfu_dc_leg_start(ml->dc);
+        }
         break;
     }
     if (rc && rc != -ENOENT)
@@ -497,6 +529,14 @@ int sfu_media_consumer_remove(sfu_media_t *m, int64_t room_id, uint64_t consumer
     media_cmd_t *c = cmd_new(CMD_CONSUMER_REMOVE, room_id, 0);
     if (c)
         c->consumer_id = consumer_id;
+    return post(m, c);
+}
+
+int sfu_media_leg_datachannel(sfu_media_t *m, int64_t room_id, uint64_t leg_id, int64_t user_id)
+{
+    media_cmd_t *c = cmd_new(CMD_LEG_DATACHANNEL, room_id, leg_id);
+    if (c)
+        c->user_id = user_id;
     return post(m, c);
 }
 

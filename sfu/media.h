@@ -71,6 +71,9 @@ int sfu_media_producer_remove(sfu_media_t *m, int64_t room_id, uint64_t owner_le
  * publisher for a keyframe when the track is video. */
 int sfu_media_consumer_add(sfu_media_t *m, int64_t room_id, uint64_t producer_id, uint64_t leg_id,
                            const sfu_consumer_params_t *params);
+/* The leg terminates data channels (SCTP over its DTLS) for user_id, whose
+ * messages on "app"/"state" go to the room's other such legs. */
+int sfu_media_leg_datachannel(sfu_media_t *m, int64_t room_id, uint64_t leg_id, int64_t user_id);
 int sfu_media_consumer_remove(sfu_media_t *m, int64_t room_id, uint64_t consumer_id);
 int sfu_media_consumer_pause(sfu_media_t *m, int64_t room_id, uint64_t consumer_id, bool paused);
 /* Simulcast: the most layers the consumer's subscriber takes (0: all). */

@@ -68,6 +68,19 @@ static void dtls_closed(void *ctx, const char *reason)
     closed(ctx, reason);
 }
 
+/* SCTP for data channels (sfu/datachannel.c), not SRTP. */
+static void dtls_data(void *ctx, const uint8_t *data, size_t len)
+{
+    rtc_transport_t *t = ctx;
+    if (t->listener.on_app_data)
+        t->listener.on_app_data(t->ctx, t, data, len);
+}
+
+int rtc_transport_send_app(rtc_transport_t *t, const uint8_t *data, size_t len)
+{
+    return t->closed ? -ENOTCONN : dtls_transport_send(t->dtls, data, len);
+}
+
 static void rearm_dtls_timer(rtc_transport_t *t);
 
 static void on_dtls_timer(uv_timer_t *timer)
@@ -101,8 +114,10 @@ rtc_transport_t *rtc_transport_new(sfu_worker_t *w, const char *local_ufrag, con
     strcpy(t->pwd, local_pwd);
     t->listener = *listener;
     t->ctx = ctx;
-    static const dtls_transport_callbacks_t cb = {
-        .send_datagram = dtls_send, .on_connected = dtls_connected, .on_closed = dtls_closed};
+    static const dtls_transport_callbacks_t cb = {.send_datagram = dtls_send,
+                                                  .on_connected = dtls_connected,
+                                                  .on_closed = dtls_closed,
+                                                  .on_data = dtls_data};
     t->dtls = dtls_transport_new(DTLS_ROLE_SERVER, sfu_worker__cert(w), remote_fp, NULL, &cb, t);
     if (!t->dtls) {
         free(t);

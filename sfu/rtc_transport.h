@@ -19,6 +19,8 @@ typedef struct rtc_transport_listener {
     void (*on_connected)(void *ctx, rtc_transport_t *t);
     void (*on_rtp)(void *ctx, rtc_transport_t *t, uint8_t *pkt, size_t len);
     void (*on_rtcp)(void *ctx, rtc_transport_t *t, uint8_t *pkt, size_t len);
+    /* Optional: DTLS application data (SCTP, for data channels). */
+    void (*on_app_data)(void *ctx, rtc_transport_t *t, const uint8_t *data, size_t len);
     /* ICE consent lapsed or DTLS ended; the transport stays until freed. */
     void (*on_closed)(void *ctx, rtc_transport_t *t, const char *reason);
 } rtc_transport_listener_t;
@@ -42,6 +44,8 @@ void rtc_transport_free(rtc_transport_t *t);
 int rtc_transport_send_rtp(rtc_transport_t *t, uint8_t *pkt, size_t len, size_t cap);
 int rtc_transport_send_rtcp(rtc_transport_t *t, uint8_t *pkt, size_t len, size_t cap);
 
+/* DTLS application data to the peer (an SCTP packet). 0 or negative. */
+int rtc_transport_send_app(rtc_transport_t *t, const uint8_t *data, size_t len);
 bool rtc_transport_connected(const rtc_transport_t *t);
 const char *rtc_transport_ufrag(const rtc_transport_t *t);
 const char *rtc_transport_srtp_profile(const rtc_transport_t *t);

@@ -65,6 +65,43 @@ void api_calls_list(http_req_t *req);
 /* POST /api/calls/seen: every missed direct call counts as seen. */
 void api_calls_seen(http_req_t *req);
 
+/* api_whip.c: WHIP ingest (RFC 9725) and the rooms' ingest keys. */
+void api_whip_options(http_req_t *req);
+void api_whip_post(http_req_t *req);
+void api_whip_patch(http_req_t *req);
+void api_whip_delete(http_req_t *req);
+void api_ingest_keys_list(http_req_t *req);
+void api_ingest_key_create(http_req_t *req);
+void api_ingest_key_revoke(http_req_t *req);
+/* Shared with api_whep.c. CORS headers of every WHIP/WHEP answer. */
+void api_whip_cors(http_req_t *req);
+/* The live room named by id or share code; false after replying 404. */
+bool api_whip_room(http_req_t *req, const char *name, store_room_t *room);
+/* A member's access token (*user_id set) or an ingest key of room (*key_id
+ * set), and the name it goes by; false after replying 401/403. */
+bool api_whip_credential(http_req_t *req, const store_room_t *room, int64_t *key_id,
+                         int64_t *user_id, char name[64]);
+/* The request's Content-Type without parameters, case-insensitively. */
+bool api_content_type_is(const http_req_t *req, const char *type);
+/* Answers a PATCH of a session whose offer had remote_ufrag: 204 for
+ * trickled candidates, 422 for an ICE restart, 415 for another body. */
+void api_whip_trickle(http_req_t *req, const char *remote_ufrag);
+/* A session's call place went for reason (call ended, media lost, node
+ * stopping): the session is forgotten. ingest is the whip_session_t. */
+void api_whip_session_gone(signaling_t *sig, void *ingest, const char *reason);
+
+/* api_whep.c: WHEP playback (receive-only sessions). */
+void api_whep_post(http_req_t *req);
+void api_whep_patch(http_req_t *req);
+void api_whep_delete(http_req_t *req);
+/* The room's call changed (tracks published or withdrawn, someone left) or
+ * its active speaker did: sessions re-pick what they show. */
+void api_whep_room_changed(signaling_t *sig, int64_t room_id);
+/* A media leg's state; sessions whose leg closed end. */
+void api_whep_leg_state(signaling_t *sig, uint64_t leg_id, bool connected);
+/* The node is stopping: every session's leg closes. */
+void api_whep_close_all(signaling_t *sig);
+
 /* api_files.c */
 void api_upload(http_req_t *req);
 void api_file_get(http_req_t *req);

@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "signaling/api.h"
 #include "signaling/ws.h"
 #include "signaling/ws_call.h"
 #include "signaling/ws_direct.h"
@@ -68,6 +69,29 @@ void http_reply_text_take(http_req_t *req, int status, const char *content_type,
                           size_t len)
 {
     req_set_response(req, status, content_type, text, len);
+}
+
+void http_reply_header(http_req_t *req, const char *name, const char *value)
+{
+    if (req->resp_header_count == HTTP_MAX_RESP_HEADERS ||
+        strlen(name) + 2 > sizeof req->resp_headers[0].name ||
+        strlen(value) + 1 > sizeof req->resp_headers[0].value)
+        return;
+    int i = req->resp_header_count++;
+    snprintf(req->resp_headers[i].name, sizeof req->resp_headers[i].name, "%s:", name);
+    snprintf(req->resp_headers[i].value, sizeof req->resp_headers[i].value, "%s", value);
+}
+
+/* The handler's own headers (http_reply_header); non-zero when they do not fit. */
+static int add_resp_headers(struct lws *wsi, http_req_t *req, uint8_t **p, uint8_t *end)
+{
+    for (int i = 0; i < req->resp_header_count; i++) {
+        const char *v = req->resp_headers[i].value;
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)req->resp_headers[i].name,
+                                        (const unsigned char *)v, (int)strlen(v), p, end))
+            return -1;
+    }
+    return 0;
 }
 
 void http_reply_json(http_req_t *req, int status, json_t *body)
@@ -315,6 +339,7 @@ static int req_write(struct http_pss *pss, struct lws *wsi)
              lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
                                          (const unsigned char *)req->extra_header,
                                          (int)strlen(req->extra_header), &p, end)) ||
+            add_resp_headers(wsi, req, &p, end) ||
             (req->close_after &&
              lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
                                           5, &p, end)) ||
@@ -619,6 +644,7 @@ void signaling_attach_media(signaling_t *sig, struct sfu_media *media, const cha
 void signaling_media_event(signaling_t *sig, uint64_t leg_id, bool connected, const char *reason)
 {
     ws_call_leg_state(sig, leg_id, connected, reason);
+    api_whep_leg_state(sig, leg_id, connected);
 }
 
 void signaling_media_speaker(signaling_t *sig, int64_t room_id, uint64_t active_producer_id,
@@ -636,6 +662,7 @@ void signaling_stop(signaling_t *sig)
     lws_context_destroy(sig->lws);
     ws_direct_close_all(sig);
     ws_call_close_all(sig);
+    api_whep_close_all(sig);
     ws_hub_stop(sig);
 }
 

@@ -15,6 +15,8 @@
 /* Request bodies being received, all connections together: past this a new
  * request with a body is answered 503 before any of it is read. */
 #define HTTP_BODIES_MAX (32u * 1024 * 1024)
+/* Headers a handler may add to its response (http_reply_header). */
+#define HTTP_MAX_RESP_HEADERS 8
 
 typedef enum {
     HTTP_GET,
@@ -63,6 +65,11 @@ typedef struct http_req {
     bool counted;          /* already in the request metrics */
     char extra_header[96]; /* e.g. "retry-after: 3" */
     bool body_is_file;     /* resp is raw file bytes (for the content type) */
+    struct {
+        char name[40]; /* with the colon: "location:" */
+        char value[256];
+    } resp_headers[HTTP_MAX_RESP_HEADERS]; /* http_reply_header */
+    int resp_header_count;
 } http_req_t;
 
 const char *http_method_name(http_method_t m);
@@ -72,6 +79,9 @@ void http_reply_json(http_req_t *req, int status, json_t *body);
 /* {"error":{"code":..,"message":..[,"field":..]}} */
 void http_reply_error(http_req_t *req, int status, const char *code, const char *field,
                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Adds a response header (name without the colon); past HTTP_MAX_RESP_HEADERS
+ * or an over-long value it is dropped. Call before or after the reply. */
+void http_reply_header(http_req_t *req, const char *name, const char *value);
 /* Takes ownership of text (malloc'd). */
 void http_reply_text_take(http_req_t *req, int status, const char *content_type, char *text,
                           size_t len);

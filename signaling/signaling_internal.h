@@ -17,6 +17,8 @@
 typedef struct call_room call_room_t;
 typedef struct call_peer call_peer_t;
 typedef struct direct_call direct_call_t;
+typedef struct whip_session whip_session_t;
+typedef struct whep_session whep_session_t;
 
 typedef struct metric_series {
     int16_t route; /* -1: no route matched */
@@ -50,7 +52,9 @@ struct signaling {
     metric_series_t series[METRICS_MAX_SERIES];
     int series_count;
     uint64_t series_dropped;
-    size_t body_bytes_reserved; /* Content-Length of the request bodies being received */
+    size_t body_bytes_reserved;    /* Content-Length of the request bodies being received */
+    whip_session_t *whip_sessions; /* WHIP ingest sessions (api_whip.c) */
+    whep_session_t *whep_sessions; /* WHEP playback sessions (api_whep.c) */
 };
 
 /* router.c */

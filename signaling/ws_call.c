@@ -28,6 +28,8 @@ struct call_peer {
     char resume_token[40];
     int64_t detached_ms; /* when its socket dropped; 0 while attached */
     bool audio_muted, video_muted, hand_raised;
+    void *ingest;      /* a WHIP session (api_whip.c) instead of a socket; NULL otherwise */
+    bool datachannels; /* its publish leg terminates data channels */
 };
 
 struct call_room {
@@ -98,10 +100,13 @@ static json_t *peer_json(const call_peer_t *p)
                                         tracks[i].kind == RTC_MEDIA_AUDIO ? "audio" : "video",
                                         "source", tracks[i].source, "streamId",
                                         strcmp(tracks[i].source, "screen") ? "camera" : "screen"));
-    return json_pack("{s:I,s:s,s:o,s:b,s:b,s:b}", "userId",
-                     (json_int_t)sfu_participant_user_id(p->part), "username",
-                     sfu_participant_username(p->part), "tracks", list, "audioMuted",
-                     p->audio_muted, "videoMuted", p->video_muted, "handRaised", p->hand_raised);
+    json_t *o = json_pack(
+        "{s:I,s:s,s:o,s:b,s:b,s:b}", "userId", (json_int_t)sfu_participant_user_id(p->part),
+        "username", sfu_participant_username(p->part), "tracks", list, "audioMuted", p->audio_muted,
+        "videoMuted", p->video_muted, "handRaised", p->hand_raised);
+    if (p->ingest)
+        json_object_set_new(o, "ingest", json_true());
+    return o;
 }
 
 /* ---- from the call (sfu/call.h) ---- */
@@ -138,6 +143,24 @@ static call_peer_t *peer_of(ws_conn_t *c, json_t *msg, json_t *id)
     return p;
 }
 
+/* The call is over once nobody is left in it. */
+static void room_close_if_empty(signaling_t *sig, call_room_t *r)
+{
+    if (peer_count(r) > 0)
+        return;
+    const char *how = sfu_call_ending(r->call) ? "ended_by_host"
+                      : sig->lws_stopping      ? "node_stopped"
+                                               : "empty";
+    if (r->call_id && store_call_end(sig->store, r->call_id, now_unix_ms(), how))
+        log_warn("call", "call %lld: its end was not recorded", (long long)r->call_id);
+    call_room_t **pp = &sig->calls;
+    while (*pp != r)
+        pp = &(*pp)->next;
+    *pp = r->next;
+    sfu_call_free(r->call);
+    free(r);
+}
+
 /* Everything a participant had goes; everyone else is told and renegotiated. */
 static void peer_remove(signaling_t *sig, call_peer_t *p, const char *reason)
 {
@@ -148,6 +171,8 @@ static void peer_remove(signaling_t *sig, call_peer_t *p, const char *reason)
     snprintf(username, sizeof username, "%s", sfu_participant_username(p->part));
     if (p->conn)
         p->conn->call_peer = NULL;
+    if (p->ingest)
+        api_whip_session_gone(sig, p->ingest, reason);
     sfu_call_remove(p->part);
     free(p);
     room_send_all(r,
@@ -157,22 +182,11 @@ static void peer_remove(signaling_t *sig, call_peer_t *p, const char *reason)
                   NULL);
     log_info("call", "room %lld: %s left the call (%s)", (long long)r->room_id, username, reason);
     int64_t now = now_unix_ms();
-    if (r->call_id && store_call_leave(sig->store, r->call_id, user_id, now, reason))
+    if (r->call_id && user_id > 0 && store_call_leave(sig->store, r->call_id, user_id, now, reason))
         log_warn("call", "call %lld: the leave of user %lld was not recorded",
                  (long long)r->call_id, (long long)user_id);
-    if (peer_count(r) == 0) {
-        const char *how = sfu_call_ending(r->call) ? "ended_by_host"
-                          : sig->lws_stopping      ? "node_stopped"
-                                                   : "empty";
-        if (r->call_id && store_call_end(sig->store, r->call_id, now, how))
-            log_warn("call", "call %lld: its end was not recorded", (long long)r->call_id);
-        call_room_t **pp = &sig->calls;
-        while (*pp != r)
-            pp = &(*pp)->next;
-        *pp = r->next;
-        sfu_call_free(r->call);
-        free(r);
-    }
+    room_close_if_empty(sig, r);
+    api_whep_room_changed(sig, room_id);
     /* Last: in a direct call's room this may end the call (and r) for everyone. */
     ws_direct_participant_left(sig, room_id, user_id, reason);
 }
@@ -400,6 +414,11 @@ void ws_call_publish(ws_conn_t *c, json_t *msg, json_t *id)
                                              (int)json_integer_value(h));
     }
     call_room_t *r = p->room;
+    if (!p->datachannels && rtc_sdp_datachannel_index(&offer) >= 0) {
+        p->datachannels = true;
+        sfu_media_leg_datachannel(c->sig->media, r->room_id, sfu_participant_publish_leg(p->part),
+                                  c->user_id);
+    }
     json_t *reply = json_pack("{s:s,s:I,s:s}", "type", "call_publish_answer", "roomId",
                               (json_int_t)r->room_id, "sdp", answer);
     if (id)
@@ -410,6 +429,7 @@ void ws_call_publish(ws_conn_t *c, json_t *msg, json_t *id)
                   json_pack("{s:s,s:I,s:o}", "type", "participant_updated", "roomId",
                             (json_int_t)r->room_id, "participant", peer_json(p)),
                   NULL);
+    api_whep_room_changed(c->sig, r->room_id);
 }
 
 /* An optional integer field in [lo, hi]: 1 present, 0 absent, -1 invalid. */
@@ -665,12 +685,14 @@ void ws_call_speaker(signaling_t *sig, int64_t room_id, uint64_t active_producer
         active_producer_id ? sfu_call_find_producer(r->call, active_producer_id) : NULL;
     if (changed && speaker)
         r->speaker_user_id = sfu_participant_user_id(speaker);
-    if (changed && speaker)
+    if (changed && speaker) {
         room_send_all(r,
                       json_pack("{s:s,s:I,s:I}", "type", "active_speaker", "roomId",
                                 (json_int_t)room_id, "userId",
                                 (json_int_t)sfu_participant_user_id(speaker)),
                       NULL);
+        api_whep_room_changed(sig, room_id);
+    }
     /* Levels for a talking indicator: those heard, while anyone is (and
      * once more, empty, when the last one falls silent). */
     json_t *levels = json_array();
@@ -723,4 +745,60 @@ void ws_call_candidate(ws_conn_t *c, json_t *msg, json_t *id)
         ws_send(c, ok);
         json_decref(ok);
     }
+}
+
+int ws_call_ingest_open(signaling_t *sig, int64_t room_id, int64_t user_id, const char *name,
+                        void *ingest, const rtc_sdp_t *offer, char *answer, size_t answer_cap,
+                        sfu_call_error_t *err, call_peer_t **out)
+{
+    call_room_t *r = room_find(sig, room_id);
+    bool opened = !r;
+    if (!r && !(r = room_open(sig, room_id))) {
+        *err = (sfu_call_error_t){.code = "internal", .message = "out of memory"};
+        return -1;
+    }
+    call_peer_t *p = calloc(1, sizeof *p);
+    int rc = p ? sfu_call_add(r->call, user_id, name, p, &p->part) : -ENOMEM;
+    if (rc) {
+        free(p);
+        *err = (sfu_call_error_t){.code = rc == -ENOSPC ? "call_full" : "internal"};
+        snprintf(err->message, sizeof err->message, "%s",
+                 rc == -ENOSPC ? "the call is full" : "out of memory");
+        if (opened)
+            room_close_if_empty(sig, r);
+        return -1;
+    }
+    p->room = r;
+    sfu_participant_set_publish_only(p->part);
+    if (sfu_participant_publish(p->part, offer, NULL, NULL, answer, answer_cap, err)) {
+        peer_remove(sig, p, "refused"); /* no ingest yet: nobody else is told twice */
+        return -1;
+    }
+    p->ingest = ingest;
+    room_send_all(r,
+                  json_pack("{s:s,s:I,s:o}", "type", "participant_joined", "roomId",
+                            (json_int_t)room_id, "participant", peer_json(p)),
+                  p);
+    log_info("call", "room %lld: ingest %s joined the call", (long long)room_id, name);
+    api_whep_room_changed(sig, room_id);
+    *out = p;
+    return 0;
+}
+
+void ws_call_ingest_close(signaling_t *sig, call_peer_t *p, const char *reason)
+{
+    p->ingest = NULL; /* the session is going already */
+    peer_remove(sig, p, reason);
+}
+
+sfu_call_t *ws_call_of_room(signaling_t *sig, int64_t room_id)
+{
+    call_room_t *r = room_find(sig, room_id);
+    return r ? r->call : NULL;
+}
+
+int64_t ws_call_active_speaker(signaling_t *sig, int64_t room_id)
+{
+    call_room_t *r = room_find(sig, room_id);
+    return r ? r->speaker_user_id : 0;
 }

@@ -6,8 +6,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "rtp/rtc_sdp.h"
+#include "sfu/call.h"
+
 typedef struct ws_conn ws_conn_t;
 typedef struct signaling signaling_t;
+typedef struct call_peer call_peer_t;
 
 void ws_call_join(ws_conn_t *c, json_t *msg, json_t *id);
 void ws_call_publish(ws_conn_t *c, json_t *msg, json_t *id);
@@ -40,5 +44,21 @@ void ws_call_leg_state(signaling_t *sig, uint64_t leg_id, bool connected, const 
 void ws_call_speaker(signaling_t *sig, int64_t room_id, uint64_t active_producer_id, bool changed,
                      int n, const uint64_t *producer_ids, const uint8_t *loudness);
 void ws_call_close_all(signaling_t *sig);
+
+/* A participant with no socket that only publishes (a WHIP session, see
+ * api_whip.c): joins room_id's call as user_id (negative: not an account)
+ * named name, and publishes offer. 0 with the SDP answer in answer and the
+ * place in *out; -1 with *err filled and nothing left behind. When the place
+ * goes for another reason (call ended, media lost, node stopping),
+ * api_whip_session_gone(sig, ingest, reason) is called first. */
+int ws_call_ingest_open(signaling_t *sig, int64_t room_id, int64_t user_id, const char *name,
+                        void *ingest, const rtc_sdp_t *offer, char *answer, size_t answer_cap,
+                        sfu_call_error_t *err, call_peer_t **out);
+/* The room's call (NULL when none) and its active speaker's user id (0:
+ * nobody yet), for WHEP sessions (api_whep.c). */
+sfu_call_t *ws_call_of_room(signaling_t *sig, int64_t room_id);
+int64_t ws_call_active_speaker(signaling_t *sig, int64_t room_id);
+/* The session ends its place (no api_whip_session_gone for it). */
+void ws_call_ingest_close(signaling_t *sig, call_peer_t *p, const char *reason);
 
 #endif

@@ -198,6 +198,18 @@ const db_query_def_t db_queries[Q_COUNT] = {
     [Q_DIRECT_ROOMS_CLOSE_OPEN] = {"direct_rooms_close_open",
                                    "UPDATE rooms SET ended_at = ?1 WHERE direct = 1 AND ended_at "
                                    "IS NULL"},
+    [Q_INGEST_INSERT] = {"ingest_insert",
+                         "INSERT INTO ingest_keys (room_id, name, key_hash, created_by, "
+                         "created_at) VALUES (?1, ?2, ?3, ?4, ?5)"},
+    [Q_INGEST_BY_HASH] = {"ingest_by_hash",
+                          "SELECT id, room_id, name, created_at, revoked_at FROM ingest_keys "
+                          "WHERE key_hash = ?1"},
+    [Q_INGEST_LIST] = {"ingest_list",
+                       "SELECT id, room_id, name, created_at, revoked_at FROM ingest_keys WHERE "
+                       "room_id = ?1 ORDER BY id"},
+    [Q_INGEST_REVOKE] = {"ingest_revoke",
+                         "UPDATE ingest_keys SET revoked_at = ?3 WHERE id = ?1 AND room_id = ?2 "
+                         "AND revoked_at IS NULL"},
 };
 
 /* Step i moves the schema from version i to i + 1. */
@@ -318,6 +330,16 @@ static const char *const migrations[] = {
     "CREATE INDEX direct_calls_open ON direct_calls(status) WHERE status IN ('ringing', "
     "'accepted');"
     "CREATE INDEX rooms_direct_live ON rooms(id) WHERE direct = 1 AND ended_at IS NULL;",
+    /* 2 -> 3: WHIP ingest keys, per room; only the key's SHA-256 is kept. */
+    "CREATE TABLE ingest_keys ("
+    "  id INTEGER PRIMARY KEY,"
+    "  room_id INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  key_hash BLOB NOT NULL UNIQUE,"
+    "  created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER);"
+    "CREATE INDEX ingest_keys_room ON ingest_keys(room_id, id);",
 };
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(MIGRATION_COUNT == STORE_SCHEMA_VERSION, "one migration step per schema version");

@@ -74,6 +74,10 @@ typedef enum {
     Q_MISSED_MARK_SEEN,
     Q_DIRECT_CALLS_CLOSE_OPEN,
     Q_DIRECT_ROOMS_CLOSE_OPEN,
+    Q_INGEST_INSERT,
+    Q_INGEST_BY_HASH,
+    Q_INGEST_LIST,
+    Q_INGEST_REVOKE,
     Q_COUNT
 } db_query_t;
 

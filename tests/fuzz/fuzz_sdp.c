@@ -73,6 +73,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(!strcmp(back.media[i].mid, offer.media[i].mid));
     }
 
+    /* Read as a WHEP offer: each section with a codec we would pick is answered
+     * sendonly, the others rejected; the answer parses back section for section. */
+    static rtc_sdp_track_t play[RTC_SDP_MAX_MEDIA];
+    int playing = 0;
+    for (int i = 0; i < offer.media_count; i++) {
+        const rtc_sdp_media_t *m = &offer.media[i];
+        const rtc_sdp_codec_t *c = rtc_sdp_pick_codec(m);
+        rtc_sdp_track_t *t = &play[i];
+        memset(t, 0, sizeof *t);
+        t->kind = m->kind;
+        memcpy(t->mid, m->mid, sizeof t->mid);
+        t->active = c != NULL;
+        playing += t->active;
+        if (c)
+            t->codec = *c;
+        t->ssrc = m->ssrc | 1;
+        memcpy(t->cname, "whep", 5);
+        memcpy(t->stream_id, "whep-s", 7);
+        memcpy(t->track_id, "v-0", 4);
+    }
+    n = rtc_sdp_write_play_answer(&offer, play, &offer.media[0].ext, &fuzz_local, out, sizeof out);
+    CHECK(n > 0 && (size_t)n == strlen(out));
+    memset(err, 0, sizeof err);
+    /* With nothing to play there is no transport to describe (WHEP refuses such offers). */
+    if (playing) {
+        CHECK(rtc_sdp_parse(out, &back, err, sizeof err) == 0);
+        CHECK(back.media_count == offer.media_count);
+        for (int i = 0; i < offer.media_count; i++) {
+            CHECK(!strcmp(back.media[i].mid, offer.media[i].mid));
+            if (play[i].active)
+                CHECK(back.media[i].ssrc == play[i].ssrc &&
+                      !strcmp(back.media[i].direction, "sendonly"));
+        }
+    }
+
     /* Every section with a codec we would pick becomes a track of a subscribe offer. */
     static rtc_sdp_track_t tracks[RTC_SDP_MAX_MEDIA];
     int count = 0;

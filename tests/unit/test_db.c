@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "store/db_internal.h"
+#include "store/store_ingest.h"
 #include "store/store_social.h"
 
 typedef struct fixture {
@@ -569,10 +570,54 @@ static void test_checkpointer_reports_commits(void **state)
     store_checkpointer_close(cp);
 }
 
+static int count_keys(void *ctx, const store_ingest_key_t *k)
+{
+    (void)k;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* Ingest keys: found by hash in their room, listed, revoked once; they go with the room. */
+static void test_ingest_keys(void **state)
+{
+    fixture_t *f = *state;
+    int64_t host = add_user(f->st, "host");
+    store_room_t a, b;
+    assert_int_equal(store_room_create(f->st, "a", false, host, "aaaa-bbbb-cccc", 1, &a), 0);
+    assert_int_equal(store_room_create(f->st, "b", false, host, "dddd-eeee-ffff", 2, &b), 0);
+    uint8_t h1[32], h2[32];
+    memset(h1, 1, sizeof h1);
+    memset(h2, 2, sizeof h2);
+    store_ingest_key_t k1, k2, got;
+    assert_int_equal(store_ingest_key_create(f->st, a.id, "obs", h1, host, 10, &k1), 0);
+    assert_int_equal(store_ingest_key_create(f->st, b.id, "gst", h2, host, 11, &k2), 0);
+    assert_int_equal(store_ingest_key_create(f->st, b.id, "dup", h2, host, 12, &got), -EEXIST);
+    assert_int_equal(store_ingest_key_by_hash(f->st, h1, &got), 0);
+    assert_int_equal(got.id, k1.id);
+    assert_int_equal(got.room_id, a.id);
+    assert_string_equal(got.name, "obs");
+    assert_int_equal(got.revoked_at_ms, 0);
+    uint8_t none[32] = {0};
+    assert_int_equal(store_ingest_key_by_hash(f->st, none, &got), -ENOENT);
+    /* Revoking needs the key's own room, and happens once. */
+    assert_int_equal(store_ingest_key_revoke(f->st, b.id, k1.id, 20), -ENOENT);
+    assert_int_equal(store_ingest_key_revoke(f->st, a.id, k1.id, 20), 0);
+    assert_int_equal(store_ingest_key_revoke(f->st, a.id, k1.id, 21), -ENOENT);
+    assert_int_equal(store_ingest_key_by_hash(f->st, h1, &got), 0);
+    assert_int_equal(got.revoked_at_ms, 20);
+    int n = 0;
+    assert_int_equal(store_ingest_keys_list(f->st, b.id, count_keys, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(sqlite3_exec(f->st->db, "DELETE FROM rooms WHERE id = 2", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(store_ingest_key_by_hash(f->st, h2, &got), -ENOENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_migrates_empty_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ingest_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_conflicts_ignore_case, setup, teardown),

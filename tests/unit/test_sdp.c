@@ -418,7 +418,8 @@ static void test_publish_answer_round_trip(void **state)
 static void test_publish_answer_rejects_unused_sections(void **state)
 {
     (void)state;
-    /* Audio only received (recvonly from the client), plus a data channel. */
+    /* Audio only received (recvonly from the client), plus a data channel:
+     * the audio section is rejected, the data channel accepted (RFC 8841). */
     replace(text2, sizeof text2, chrome_offer, "a=sendonly", "a=recvonly");
     assert_true(strlen(text2) + sizeof chrome_datachannel <= sizeof text);
     strcat(strcpy(text, text2), chrome_datachannel);
@@ -428,19 +429,43 @@ static void test_publish_answer_rejects_unused_sections(void **state)
     assert_int_equal(parsed.media[2].kind, RTC_MEDIA_OTHER);
     int n = rtc_sdp_write_publish_answer(&parsed, &node_local, text, sizeof text, err, sizeof err);
     assert_true(n > 0);
-    assert_non_null(strstr(text, "a=group:BUNDLE 1\r\n"));
+    assert_int_equal(rtc_sdp_datachannel_index(&parsed), 2);
+    assert_true(parsed.media[2].datachannel);
+    assert_false(parsed.media[1].datachannel);
+    assert_non_null(strstr(text, "a=group:BUNDLE 1 2\r\n"));
     assert_non_null(strstr(text, "m=audio 0 UDP/TLS/RTP/SAVPF 0\r\n"));
-    assert_non_null(strstr(text, "m=application 0 UDP/DTLS/SCTP webrtc-datachannel"));
+    assert_non_null(strstr(text, "m=application 40000 UDP/DTLS/SCTP webrtc-datachannel\r\n"));
+    assert_non_null(strstr(text, "a=mid:2\r\na=sctp-port:5000\r\na=max-message-size:16384\r\n"));
     assert_int_equal(rtc_sdp_parse(text, &reparsed, err, sizeof err), 0);
     assert_int_equal(reparsed.media_count, 3);
     assert_int_equal(media_by_mid(&reparsed, "0")->port, 0);
     assert_string_equal(media_by_mid(&reparsed, "0")->direction, "inactive");
-    assert_int_equal(media_by_mid(&reparsed, "2")->port, 0);
+    assert_int_equal(media_by_mid(&reparsed, "2")->port, 40000);
+    assert_true(media_by_mid(&reparsed, "2")->datachannel);
     assert_string_equal(media_by_mid(&reparsed, "1")->direction, "recvonly");
     /* The one candidate rides on the first accepted section. */
     const char *cand = strstr(text, "a=candidate:");
     assert_non_null(cand);
     assert_true(cand > strstr(text, "a=mid:0"));
+}
+
+/* GStreamer's webrtcbin (max-bundle) offers every section but the first with
+ * port 0 and a=bundle-only (RFC 8843 6): those sections are live. */
+static void test_bundle_only_sections_are_live(void **state)
+{
+    (void)state;
+    replace(text, sizeof text, chrome_offer, "m=video 9 ", "m=video 0 ");
+    replace(text2, sizeof text2, text, "a=mid:1\r\n", "a=mid:1\r\na=bundle-only\r\n");
+    assert_int_equal(rtc_sdp_parse(text2, &parsed, err, sizeof err), 0);
+    assert_int_not_equal(media_by_mid(&parsed, "1")->port, 0);
+    int n = rtc_sdp_write_publish_answer(&parsed, &node_local, text, sizeof text, err, sizeof err);
+    assert_true(n > 0);
+    assert_non_null(strstr(text, "a=group:BUNDLE 0 1\r\n"));
+    assert_null(strstr(text, "m=video 0 "));
+    /* Without a=bundle-only, port 0 still rejects the section. */
+    replace(text2, sizeof text2, chrome_offer, "m=video 9 ", "m=video 0 ");
+    assert_int_equal(rtc_sdp_parse(text2, &parsed, err, sizeof err), 0);
+    assert_int_equal(media_by_mid(&parsed, "1")->port, 0);
 }
 
 static void test_publish_answer_no_room(void **state)
@@ -753,6 +778,7 @@ int main(void)
         cmocka_unit_test(test_pick_codec_none_for_unusable_video),
         cmocka_unit_test(test_publish_answer_round_trip),
         cmocka_unit_test(test_publish_answer_rejects_unused_sections),
+        cmocka_unit_test(test_bundle_only_sections_are_live),
         cmocka_unit_test(test_publish_answer_no_room),
         cmocka_unit_test(test_subscribe_offer_round_trip),
         cmocka_unit_test(test_missing_fingerprint),

@@ -17,6 +17,7 @@ const fresh = () => ({
   participants: new Map(), trackStream: new Map(), trackProducer: new Map(), cameraTr: null,
   muted: false, cameraOff: false, hand: false, listenOnly: false,
   resumeToken: null, iceServers: [], opts: null, timers: [], nodeSpeaker: false,
+  dc: null, // data channels: {app, state} on the publish connection
 });
 export const call = fresh();
 const inCall = () => ['connecting', 'connected', 'reconnecting'].includes(call.phase);
@@ -94,6 +95,7 @@ export async function joinCall(opts = null, stream = null) {
     call.cameraOff = Boolean(opts.cameraOff) || !call.local?.getVideoTracks().length;
     if (call.local) {
       call.pub = newPc();
+      openDataChannels();
       for (const track of call.local.getTracks()) {
         const init = { direction: 'sendonly', streams: [call.local] };
         if (track.kind === 'video') init.sendEncodings = CAMERA_ENCODINGS();
@@ -124,6 +126,68 @@ export async function joinCall(opts = null, stream = null) {
     if (inCall()) failCall(e.message);
     throw e;
   }
+}
+
+// Data channels on the publish connection (docs/PROTOCOL.md, "Data
+// channels"): "app" reliable and ordered, "state" unordered without
+// retransmissions. The node relays each message to everyone else in the
+// call, marked with the sender's user id; they arrive as 'sfu-data' events.
+function openDataChannels() {
+  const app = call.pub.createDataChannel('app');
+  const state = call.pub.createDataChannel('state', { ordered: false, maxRetransmits: 0 });
+  call.dc = { app, state };
+  for (const ch of [app, state]) {
+    ch.binaryType = 'arraybuffer';
+    ch.onmessage = (e) => {
+      let from;
+      let data;
+      if (typeof e.data === 'string') {
+        const i = e.data.indexOf(':');
+        from = Number(e.data.slice(0, i));
+        data = e.data.slice(i + 1);
+      } else {
+        from = Number(new DataView(e.data).getBigInt64(0));
+        data = e.data.slice(8);
+      }
+      window.dispatchEvent(new CustomEvent('sfu-data', { detail: { channel: ch.label, from, data } }));
+    };
+  }
+}
+
+// Reactions ride on "app" as {"type":"reaction","emoji":...}: shown on the
+// sender's tile for a moment.
+const REACTION_MS = 3000;
+
+function showReaction(tileId, emoji) {
+  const t = tiles.get(tileId);
+  if (!t) return;
+  const badge = el('span', { className: 'reaction', attrs: { role: 'img', 'aria-label': `reaction ${emoji}` } }, emoji);
+  t.tile.append(badge);
+  setTimeout(() => badge.remove(), REACTION_MS);
+}
+
+function onData(e) {
+  const { channel, from, data } = e.detail;
+  if (channel !== 'app' || typeof data !== 'string') return;
+  let m;
+  try {
+    m = JSON.parse(data);
+  } catch {
+    return;
+  }
+  if (m?.type === 'reaction' && typeof m.emoji === 'string' && m.emoji.length <= 8) showReaction(`u${from}-camera`, m.emoji);
+}
+
+function react(emoji) {
+  if (sendData(JSON.stringify({ type: 'reaction', emoji }))) showReaction('me', emoji);
+}
+
+/* Sends text or an ArrayBuffer to everyone else in the call; false when the channel is not open. */
+export function sendData(data, channel = 'app') {
+  const ch = call.dc?.[channel];
+  if (!ch || ch.readyState !== 'open') return false;
+  ch.send(data);
+  return true;
 }
 
 function onJoined(joined) {
@@ -161,7 +225,7 @@ function onSubscribeOffer(msg) {
         // The node names each track t<producerId> (a=msid).
         const pid = Number(/^t(\d+)$/.exec(e.track.id)?.[1]);
         if (pid) call.trackProducer.set(e.track, pid);
-        const uid = Number(/^u(\d+)/.exec(stream.id)?.[1]);
+        const uid = Number(/^u(-?\d+)/.exec(stream.id)?.[1]);
         const name = call.participants.get(uid)?.username || `user ${uid}`;
         const screen = stream.id.endsWith('-screen');
         ensureTile(stream.id, { label: screen ? `${name} (screen)` : name, userId: uid, screen });
@@ -258,7 +322,7 @@ function teardown() {
   call.sub?.close();
   call.local?.getTracks().forEach((t) => t.stop());
   call.screen?.getTracks().forEach((t) => t.stop());
-  call.pub = call.sub = call.local = call.screen = call.screenTr = null;
+  call.pub = call.sub = call.local = call.screen = call.screenTr = call.dc = null;
   call.subChain = Promise.resolve();
   call.participants.clear();
   call.trackStream.clear();
@@ -313,6 +377,7 @@ export function renderControls() {
   set('camera', live && call.cameraOff && hasVideo ? 'Camera on' : 'Camera off', live && call.cameraOff && hasVideo, !live || !hasVideo);
   set('screen', live && call.screen ? 'Stop sharing' : 'Share screen', Boolean(live && call.screen), !live || !navigator.mediaDevices?.getDisplayMedia);
   set('hand', live && call.hand ? 'Lower hand' : 'Raise hand', live && call.hand, !live);
+  $('react').disabled = !live || !call.dc;
   $('leave-call').disabled = !live;
   $('end-call').hidden = !(currentRoom() && currentRoom().hostId === session.user?.id);
   $('end-call').disabled = !live;
@@ -477,6 +542,8 @@ export function initCall() {
     renderSelf();
   });
   $('screen').addEventListener('click', () => toggleScreen());
+  $('react').addEventListener('click', () => react('👍'));
+  window.addEventListener('sfu-data', onData);
   $('leave-call').addEventListener('click', () => leaveCall());
   $('end-call').addEventListener('click', () => request({ type: 'call_end', roomId: call.roomId }).catch((e) => setStatus(e.message)));
   $('layout-toggle').addEventListener('click', (e) => {

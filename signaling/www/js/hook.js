@@ -2,7 +2,7 @@
 // Semantics kept from the first client: stats() per remote user id,
 // publishStats() about our published tracks, tiles() the stream ids shown,
 // joinRoom(code), joinCall(), leaveCall(), endCall(), status().
-import { call, joinCall, leaveCall } from './call.js';
+import { call, joinCall, leaveCall, sendData } from './call.js';
 import { directCallState } from './direct-call.js';
 import { openRoom } from './room.js';
 import { tiles } from './tiles.js';
@@ -31,8 +31,15 @@ async function inbound(keyOf) {
   return out;
 }
 
+// Data channel messages received, in order of arrival: {channel, from, data}.
+const dataReceived = [];
+window.addEventListener('sfu-data', (e) => dataReceived.push(e.detail));
+
 window.sfu = {
-  stats: () => inbound((sid) => /^u(\d+)/.exec(sid)[1]),
+  sendData: (data, channel) => sendData(data, channel),
+  dataReceived: () => dataReceived,
+  dataOpen: () => ['app', 'state'].every((l) => call.dc?.[l]?.readyState === 'open'),
+  stats: () => inbound((sid) => /^u(-?\d+)/.exec(sid)[1]),
   // The same, per stream id (u<id>-camera, u<id>-screen).
   streamStats: () => inbound((sid) => sid),
   async publishStats() {

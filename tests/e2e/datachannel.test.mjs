@@ -1,0 +1,99 @@
+// Data channels through the node: three Chromium pages in a call send 1,000
+// messages each on the reliable channel "app" (text and binary) and 200 on
+// the unreliable "state"; every page gets each other page's app messages
+// once and in order, marked with the sender's user id, and some state ones;
+// a reaction from the web client's button shows on the sender's tile.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import test from 'node:test';
+import { chromium } from 'playwright-core';
+
+import { api, register, startServer } from '../integration/lib.mjs';
+import { CHROMIUM, FLAGS, joinCall, signIn, until } from './browser.mjs';
+
+const PER_PAGE = 1000;
+const STATE = 200;
+
+test('three pages exchange 1,000 data channel messages each through the node', { timeout: 300000 }, async () => {
+  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: tools/deps.sh installs it`);
+  const server = await startServer({ args: ['--log-level', process.env.SFU_E2E_LOG || 'info'] });
+  let browser;
+  try {
+    const sessions = [];
+    for (let i = 0; i < 3; i++) sessions.push(await register(server));
+    const created = await api(server, 'POST', '/api/rooms', { token: sessions[0].accessToken, body: { name: 'dc e2e' } });
+    assert.equal(created.status, 201);
+    const code = created.json.room.code;
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: false, ignoreDefaultArgs: ['--headless'], args: FLAGS });
+    const pages = [];
+    for (const s of sessions) {
+      const page = await (await browser.newContext()).newPage();
+      page.on('pageerror', (e) => console.log(`# page error (${s.user.username}): ${e.message}`));
+      await signIn(page, server, s);
+      await joinCall(page, code);
+      pages.push({ page, s });
+    }
+    for (const { page, s } of pages)
+      await until(`${s.user.username}'s data channels to open`, () => page.evaluate(() => window.sfu.dataOpen()), 45000);
+    // Each page's channels are open at the node too once every page saw its own
+    // open; a short settle lets the last DCEP acks land before the burst.
+    await new Promise((r) => setTimeout(r, 1000));
+
+    const t0 = Date.now();
+    await Promise.all(pages.map(({ page }, idx) => page.evaluate(async ({ n, state, idx }) => {
+      for (let i = 0; i < n; i++) {
+        // Every third message binary: 4 bytes of sequence number.
+        if (i % 3 === 2) {
+          const b = new ArrayBuffer(4);
+          new DataView(b).setUint32(0, i);
+          window.sfu.sendData(b);
+        } else {
+          window.sfu.sendData(`p${idx} #${i}`);
+        }
+        if (i < state) window.sfu.sendData(`s${idx} ${i}`, 'state');
+        if (i % 100 === 99) await new Promise((r) => setTimeout(r, 20));
+      }
+    }, { n: PER_PAGE, state: STATE, idx })));
+
+    for (const [idx, { page, s }] of pages.entries()) {
+      const others = pages.filter((_, j) => j !== idx);
+      const got = await until(`${s.user.username} to receive ${2 * PER_PAGE} app messages`, async () => {
+        const r = await page.evaluate(() => window.sfu.dataReceived().map((m) => ({
+          channel: m.channel, from: m.from,
+          data: typeof m.data === 'string' ? m.data : `#${new DataView(m.data).getUint32(0)}`,
+        })));
+        return r.filter((m) => m.channel === 'app').length >= 2 * PER_PAGE ? r : null;
+      }, 120000);
+      const app = got.filter((m) => m.channel === 'app');
+      assert.equal(app.length, 2 * PER_PAGE, `${s.user.username}: each message once`);
+      for (const o of others) {
+        const j = pages.indexOf(o);
+        const seqs = app.filter((m) => m.from === o.s.user.id).map((m) => Number(/#(\d+)$/.exec(m.data)[1]));
+        assert.deepEqual(seqs, Array.from({ length: PER_PAGE }, (_, i) => i), `${s.user.username}: in order from page ${j}`);
+        const texts = app.filter((m) => m.from === o.s.user.id && !m.data.startsWith('#'));
+        assert.ok(texts.every((m) => m.data.startsWith(`p${j} `)), 'text carries the sender\'s own words');
+      }
+      assert.ok(!app.some((m) => m.from === s.user.id), 'nobody gets their own messages back');
+      const state = got.filter((m) => m.channel === 'state');
+      console.log(`# ${s.user.username}: ${app.length} app messages in order, ${state.length} of ${2 * STATE} state messages`);
+      assert.ok(state.length > 0 && state.length <= 2 * STATE);
+    }
+    console.log(`# ${3 * PER_PAGE} app messages relayed to two pages each in ${Date.now() - t0} ms`);
+
+    // The web client's reaction button: the others see it on the sender's tile.
+    await pages[0].page.click('#react');
+    const sender = sessions[0].user.id;
+    for (const { page, s } of pages.slice(1)) {
+      await until(`${s.user.username} to show the reaction`, () => page.evaluate((id) =>
+        document.querySelector(`#tiles [data-stream="u${id}-camera"] .reaction`)?.textContent === '👍', sender), 15000);
+    }
+  } catch (e) {
+    console.log(server.stderr().slice(-6000).replace(/^/gm, '# node: '));
+    throw e;
+  } finally {
+    await browser?.close();
+    const code = await server.stop();
+    assert.equal(code, 0, `node exit code ${code}: ${server.stderr().slice(-2000)}`);
+    assert.doesNotMatch(server.stderr(), /AddressSanitizer|LeakSanitizer|runtime error:/);
+  }
+});
