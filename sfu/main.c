@@ -1,9 +1,11 @@
 /* sfu/main.c: process start-up and shutdown. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 
 #include "common/log.h"
 #include "dtls/dtls_cert.h"
+#include "sfu/cli.h"
 #include "sfu/config.h"
 #include "sfu/media.h"
 #include "sfu/worker.h"
@@ -80,6 +83,36 @@ static int prepare_data_dir(const char *dir, char *err, size_t err_cap)
         snprintf(err, err_cap, "data directory '%s' is not writable: %s", dir, strerror(errno));
         return -1;
     }
+    return 0;
+}
+
+/* One node per data directory: an exclusive lock on DIR/sfu.lock, held (fd
+ * left open) for the life of the process; it holds the owner's pid. */
+static int lock_data_dir(const char *dir, char *err, size_t err_cap)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/sfu.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, err_cap, "cannot open '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB)) {
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        snprintf(err, err_cap,
+                 "data directory '%s' is in use by another sfu process%s%s%s; stop it first or "
+                 "use another --data",
+                 dir, pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "");
+        close(fd);
+        return -1;
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)len, 0) != len)
+        log_warn("sfu", "cannot write the pid to '%s'", path);
     return 0;
 }
 
@@ -158,6 +191,9 @@ int main(int argc, char **argv)
 {
     static sfu_node_t node;
     char err[2 * PATH_MAX];
+    int cli_rc = sfu_cli_run(argc, argv);
+    if (cli_rc >= 0)
+        return cli_rc;
     switch (config_parse(&node.cfg, argc, argv, err, sizeof err)) {
     case CONFIG_EXIT_OK:
         return 0;
@@ -187,7 +223,10 @@ int main(int argc, char **argv)
                               .limit_upload_per_min = cfg->limit_upload_per_min,
                               .ice_servers = cfg->ice_servers,
                               .turn_username = cfg->turn_username,
-                              .turn_credential = cfg->turn_credential};
+                              .turn_credential = cfg->turn_credential,
+                              .trusted_proxy = cfg->trusted_proxy,
+                              .metrics_token = cfg->metrics_token,
+                              .access_log = cfg->access_log};
     if (signaling_start(&node.loop, &sopts, &node.sig, err, sizeof err))
         startup_failed(err);
     if (!(node.cert = dtls_cert_new()))
@@ -198,7 +237,8 @@ int main(int argc, char **argv)
             startup_failed(err);
         node.worker_count++;
     }
-    if (prepare_data_dir(cfg->data_dir, err, sizeof err))
+    if (prepare_data_dir(cfg->data_dir, err, sizeof err) ||
+        lock_data_dir(cfg->data_dir, err, sizeof err))
         startup_failed(err);
 
     uint8_t secret[AUTH_SECRET_LEN];

@@ -113,6 +113,11 @@ static void auth_work_done(uv_work_t *w, int status)
         reply_session(req, &aw->user, 200, NULL);
     } else {
         login_throttle_failed(&req->sig->login_throttle, aw->throttle_key, uv_now(req->sig->loop));
+        if (aw->user_found)
+            log_warn("auth", "failed login for user %lld from %s", (long long)aw->user.id,
+                     req->peer_ip);
+        else
+            log_warn("auth", "failed login for an unknown email from %s", req->peer_ip);
         http_reply_error(req, 401, "invalid_credentials", NULL, "invalid email or password");
     }
     http_req_resume(req);
@@ -159,7 +164,8 @@ void api_auth_register(http_req_t *req)
         http_reply_error(req, 400, "invalid_field", "username", "username %s", why);
         goto out;
     }
-    if ((why = validate_password(password))) {
+    if ((why = validate_password(password)) ||
+        (why = validate_password_strength(password, username, email))) {
         http_reply_error(req, 400, "invalid_field", "password", "password %s", why);
         goto out;
     }
@@ -197,6 +203,8 @@ void api_auth_login(http_req_t *req)
     if (!login_throttle_begin(&req->sig->login_throttle, key, uv_now(req->sig->loop), &retry_ms)) {
         snprintf(req->extra_header, sizeof req->extra_header, "%llu",
                  (unsigned long long)((retry_ms + 999) / 1000));
+        log_warn("auth", "login throttled from %s: too many failures for that account",
+                 req->peer_ip);
         json_t *err = json_pack("{s:s,s:s,s:I}", "code", "login_throttled", "message",
                                 "too many failed logins for this account; retry later",
                                 "retryAfter", (json_int_t)retry_ms);

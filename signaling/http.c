@@ -37,6 +37,44 @@ const char *http_method_name(http_method_t m)
     return m < HTTP_METHOD_COUNT ? method_names[m] : "OTHER";
 }
 
+static bool ip_is_loopback(const char *ip)
+{
+    return !strncmp(ip, "127.", 4) || !strcmp(ip, "::1") || !strncmp(ip, "::ffff:127.", 11);
+}
+
+/* "::ffff:10.0.0.1" (an IPv4 peer on a dual-stack socket) compares as "10.0.0.1". */
+static const char *ip_plain(const char *ip)
+{
+    return strncmp(ip, "::ffff:", 7) || !strchr(ip + 7, '.') ? ip : ip + 7;
+}
+
+void http_client_ip(signaling_t *sig, struct lws *wsi, char *out, size_t cap, bool *loopback)
+{
+    out[0] = '\0';
+    lws_get_peer_simple(wsi, out, cap);
+    int xff_len = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+    if (loopback)
+        *loopback = ip_is_loopback(out) && xff_len <= 0;
+    if (!sig->trusted_proxy[0] || xff_len <= 0 || strcmp(ip_plain(out), sig->trusted_proxy))
+        return;
+    char xff[512];
+    if (lws_hdr_copy(wsi, xff, sizeof xff, WSI_TOKEN_X_FORWARDED_FOR) <= 0)
+        return;
+    /* The proxy appends the address it saw: the last entry is the one to trust. */
+    const char *last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    last += strspn(last, " \t");
+    char ip[64];
+    size_t n = strcspn(last, " \t");
+    if (n == 0 || n >= sizeof ip)
+        return;
+    memcpy(ip, last, n);
+    ip[n] = '\0';
+    unsigned char bin[16];
+    if (inet_pton(AF_INET, ip, bin) == 1 || inet_pton(AF_INET6, ip, bin) == 1)
+        snprintf(out, cap, "%s", ip);
+}
+
 static void req_free(http_req_t *req)
 {
     if (!req)
@@ -58,8 +96,13 @@ static void req_set_response(http_req_t *req, int status, const char *type, char
     req->resp = body;
     req->resp_len = len;
     req->responded = true;
-    if (!req->counted)
+    if (!req->counted) {
         router_count(req->sig, req->route, req->method, status);
+        if (req->sig->access_log)
+            log_info("access", "%s %s %.*s %d %zu %lldms", req->peer_ip,
+                     http_method_name(req->method), (int)strcspn(req->path, "?"), req->path, status,
+                     len, (long long)(now_unix_ms() - req->started_ms));
+    }
     req->counted = true;
 }
 
@@ -231,7 +274,8 @@ static http_req_t *req_begin(signaling_t *sig, struct lws *wsi, const char *path
     if (lws_hdr_copy(wsi, req->authorization, sizeof req->authorization,
                      WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
         req->authorization[0] = '\0';
-    lws_get_peer_simple(wsi, req->peer_ip, sizeof req->peer_ip);
+    req->started_ms = now_unix_ms();
+    http_client_ip(sig, wsi, req->peer_ip, sizeof req->peer_ip, &req->peer_loopback);
     if (lws_hdr_copy(wsi, req->req_content_type, sizeof req->req_content_type,
                      WSI_TOKEN_HTTP_CONTENT_TYPE) < 0)
         req->req_content_type[0] = '\0';
@@ -540,6 +584,11 @@ int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t *
     ratelimit_init(&sig->limit_upload, opts->limit_upload_per_min / 60.0,
                    opts->limit_upload_per_min);
     login_throttle_init(&sig->login_throttle);
+    snprintf(sig->trusted_proxy, sizeof sig->trusted_proxy, "%s",
+             opts->trusted_proxy ? opts->trusted_proxy : "");
+    snprintf(sig->metrics_token, sizeof sig->metrics_token, "%s",
+             opts->metrics_token ? opts->metrics_token : "");
+    sig->access_log = opts->access_log;
     if (ws_hub_init(sig)) {
         snprintf(err, err_cap, "out of memory");
         free(sig);

@@ -27,6 +27,12 @@ typedef struct signaling_opts {
     const char *ice_servers;
     const char *turn_username;
     const char *turn_credential;
+    /* Self-hosting: X-Forwarded-For is believed from this address only; the
+     * bearer token /metrics wants from non-loopback clients; a log line per
+     * HTTP request. NULL or "" for none. */
+    const char *trusted_proxy;
+    const char *metrics_token;
+    bool access_log;
 } signaling_opts_t;
 
 /* Creates the lws context on loop and binds the listening socket. On failure

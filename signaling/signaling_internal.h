@@ -48,6 +48,9 @@ struct signaling {
     int series_count;
     uint64_t series_dropped;
     size_t body_bytes_reserved; /* Content-Length of the request bodies being received */
+    char trusted_proxy[64];     /* "" when none */
+    char metrics_token[128];    /* "" when /metrics is for loopback only */
+    bool access_log;
 };
 
 /* router.c */

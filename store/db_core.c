@@ -56,10 +56,16 @@ const db_query_def_t db_queries[Q_COUNT] = {
                     "UPDATE rooms SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL"},
     [Q_ROOM_COUNT] = {"room_count", "SELECT count(*) FROM rooms WHERE ended_at IS NULL"},
     [Q_ROOM_SET_HOST] = {"room_set_host", "UPDATE rooms SET host_id = ?2 WHERE id = ?1"},
+    [Q_ROOMS_HOSTED_COUNT] = {"rooms_hosted_count",
+                              "SELECT count(*) FROM room_members m JOIN rooms r ON r.id = "
+                              "m.room_id WHERE m.user_id = ?1 AND m.role = 'host' AND "
+                              "r.ended_at IS NULL"},
     [Q_MEMBER_ROLE] = {"member_role",
                        "SELECT role FROM room_members WHERE room_id = ?1 AND user_id = ?2"},
-    [Q_MEMBER_INSERT] = {"member_insert", "INSERT INTO room_members (room_id, user_id, role, "
-                                          "joined_at) VALUES (?1, ?2, ?3, ?4)"},
+    [Q_MEMBER_INSERT] = {"member_insert",
+                         "INSERT INTO room_members (room_id, user_id, role, joined_at) VALUES "
+                         "(?1, ?2, CASE WHEN NOT EXISTS (SELECT 1 FROM room_members WHERE room_id "
+                         "= ?1 AND role = 'host') THEN 'host' ELSE ?3 END, ?4)"},
     [Q_MEMBER_DELETE] = {"member_delete",
                          "DELETE FROM room_members WHERE room_id = ?1 AND user_id = ?2"},
     [Q_MEMBER_OLDEST] = {"member_oldest", "SELECT user_id FROM room_members WHERE room_id = ?1 "
@@ -527,6 +533,19 @@ int store_user_count(store_t *st, int64_t *out)
 int store_room_count(store_t *st, int64_t *live_out)
 {
     return count_query(st, Q_ROOM_COUNT, live_out);
+}
+
+int store_rooms_hosted_count(store_t *st, int64_t user_id, int64_t *out)
+{
+    sqlite3_stmt *s = db_stmt(st, Q_ROOMS_HOSTED_COUNT);
+    if (!s)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, user_id);
+    if (sqlite3_step(s) != SQLITE_ROW)
+        return db_fail(st, Q_ROOMS_HOSTED_COUNT);
+    *out = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return 0;
 }
 
 int store_refresh_insert(store_t *st, int64_t user_id, const uint8_t hash[32], const char *family,

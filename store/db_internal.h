@@ -29,6 +29,7 @@ typedef enum {
     Q_ROOM_END,
     Q_ROOM_COUNT,
     Q_ROOM_SET_HOST,
+    Q_ROOMS_HOSTED_COUNT,
     Q_MEMBER_ROLE,
     Q_MEMBER_INSERT,
     Q_MEMBER_DELETE,

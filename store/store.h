@@ -107,6 +107,8 @@ int store_room_by_code(store_t *st, const char *code, store_room_t *out);
 int store_rooms_visible(store_t *st, int64_t user_id, store_room_cb cb, void *ctx);
 int store_room_end(store_t *st, int64_t room_id, int64_t now_ms);
 int store_room_count(store_t *st, int64_t *live_out);
+/* Live rooms user_id is host of. */
+int store_rooms_hosted_count(store_t *st, int64_t user_id, int64_t *out);
 
 /* 0 with role ("host"/"member", 8 bytes) filled when a member, -ENOENT otherwise. */
 int store_member_role(store_t *st, int64_t room_id, int64_t user_id, char role[8]);
