@@ -26,7 +26,7 @@
 typedef struct sfu_node {
     sfu_config_t cfg;
     uv_loop_t loop;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     signaling_t *sig;
     store_t *store;
     store_checkpointer_t *checkpointer;
@@ -178,6 +178,7 @@ static void node_stop(sfu_node_t *node, int signum)
     node->worker_count = 0;
     uv_close((uv_handle_t *)&node->sigint, on_handle_closed);
     uv_close((uv_handle_t *)&node->sigterm, on_handle_closed);
+    uv_close((uv_handle_t *)&node->sighup, on_handle_closed);
     if (node->checkpointer)
         uv_close((uv_handle_t *)&node->checkpoint_timer, on_handle_closed);
 }
@@ -185,6 +186,20 @@ static void node_stop(sfu_node_t *node, int signum)
 static void on_signal(uv_signal_t *h, int signum)
 {
     node_stop(h->data, signum);
+}
+
+/* SIGHUP: a renewed TLS certificate is read again (systemctl reload). */
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    sfu_node_t *node = h->data;
+    char err[PATH_MAX + 128];
+    (void)signum;
+    if (!node->cfg.tls_cert[0])
+        log_info("sfu", "SIGHUP: no TLS certificate to reload");
+    else if (signaling_reload_tls(node->sig, err, sizeof err))
+        log_warn("sfu", "SIGHUP: TLS certificate not reloaded: %s", err);
+    else
+        log_info("sfu", "SIGHUP: TLS certificate reloaded from %s", node->cfg.tls_cert);
 }
 
 int main(int argc, char **argv)
@@ -270,6 +285,9 @@ int main(int argc, char **argv)
     node.sigint.data = node.sigterm.data = &node;
     uv_signal_start(&node.sigint, on_signal, SIGINT);
     uv_signal_start(&node.sigterm, on_signal, SIGTERM);
+    uv_signal_init(&node.loop, &node.sighup);
+    node.sighup.data = &node;
+    uv_signal_start(&node.sighup, on_sighup, SIGHUP);
 
     log_info("sfu", "sfu %s ready: %s://%s:%d/ data=%s workers=%d rtc=%s:%d-%d", SFU_VERSION,
              cfg->tls_cert[0] ? "https" : "http", cfg->listen_host, cfg->listen_port, cfg->data_dir,

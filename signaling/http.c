@@ -589,6 +589,10 @@ int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t *
     snprintf(sig->metrics_token, sizeof sig->metrics_token, "%s",
              opts->metrics_token ? opts->metrics_token : "");
     sig->access_log = opts->access_log;
+    if (tls) {
+        snprintf(sig->tls_cert, sizeof sig->tls_cert, "%s", opts->tls_cert);
+        snprintf(sig->tls_key, sizeof sig->tls_key, "%s", opts->tls_key);
+    }
     if (ws_hub_init(sig)) {
         snprintf(err, err_cap, "out of memory");
         free(sig);
@@ -630,6 +634,8 @@ int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t *
     if (!strchr(opts->listen_host, ':'))
         vinfo.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (tls) {
+        /* lws turns a vhost's TLS off unless its own options ask for it too. */
+        vinfo.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         vinfo.ssl_cert_filepath = opts->tls_cert;
         vinfo.ssl_private_key_filepath = opts->tls_key;
     }
@@ -673,6 +679,47 @@ void signaling_media_speaker(signaling_t *sig, int64_t room_id, uint64_t active_
                              const uint8_t *loudness)
 {
     ws_call_speaker(sig, room_id, active_producer_id, changed, n, producer_ids, loudness);
+}
+
+/* The whole of a small file, NUL-terminated; NULL when unreadable. */
+static char *read_small_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char *buf = malloc(1024 * 1024 + 1);
+    *len = buf ? fread(buf, 1, 1024 * 1024, f) : 0;
+    fclose(f);
+    if (buf)
+        buf[*len] = '\0';
+    return buf;
+}
+
+int signaling_reload_tls(signaling_t *sig, char *err, size_t err_cap)
+{
+    if (!sig->tls_cert[0]) {
+        snprintf(err, err_cap, "the node serves no TLS");
+        return -EINVAL;
+    }
+    if (check_tls_files(sig->tls_cert, sig->tls_key, err, err_cap))
+        return -EINVAL;
+    size_t cert_len = 0, key_len = 0;
+    char *cert = read_small_file(sig->tls_cert, &cert_len);
+    char *key = read_small_file(sig->tls_key, &key_len);
+    int rc = 0;
+    if (!cert || !key) {
+        snprintf(err, err_cap, "cannot read the TLS certificate or key");
+        rc = -EIO;
+    } else if (lws_tls_cert_updated(sig->lws, sig->tls_cert, sig->tls_key, cert, cert_len, key,
+                                    key_len)) {
+        snprintf(err, err_cap, "libwebsockets refused the new certificate");
+        rc = -EIO;
+    }
+    if (key)
+        OPENSSL_cleanse(key, key_len);
+    free(cert);
+    free(key);
+    return rc;
 }
 
 void signaling_stop(signaling_t *sig)

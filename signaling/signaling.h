@@ -57,6 +57,10 @@ void signaling_media_speaker(signaling_t *sig, int64_t room_id, uint64_t active_
 /* Stops accepting and closes every connection; the loop must then run until
  * its handles are closed before signaling_free. NULL is a no-op. */
 void signaling_stop(signaling_t *sig);
+/* Reads the TLS certificate and key again from their files (after a
+ * renewal); new connections get them. 0, or a negative code with err filled
+ * (the old pair stays in use). */
+int signaling_reload_tls(signaling_t *sig, char *err, size_t err_cap);
 void signaling_free(signaling_t *sig);
 
 #endif

@@ -47,9 +47,10 @@ struct signaling {
     metric_series_t series[METRICS_MAX_SERIES];
     int series_count;
     uint64_t series_dropped;
-    size_t body_bytes_reserved; /* Content-Length of the request bodies being received */
-    char trusted_proxy[64];     /* "" when none */
-    char metrics_token[128];    /* "" when /metrics is for loopback only */
+    size_t body_bytes_reserved;         /* Content-Length of the request bodies being received */
+    char tls_cert[4096], tls_key[4096]; /* "" without TLS */
+    char trusted_proxy[64];             /* "" when none */
+    char metrics_token[128];            /* "" when /metrics is for loopback only */
     bool access_log;
 };
 

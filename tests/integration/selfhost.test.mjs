@@ -2,12 +2,15 @@
 // /metrics kept private, a trusted reverse proxy, access and failed-login
 // log lines, and the operator commands `sfu backup` and `sfu admin`.
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import tls from 'node:tls';
 
 import {
   PASSWORD,
+  SFU_BIN,
   api,
   assertError,
   freePort,
@@ -195,5 +198,68 @@ test('sfu admin: users list and delete, reports list and resolve', T, async () =
     assert.equal(bad.code, 2);
   } finally {
     await server.stop();
+  }
+});
+
+// A self-signed P-256 certificate and key for CN, as PEM files in dir.
+function makeCert(dir, cn) {
+  const cert = path.join(dir, `${cn}.crt`);
+  const key = path.join(dir, `${cn}.key`);
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${cn}`,
+    '-days', '2', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  return { cert, key };
+}
+
+// The certificate a TLS client sees on port (its subject CN), or null.
+function servedCn(port) {
+  return new Promise((resolve) => {
+    const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+      const cn = s.getPeerCertificate().subject?.CN ?? null;
+      s.destroy();
+      resolve(cn);
+    });
+    s.on('error', () => resolve(null));
+    s.setTimeout(2000, () => {
+      s.destroy();
+      resolve(null);
+    });
+  });
+}
+
+test('SIGHUP reads a renewed TLS certificate again; a broken one is refused and the old one stays', T, async () => {
+  const dir = makeTempDir('sfu-tls-');
+  const live = makeCert(dir, 'live');
+  const port = await freePort();
+  const proc = spawn(SFU_BIN, ['--listen', `127.0.0.1:${port}`, '--rtc-port', String(await freeUdpPort()), '--workers', '1',
+    '--data', path.join(dir, 'data'), '--tls-cert', live.cert, '--tls-key', live.key], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise((resolve) => proc.on('exit', resolve));
+  try {
+    let cn = null;
+    for (let i = 0; i < 100 && !cn; i++) {
+      cn = await servedCn(port);
+      if (!cn) await sleep(50);
+    }
+    assert.equal(cn, 'live', stderr);
+    // Renewal: new files under the same paths, then SIGHUP.
+    const renewed = makeCert(dir, 'renewed');
+    fs.copyFileSync(renewed.cert, live.cert);
+    fs.copyFileSync(renewed.key, live.key);
+    proc.kill('SIGHUP');
+    await sleep(300);
+    assert.equal(await servedCn(port), 'renewed', stderr);
+    assert.match(stderr, /TLS certificate reloaded/);
+    // A certificate that does not match its key: refused, the renewed one stays.
+    const other = makeCert(dir, 'other');
+    fs.copyFileSync(other.cert, live.cert);
+    proc.kill('SIGHUP');
+    await sleep(300);
+    assert.match(stderr, /TLS certificate not reloaded: .*does not match/);
+    assert.equal(await servedCn(port), 'renewed', stderr);
+  } finally {
+    proc.kill('SIGTERM');
+    await exited;
+    removeDir(dir);
   }
 });
