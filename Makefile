@@ -48,9 +48,37 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libsfu.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS) -lcmocka
 
-run: deps
+run: deps-runtime
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/sfu $(ARGS)
+
+.PHONY: deps-runtime install uninstall
+
+# Only what building and running the node needs (no browser, fuzzer or npm).
+deps-runtime:
+	@tools/deps.sh runtime
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, the web client, a
+# systemd unit with hardening options and /etc/sfu/sfu.conf (kept when it
+# exists). See docs/DEPLOY.md.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+WWWDIR     ?= $(PREFIX)/share/sfu/www
+UNITDIR    ?= /etc/systemd/system
+install: all
+	install -D -m 0755 $(BUILD)/sfu $(DESTDIR)$(BINDIR)/sfu
+	rm -rf $(DESTDIR)$(WWWDIR) && mkdir -p $(DESTDIR)$(WWWDIR)
+	cp -R signaling/www/. $(DESTDIR)$(WWWDIR)/ && rm -f $(DESTDIR)$(WWWDIR)/README.md
+	mkdir -p $(DESTDIR)$(UNITDIR)
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@WWWDIR@|$(WWWDIR)|g' dist/sfu.service.in >$(DESTDIR)$(UNITDIR)/sfu.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/sfu.service
+	install -D -m 0644 docs/DEPLOY.md $(DESTDIR)$(PREFIX)/share/doc/sfu/DEPLOY.md
+	@if [ -e $(DESTDIR)/etc/sfu/sfu.conf ]; then echo "install: keeping $(DESTDIR)/etc/sfu/sfu.conf"; \
+	else install -D -m 0640 dist/sfu.conf $(DESTDIR)/etc/sfu/sfu.conf; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/sfu $(DESTDIR)$(UNITDIR)/sfu.service
+	rm -rf $(DESTDIR)$(WWWDIR) $(DESTDIR)$(PREFIX)/share/doc/sfu
 
 # The test suites' npm packages, pinned by tests/package-lock.json.
 tests/node_modules/.package-lock.json: tests/package-lock.json

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef SFU_VERSION
@@ -304,6 +305,28 @@ static int apply(sfu_config_t *cfg, opt_id_t id, const char *v, char *err, size_
     return -1;
 }
 
+/* No --www and the checkout's web client is gone (an installed binary):
+ * BINDIR/../share/sfu/www, where make install puts it, when it exists. */
+static void www_default_installed(sfu_config_t *cfg)
+{
+    struct stat st;
+    if (strcmp(cfg->www_dir, SFU_WWW_DIR) || (stat(cfg->www_dir, &st) == 0 && S_ISDIR(st.st_mode)))
+        return;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    char www[PATH_MAX + 32];
+    snprintf(www, sizeof www, "%s/../share/sfu/www", exe);
+    if (stat(www, &st) == 0 && S_ISDIR(st.st_mode) && strlen(www) < sizeof cfg->www_dir)
+        snprintf(cfg->www_dir, sizeof cfg->www_dir, "%s", www);
+}
+
 /* The --config file: "name = value" lines (name: a flag without "--"), blank
  * lines and "#" comments; values may be "quoted". */
 static int apply_file(sfu_config_t *cfg, const char *path, char *err, size_t err_cap)
@@ -449,5 +472,6 @@ config_result_t config_parse(sfu_config_t *cfg, int argc, char **argv, char *err
     }
     if (!cfg->announce_ip[0])
         strcpy(cfg->announce_ip, cfg->rtc_bind);
+    www_default_installed(cfg);
     return CONFIG_RUN;
 }

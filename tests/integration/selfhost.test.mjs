@@ -10,6 +10,7 @@ import tls from 'node:tls';
 
 import {
   PASSWORD,
+  REPO_ROOT,
   SFU_BIN,
   api,
   assertError,
@@ -261,5 +262,60 @@ test('SIGHUP reads a renewed TLS certificate again; a broken one is refused and 
     proc.kill('SIGTERM');
     await exited;
     removeDir(dir);
+  }
+});
+
+test('make install DESTDIR=...: binary, web client, a hardened unit that verifies, a config file that a second install keeps', { timeout: 120000 }, async () => {
+  const root = makeTempDir('sfu-inst-');
+  try {
+    const build = path.relative(REPO_ROOT, path.dirname(SFU_BIN));
+    execFileSync('make', ['-s', '-C', REPO_ROOT, 'install', `BUILD=${build}`, `DESTDIR=${root}`, 'PREFIX=/usr'], { stdio: 'pipe' });
+    const bin = path.join(root, 'usr/bin/sfu');
+    assert.ok(fs.statSync(bin).mode & 0o111, 'the binary is executable');
+    assert.ok(fs.existsSync(path.join(root, 'usr/share/sfu/www/index.html')));
+    const unit = fs.readFileSync(path.join(root, 'etc/systemd/system/sfu.service'), 'utf8');
+    assert.match(unit, /^ExecStart=\/usr\/bin\/sfu --config \/etc\/sfu\/sfu\.conf --data \/var\/lib\/sfu --www \/usr\/share\/sfu\/www$/m);
+    for (const opt of ['DynamicUser=yes', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'ProtectHome=yes', 'PrivateTmp=yes',
+      'CapabilityBoundingSet=', 'SystemCallFilter=@system-service', 'MemoryDenyWriteExecute=yes', 'ExecReload=/bin/kill -HUP $MAINPID']) {
+      assert.ok(unit.split('\n').includes(opt), `the unit sets ${opt}`);
+    }
+    assert.doesNotMatch(unit, /@[A-Z]+@/, 'every placeholder is filled');
+    const unitPath = path.join(root, 'etc/systemd/system/sfu.service');
+    try {
+      execFileSync('systemd-analyze', ['verify', unitPath], { stdio: 'pipe' });
+    } catch (e) {
+      // The only complaint allowed: the binary is not installed at /usr/bin on this machine.
+      const lines = `${e.stdout}${e.stderr}`.split('\n').filter((l) => l.trim());
+      assert.deepEqual(lines.filter((l) => !/Command \/usr\/bin\/sfu is not executable/.test(l)), [], lines.join('\n'));
+    }
+    const security = execFileSync('systemd-analyze', ['security', '--offline=yes', `--root=${root}`, 'sfu.service'], { encoding: 'utf8' });
+    const exposure = Number(/Overall exposure level for sfu\.service: ([\d.]+)/.exec(security)?.[1]);
+    assert.ok(exposure <= 2, `systemd rates the unit's exposure ${exposure} (10 = none of its protections)`);
+    const conf = path.join(root, 'etc/sfu/sfu.conf');
+    assert.ok(fs.existsSync(conf));
+    // A second install keeps an edited config.
+    fs.appendFileSync(conf, 'log-level = warn\n');
+    execFileSync('make', ['-s', '-C', REPO_ROOT, 'install', `BUILD=${build}`, `DESTDIR=${root}`, 'PREFIX=/usr'], { stdio: 'pipe' });
+    assert.match(fs.readFileSync(conf, 'utf8'), /log-level = warn\n$/);
+
+    // The installed binary runs and serves the web client.
+    const port = await freePort();
+    const proc = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--rtc-port', String(await freeUdpPort()), '--workers', '1', '--data', path.join(root, 'data')],
+      { stdio: 'ignore', cwd: root });
+    const exited = new Promise((resolve) => proc.on('exit', resolve));
+    try {
+      let res = null;
+      for (let i = 0; i < 100 && !res; i++) {
+        res = await fetch(`http://127.0.0.1:${port}/`).catch(() => null);
+        if (!res) await sleep(50);
+      }
+      assert.equal(res?.status, 200);
+      assert.equal(await res.text(), fs.readFileSync(path.join(root, 'usr/share/sfu/www/index.html'), 'utf8'));
+    } finally {
+      proc.kill('SIGTERM');
+      await exited;
+    }
+  } finally {
+    removeDir(root);
   }
 });
