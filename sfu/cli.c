@@ -26,6 +26,9 @@ static const char usage[] =
     "  sfu admin [--data DIR] users delete USER_ID\n"
     "  sfu admin [--data DIR] reports list\n"
     "  sfu admin [--data DIR] reports resolve REPORT_ID\n"
+    "  sfu admin [--data DIR] registration [open|closed|invite]\n"
+    "  sfu admin [--data DIR] invites list\n"
+    "  sfu admin [--data DIR] invites create [N]\n"
     "Any node option (--config FILE, --data DIR, ...) may be given; the others are ignored.\n";
 
 static int cli_fail(const char *fmt, const char *a, const char *b)
@@ -147,9 +150,28 @@ static int cmd_admin(const sfu_config_t *cfg, int argc, char **argv)
     snprintf(db, sizeof db, "%s/sfu.db", cfg->data_dir);
     if (access(db, R_OK))
         return cli_fail("no database at '%s': %s", db, strerror(errno));
-    if (argc < 2) {
+    if (argc < 1 || (argc < 2 && strcmp(argv[0], "registration"))) {
         fputs(usage, stderr);
         return 2;
+    }
+    if (!strcmp(argv[0], "registration") || (!strcmp(argv[0], "invites") && argc >= 2)) {
+        if (!strcmp(argv[0], "registration") && argc <= 2)
+            return store_admin_registration(db, argc == 2 ? argv[1] : NULL, stdout, err, sizeof err)
+                       ? cli_fail("%s%s", err, "")
+                       : 0;
+        if (!strcmp(argv[0], "invites") && !strcmp(argv[1], "list") && argc == 2)
+            return store_admin_list(db, STORE_ADMIN_INVITES, stdout, err, sizeof err)
+                       ? cli_fail("%s%s", err, "")
+                       : 0;
+        int64_t n = 1;
+        if (!strcmp(argv[0], "invites") && !strcmp(argv[1], "create") && argc <= 3 &&
+            (argc == 2 || (parse_id(argv[2], &n) == 0 && n <= 1000)))
+            return store_admin_invites_create(db, (int)n, stdout, err, sizeof err)
+                       ? cli_fail("%s%s", err, "")
+                       : 0;
+        return cli_fail("usage: sfu admin registration [open|closed|invite] | invites list | "
+                        "invites create [N]%s%s",
+                        "", "");
     }
     store_admin_list_t what;
     if (!strcmp(argv[0], "users"))

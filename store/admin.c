@@ -10,6 +10,8 @@
 
 #include <sqlite3.h>
 
+#include "common/util.h"
+
 #define BUSY_TIMEOUT_MS 5000
 #define BACKUP_PAGES    256 /* per step; the node's writers get the lock between steps */
 
@@ -116,6 +118,8 @@ int store_admin_list(const char *db_path, store_admin_list_t what, FILE *out, ch
             "SELECT r.id, r.created_at, r.reporter_id, a.username AS reporter, r.user_id, "
             "b.username AS reported, r.reason FROM reports r JOIN users a ON a.id = "
             "r.reporter_id JOIN users b ON b.id = r.user_id ORDER BY r.id",
+        [STORE_ADMIN_INVITES] = "SELECT code, created_at, used_at, used_by FROM invites ORDER BY "
+                                "created_at, code",
     };
     sqlite3 *db = admin_open(db_path, SQLITE_OPEN_READONLY, err, err_cap);
     if (!db)
@@ -132,6 +136,8 @@ int store_admin_delete(const char *db_path, store_admin_list_t what, int64_t id,
         [STORE_ADMIN_USERS] = "DELETE FROM users WHERE id = ?1",
         [STORE_ADMIN_REPORTS] = "DELETE FROM reports WHERE id = ?1",
     };
+    if (what != STORE_ADMIN_USERS && what != STORE_ADMIN_REPORTS)
+        return -EINVAL;
     sqlite3 *db = admin_open(db_path, SQLITE_OPEN_READWRITE, err, err_cap);
     if (!db)
         return -EIO;
@@ -148,6 +154,79 @@ int store_admin_delete(const char *db_path, store_admin_list_t what, int64_t id,
         snprintf(err, err_cap, "no %s with id %" PRId64,
                  what == STORE_ADMIN_USERS ? "user" : "report", id);
     sqlite3_finalize(s);
+    sqlite3_close(db);
+    return rc;
+}
+
+/* Runs one statement with text parameters a and b (NULL: not bound). */
+static int exec_text(sqlite3 *db, const char *sql, const char *a, const char *b, char *err,
+                     size_t err_cap)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+        snprintf(err, err_cap, "%s (is the database older than this binary? start the node once)",
+                 sqlite3_errmsg(db));
+        return -EIO;
+    }
+    if (a)
+        sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
+    if (b)
+        sqlite3_bind_text(s, 2, b, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        snprintf(err, err_cap, "%s", sqlite3_errmsg(db));
+        return -EIO;
+    }
+    return 0;
+}
+
+int store_admin_registration(const char *db_path, const char *mode, FILE *out, char *err,
+                             size_t err_cap)
+{
+    if (mode && strcmp(mode, "open") && strcmp(mode, "closed") && strcmp(mode, "invite")) {
+        snprintf(err, err_cap, "registration mode '%s' is not open, closed or invite", mode);
+        return -EINVAL;
+    }
+    sqlite3 *db = admin_open(db_path, SQLITE_OPEN_READWRITE, err, err_cap);
+    if (!db)
+        return -EIO;
+    int rc = mode ? exec_text(db, "INSERT OR REPLACE INTO settings (key, value) VALUES (?1, ?2)",
+                              "registration", mode, err, err_cap)
+                  : 0;
+    sqlite3_stmt *s = NULL;
+    if (!rc && sqlite3_prepare_v2(db, "SELECT value FROM settings WHERE key = 'registration'", -1,
+                                  &s, NULL) != SQLITE_OK) {
+        snprintf(err, err_cap, "%s (is the database older than this binary? start the node once)",
+                 sqlite3_errmsg(db));
+        rc = -EIO;
+    }
+    if (!rc) {
+        const unsigned char *v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_text(s, 0) : NULL;
+        fprintf(out, "registration: %s\n", v ? (const char *)v : "open");
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return rc;
+}
+
+int store_admin_invites_create(const char *db_path, int n, FILE *out, char *err, size_t err_cap)
+{
+    sqlite3 *db = admin_open(db_path, SQLITE_OPEN_READWRITE, err, err_cap);
+    if (!db)
+        return -EIO;
+    int rc = 0;
+    char now[32];
+    snprintf(now, sizeof now, "%lld", (long long)now_unix_ms());
+    for (int i = 0; i < n && !rc; i++) {
+        char code[33];
+        random_hex(code, 16);
+        rc =
+            exec_text(db, "INSERT INTO invites (code, created_at) VALUES (?1, CAST(?2 AS INTEGER))",
+                      code, now, err, err_cap);
+        if (!rc)
+            fprintf(out, "%s\n", code);
+    }
     sqlite3_close(db);
     return rc;
 }

@@ -10,6 +10,7 @@
 typedef enum {
     STORE_ADMIN_USERS,
     STORE_ADMIN_REPORTS,
+    STORE_ADMIN_INVITES,
 } store_admin_list_t;
 
 /* A consistent copy of db_path at dest_path (SQLite's online backup, in
@@ -22,5 +23,12 @@ int store_admin_list(const char *db_path, store_admin_list_t what, FILE *out, ch
  * -ENOENT or -EIO, with err filled. */
 int store_admin_delete(const char *db_path, store_admin_list_t what, int64_t id, char *err,
                        size_t err_cap);
+
+/* Sets the registration mode ("open", "closed", "invite") when mode is not
+ * NULL, then prints the current one. 0, -EINVAL (unknown mode) or -EIO. */
+int store_admin_registration(const char *db_path, const char *mode, FILE *out, char *err,
+                             size_t err_cap);
+/* Makes n new invite codes and prints them, one a line. */
+int store_admin_invites_create(const char *db_path, int n, FILE *out, char *err, size_t err_cap);
 
 #endif

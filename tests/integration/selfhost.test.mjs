@@ -319,3 +319,49 @@ test('make install DESTDIR=...: binary, web client, a hardened unit that verifie
     removeDir(root);
   }
 });
+
+test('sfu admin registration closed|invite|open: new accounts refused, by invitation (each code once), open again', T, async () => {
+  const server = await startServer();
+  try {
+    const admin = (...args) => runOnce(['admin', ...args, '--data', server.dataDir]);
+    const reg = (n, invite) => {
+      const name = `inv_${n}_${Date.now().toString(36)}`;
+      return api(server, 'POST', '/api/auth/register', {
+        body: { email: `${name}@example.test`, username: name, password: PASSWORD, ...(invite === undefined ? {} : { invite }) },
+      });
+    };
+    assert.match((await admin('registration')).stdout, /registration: open/);
+    assert.equal((await admin('registration', 'closed')).code, 0);
+    assertError(await reg(1), 403, 'registration_closed');
+    // Signing in still works for existing accounts.
+    const bad = await admin('registration', 'sometimes');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /not open, closed or invite/);
+
+    assert.match((await admin('registration', 'invite')).stdout, /registration: invite/);
+    assertError(await reg(2), 403, 'invite_required', 'invite');
+    assertError(await reg(3, 'f'.repeat(32)), 403, 'invite_required', 'invite');
+    const made = await admin('invites', 'create', '2');
+    assert.equal(made.code, 0, made.stderr);
+    const codes = made.stdout.trim().split('\n');
+    assert.equal(codes.length, 2);
+    for (const c of codes) assert.match(c, /^[0-9a-f]{32}$/);
+    const ok = await reg(4, codes[0]);
+    assert.equal(ok.status, 201, ok.text);
+    assertError(await reg(5, codes[0]), 403, 'invite_required', 'invite');
+    // A registration that fails for another reason gives its code back.
+    const taken = await api(server, 'POST', '/api/auth/register', {
+      body: { email: 'someone.new@example.test', username: ok.json.user.username, password: PASSWORD, invite: codes[1] },
+    });
+    assert.equal(taken.status, 409, taken.text);
+    assert.equal((await reg(6, codes[1])).status, 201);
+    const list = (await admin('invites', 'list')).stdout.trim().split('\n').map((l) => l.split('\t'));
+    assert.deepEqual(list[0], ['code', 'created_at', 'used_at', 'used_by']);
+    assert.equal(list.find((r) => r[0] === codes[0])[3], String(ok.json.user.id));
+
+    assert.equal((await admin('registration', 'open')).code, 0);
+    assert.equal((await reg(7)).status, 201);
+  } finally {
+    await server.stop();
+  }
+});
