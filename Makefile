@@ -114,12 +114,31 @@ FUZZ_UNDER := common/idmap.c common/util.c common/strbuf.c $(wildcard rtp/*.c ic
 FUZZ_PKGS  := libuv openssl nice jansson
 HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) >/dev/null 2>&1 && echo 1)
 
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_UNDER) $(wildcard common/*.h rtp/*.h ice/*.h sfu/*.h)
+# Targets above the media layers name their own sources here.
+FUZZ_EXTRA_fuzz_multipart := signaling/multipart.c
+FUZZ_EXTRA_fuzz_jwt       := store/auth.c common/log.c
+
+.SECONDEXPANSION:
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_UNDER) $$(FUZZ_EXTRA_$$*) $(wildcard common/*.h rtp/*.h ice/*.h sfu/*.h signaling/*.h store/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -I. $(shell pkg-config --cflags $(FUZZ_PKGS)) \
-	    $< $(FUZZ_UNDER) $(shell pkg-config --libs $(FUZZ_PKGS)) -o $@
+	    $< $(FUZZ_UNDER) $(FUZZ_EXTRA_$*) $(shell pkg-config --libs $(FUZZ_PKGS)) -o $@
 
 fuzz-build: $(FUZZ_BINS)
+
+# make fuzz [FUZZ_SECONDS=60]: builds every target, runs each for that long
+# from its corpus in build/fuzz/corpus/NAME (kept between runs); stops at the
+# first crash, which libFuzzer leaves as build/fuzz/crash-*.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz: fuzz-build
+	@set -e; for bin in $(FUZZ_BINS); do \
+	  name=$$(basename $$bin); mkdir -p build/fuzz/corpus/$$name; \
+	  echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+	  $$bin -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=build/fuzz/ \
+	    build/fuzz/corpus/$$name 2>build/fuzz/$$name.log || { tail -40 build/fuzz/$$name.log; exit 1; }; \
+	  grep -E '^stat::number_of_executed_units' build/fuzz/$$name.log || true; \
+	done
 
 FORMAT_SRCS = $(LIB_SRCS) sfu/main.c $(UNIT_SRCS) $(wildcard */*.h tests/fuzz/*.c) $(EXTRA_FORMAT_SRCS)
 

@@ -424,6 +424,9 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return req_write(pss, wsi);
     case LWS_CALLBACK_CLOSED_HTTP:
+    /* Also when lws resets the connection for the next request of a
+     * pipelined pair before answering this one: nothing else frees it. */
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         if (pss && pss->req) {
             if (pss->req->deferred)
                 pss->req->wsi = NULL; /* the pending work frees it */

@@ -575,3 +575,16 @@ test('a request with both Content-Length and Transfer-Encoding is refused 400 an
     assert.equal(rawStatus(r.data), 400, r.data);
     assert.equal(r.how, 'closed', 'the connection is closed after the 400');
   }));
+
+test('pipelined requests do not leak: 2,000 connections each sending two requests at once leave RSS within 4 MiB', { timeout: 60000 }, () =>
+  withChatServer(async (server) => {
+    const rssKib = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${server.proc.pid}/status`, 'utf8'))[1]);
+    const pair = 'GET /api/health HTTP/1.1\r\nHost: x\r\n\r\nGET /api/health HTTP/1.1\r\nHost: x\r\n\r\n';
+    const one = () => rawExchange(server.port, [pair, 30], { timeoutMs: 1000, destroyAfterWrite: true });
+    for (let i = 0; i < 200; i++) await one(); // warm-up: the allocator's pools
+    const before = rssKib();
+    for (let k = 0; k < 20; k++) await Promise.all(Array.from({ length: 100 }, one));
+    const grown = rssKib() - before;
+    assert.ok(grown < 4096, `RSS grew ${grown} KiB over 2,000 pipelined connections (a request record each would be ~10 MiB)`);
+    assert.equal((await api(server, 'GET', '/api/health')).status, 200);
+  }));
