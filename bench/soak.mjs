@@ -20,7 +20,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { api, register, sleep, startServer } from '../tests/integration/lib.mjs';
+import { PASSWORD, api, register, sleep, startServer } from '../tests/integration/lib.mjs';
 import { connect, createRoom } from '../tests/integration/ws-lib.mjs';
 
 const DEFAULTS = { duration: 1800, workers: 4, sample: 10, warmup: 120, out: 'bench/out/soak', quiet: false };
@@ -196,7 +196,7 @@ async function main() {
       const room = rooms[w % rooms.length];
       const j = await api(server, 'POST', `/api/rooms/${room.code}/join`, { token: u.accessToken });
       if (j.status !== 200) throw new Error(`join ${j.status}`);
-      users.push({ ...u, password: 'correct horse battery', room });
+      users.push({ ...u, password: PASSWORD, room });
     }
     const t0 = Date.now();
     const end = t0 + o.duration * 1000;
