@@ -64,9 +64,37 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libsfu.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS) -lcmocka
 
-run: deps
+run: deps-runtime
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/sfu $(ARGS)
+
+.PHONY: deps-runtime install uninstall
+
+# Only what building and running the node needs (no browser, fuzzer or npm).
+deps-runtime:
+	@tools/deps.sh runtime
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, the web client, a
+# systemd unit with hardening options and /etc/sfu/sfu.conf (kept when it
+# exists). See docs/DEPLOY.md.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+WWWDIR     ?= $(PREFIX)/share/sfu/www
+UNITDIR    ?= /etc/systemd/system
+install: all
+	install -D -m 0755 $(BUILD)/sfu $(DESTDIR)$(BINDIR)/sfu
+	rm -rf $(DESTDIR)$(WWWDIR) && mkdir -p $(DESTDIR)$(WWWDIR)
+	cp -R signaling/www/. $(DESTDIR)$(WWWDIR)/ && rm -f $(DESTDIR)$(WWWDIR)/README.md
+	mkdir -p $(DESTDIR)$(UNITDIR)
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@WWWDIR@|$(WWWDIR)|g' dist/sfu.service.in >$(DESTDIR)$(UNITDIR)/sfu.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/sfu.service
+	install -D -m 0644 docs/DEPLOY.md $(DESTDIR)$(PREFIX)/share/doc/sfu/DEPLOY.md
+	@if [ -e $(DESTDIR)/etc/sfu/sfu.conf ]; then echo "install: keeping $(DESTDIR)/etc/sfu/sfu.conf"; \
+	else install -D -m 0640 dist/sfu.conf $(DESTDIR)/etc/sfu/sfu.conf; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/sfu $(DESTDIR)$(UNITDIR)/sfu.service
+	rm -rf $(DESTDIR)$(WWWDIR) $(DESTDIR)$(PREFIX)/share/doc/sfu
 
 # The test suites' npm packages, pinned by tests/package-lock.json.
 tests/node_modules/.package-lock.json: tests/package-lock.json
@@ -102,12 +130,31 @@ FUZZ_UNDER := common/idmap.c common/util.c common/strbuf.c $(wildcard rtp/*.c ic
 FUZZ_PKGS  := libuv openssl nice jansson
 HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) >/dev/null 2>&1 && echo 1)
 
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_UNDER) $(wildcard common/*.h rtp/*.h ice/*.h sfu/*.h)
+# Targets above the media layers name their own sources here.
+FUZZ_EXTRA_fuzz_multipart := signaling/multipart.c
+FUZZ_EXTRA_fuzz_jwt       := store/auth.c common/log.c
+
+.SECONDEXPANSION:
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_UNDER) $$(FUZZ_EXTRA_$$*) $(wildcard common/*.h rtp/*.h ice/*.h sfu/*.h signaling/*.h store/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -I. $(shell pkg-config --cflags $(FUZZ_PKGS)) \
-	    $< $(FUZZ_UNDER) $(shell pkg-config --libs $(FUZZ_PKGS)) -o $@
+	    $< $(FUZZ_UNDER) $(FUZZ_EXTRA_$*) $(shell pkg-config --libs $(FUZZ_PKGS)) -o $@
 
 fuzz-build: $(FUZZ_BINS)
+
+# make fuzz [FUZZ_SECONDS=60]: builds every target, runs each for that long
+# from its corpus in build/fuzz/corpus/NAME (kept between runs); stops at the
+# first crash, which libFuzzer leaves as build/fuzz/crash-*.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz: fuzz-build
+	@set -e; for bin in $(FUZZ_BINS); do \
+	  name=$$(basename $$bin); mkdir -p build/fuzz/corpus/$$name; \
+	  echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+	  $$bin -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=build/fuzz/ \
+	    build/fuzz/corpus/$$name 2>build/fuzz/$$name.log || { tail -40 build/fuzz/$$name.log; exit 1; }; \
+	  grep -E '^stat::number_of_executed_units' build/fuzz/$$name.log || true; \
+	done
 
 FORMAT_SRCS = $(LIB_SRCS) sfu/main.c $(UNIT_SRCS) $(wildcard */*.h tests/fuzz/*.c) $(EXTRA_FORMAT_SRCS)
 

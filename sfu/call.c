@@ -25,8 +25,12 @@ struct sfu_participant {
     sfu_call_track_t tracks[SFU_CALL_MAX_TRACKS];
     int track_count;
     rtc_sdp_track_t *sub; /* grows; ended tracks stay as inactive sections */
+    /* Per section: the offer version that first showed it inactive (0: not
+     * yet). Once an answer to that version came, the section can carry a new
+     * track of its kind (RFC 8829 5.2.2 lets an offerer reuse its sections). */
+    unsigned *sub_ended_in;
     int sub_count, sub_cap, sub_mid_seq;
-    unsigned sub_version;
+    unsigned sub_version, sub_answered;
     bool sub_pending, sub_dirty;
     bool publish_only; /* no subscribe session (WHIP) */
 };
@@ -152,6 +156,10 @@ static void renegotiate(sfu_participant_t *p)
     static char sdp[SUB_SDP_MAX];
     rtc_sdp_local_t l;
     local_desc(p->call, p->sub_ufrag, p->sub_pwd, ++p->sub_version, &l);
+    for (int i = 0; i < p->sub_count; i++) {
+        if (!p->sub[i].active && !p->sub_ended_in[i])
+            p->sub_ended_in[i] = p->sub_version;
+    }
     if (rtc_sdp_write_subscribe_offer(p->sub, p->sub_count, &l, sdp, sizeof sdp) < 0) {
         report_error(p, "internal", "subscribe offer too large");
         return;
@@ -211,27 +219,61 @@ static void consumer_attach(sfu_participant_t *p, const rtc_sdp_track_t *s)
     sfu_media_consumer_add(p->call->env.media, p->call->room_id, s->producer_id, p->sub_leg, &cp);
 }
 
-/* p starts receiving track t of publisher pub. */
+/* A section of that kind whose end the client has answered, or -1. */
+static int sub_recyclable(const sfu_participant_t *p, rtc_media_kind_t kind)
+{
+    for (int i = 0; i < p->sub_count; i++) {
+        if (!p->sub[i].active && p->sub[i].kind == kind && p->sub_ended_in[i] &&
+            p->sub_ended_in[i] <= p->sub_answered)
+            return i;
+    }
+    return -1;
+}
+
+/* Room for one more section; 0 or -1 (at SFU_CALL_MAX_SUBS or out of memory). */
+static int sub_grow(sfu_participant_t *p)
+{
+    if (p->sub_count < p->sub_cap)
+        return 0;
+    int cap = p->sub_cap ? p->sub_cap * 2 : 8;
+    if (cap > SFU_CALL_MAX_SUBS)
+        return -1;
+    rtc_sdp_track_t *grown = realloc(p->sub, (size_t)cap * sizeof *grown);
+    if (!grown)
+        return -1;
+    p->sub = grown;
+    unsigned *ended = realloc(p->sub_ended_in, (size_t)cap * sizeof *ended);
+    if (!ended)
+        return -1;
+    p->sub_ended_in = ended;
+    p->sub_cap = cap;
+    return 0;
+}
+
+/* p starts receiving track t of publisher pub, in a section whose track ended
+ * if there is one, else in a new one. */
 static void sub_add(sfu_participant_t *p, const sfu_participant_t *pub, const sfu_call_track_t *t)
 {
     if (p->publish_only)
         return;
-    if (p->sub_count == p->sub_cap) {
-        int cap = p->sub_cap ? p->sub_cap * 2 : 8;
-        rtc_sdp_track_t *grown =
-            cap <= SFU_CALL_MAX_SUBS ? realloc(p->sub, (size_t)cap * sizeof *grown) : NULL;
-        if (!grown) {
+    int i = sub_recyclable(p, t->kind);
+    char mid[sizeof p->sub[0].mid];
+    if (i >= 0) {
+        snprintf(mid, sizeof mid, "%s", p->sub[i].mid);
+    } else {
+        if (sub_grow(p)) {
             report_error(p, "too_many_tracks",
                          "this session cannot receive more tracks; join the call again");
             return;
         }
-        p->sub = grown;
-        p->sub_cap = cap;
+        i = p->sub_count++;
+        snprintf(mid, sizeof mid, "%d", p->sub_mid_seq++);
     }
-    rtc_sdp_track_t *s = &p->sub[p->sub_count++];
+    rtc_sdp_track_t *s = &p->sub[i];
     memset(s, 0, sizeof *s);
+    p->sub_ended_in[i] = 0;
     s->kind = t->kind;
-    snprintf(s->mid, sizeof s->mid, "%d", p->sub_mid_seq++);
+    snprintf(s->mid, sizeof s->mid, "%s", mid);
     s->active = true;
     s->codec = t->codec;
     s->producer_id = t->producer_id;
@@ -328,6 +370,7 @@ void sfu_call_remove(sfu_participant_t *p)
         if (p->track_count)
             renegotiate(call->parts[i]);
     free(p->sub);
+    free(p->sub_ended_in);
     free(p);
 }
 
@@ -571,6 +614,7 @@ int sfu_participant_subscribe_answer(sfu_participant_t *p, const rtc_sdp_t *answ
     if (sfu_participant_answer_expected(p, version, err))
         return -1;
     p->sub_pending = false;
+    p->sub_answered = p->sub_version;
     if (!p->sub_open) {
         sfu_media_leg_open(call->env.media, call->room_id, p->sub_leg, p->sub_ufrag, p->sub_pwd,
                            answer->fingerprint);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef SFU_VERSION
@@ -35,6 +36,11 @@ typedef enum {
     OPT_TURN_CREDENTIAL,
     OPT_MAX_VIDEO_BITRATE,
     OPT_RING_TIMEOUT,
+    /* self-hosting */
+    OPT_CONFIG,
+    OPT_TRUSTED_PROXY,
+    OPT_METRICS_TOKEN,
+    OPT_ACCESS_LOG,
     OPT_COUNT
 } opt_id_t;
 
@@ -83,6 +89,17 @@ static const opt_spec_t opts[OPT_COUNT] = {
                                "(default 2500)"},
     [OPT_RING_TIMEOUT] = {"--ring-timeout", "SFU_RING_TIMEOUT", "SECONDS",
                           "how long a direct call rings before it is missed (default 30)"},
+    /* self-hosting */
+    [OPT_CONFIG] = {"--config", "SFU_CONFIG", "FILE",
+                    "read options from FILE: one 'name = value' a line, name as the flag "
+                    "without '--', '#' comments (flags win)"},
+    [OPT_TRUSTED_PROXY] = {"--trusted-proxy", "SFU_TRUSTED_PROXY", "IP",
+                           "reverse proxy whose X-Forwarded-For names the client (default none)"},
+    [OPT_METRICS_TOKEN] = {"--metrics-token", "SFU_METRICS_TOKEN", "TOKEN",
+                           "bearer token /metrics wants from non-loopback clients (default: "
+                           "loopback only)"},
+    [OPT_ACCESS_LOG] = {"--access-log", "SFU_ACCESS_LOG", "on|off",
+                        "log one line per HTTP request (default off)"},
 };
 
 static void print_usage(FILE *out)
@@ -267,10 +284,123 @@ static int apply(sfu_config_t *cfg, opt_id_t id, const char *v, char *err, size_
         snprintf(err, err_cap, "%s: too long (at most 127 characters)", source);
         return -1;
     }
+    /* self-hosting */
+    case OPT_CONFIG:
+        if (*v && copy_str(cfg->config_file, PATH_MAX, v) == 0)
+            return 0;
+        snprintf(err, err_cap, "%s: '%s' is not a usable path", source, v);
+        return -1;
+    case OPT_TRUSTED_PROXY:
+        if (is_ip_literal(v) && copy_str(cfg->trusted_proxy, sizeof cfg->trusted_proxy, v) == 0)
+            return 0;
+        snprintf(err, err_cap, "%s: '%s' is not an IP address", source, v);
+        return -1;
+    case OPT_METRICS_TOKEN:
+        if (strlen(v) >= 16 && copy_str(cfg->metrics_token, sizeof cfg->metrics_token, v) == 0 &&
+            !strpbrk(v, " \t\"\\"))
+            return 0;
+        snprintf(err, err_cap, "%s: the token must be 16-127 characters without spaces or quotes",
+                 source);
+        return -1;
+    case OPT_ACCESS_LOG:
+        if (!strcmp(v, "on") || !strcmp(v, "off")) {
+            cfg->access_log = !strcmp(v, "on");
+            return 0;
+        }
+        snprintf(err, err_cap, "%s: '%s' is not on or off", source, v);
+        return -1;
     case OPT_COUNT:
         break;
     }
     return -1;
+}
+
+/* No --www and the checkout's web client is gone (an installed binary):
+ * BINDIR/../share/sfu/www, where make install puts it, when it exists. */
+static void www_default_installed(sfu_config_t *cfg)
+{
+    struct stat st;
+    if (strcmp(cfg->www_dir, SFU_WWW_DIR) || (stat(cfg->www_dir, &st) == 0 && S_ISDIR(st.st_mode)))
+        return;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    char www[PATH_MAX + 32];
+    snprintf(www, sizeof www, "%s/../share/sfu/www", exe);
+    if (stat(www, &st) == 0 && S_ISDIR(st.st_mode) && strlen(www) < sizeof cfg->www_dir)
+        snprintf(cfg->www_dir, sizeof cfg->www_dir, "%s", www);
+}
+
+/* The --config file: "name = value" lines (name: a flag without "--"), blank
+ * lines and "#" comments; values may be "quoted". */
+static int apply_file(sfu_config_t *cfg, const char *path, char *err, size_t err_cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, err_cap, "--config: cannot read '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    char line[2048], source[PATH_MAX + 32];
+    int lineno = 0, rc = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        lineno++;
+        snprintf(source, sizeof source, "%s:%d", path, lineno);
+        char *p = line + strspn(line, " \t");
+        size_t n = strcspn(p, "\r\n");
+        p[n] = '\0';
+        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            p[--n] = '\0';
+        if (!*p || *p == '#')
+            continue;
+        char *eq = strchr(p, '=');
+        if (!eq) {
+            snprintf(err, err_cap, "%s: expected 'name = value'", source);
+            rc = -1;
+            break;
+        }
+        char *name_end = eq;
+        while (name_end > p && (name_end[-1] == ' ' || name_end[-1] == '\t'))
+            name_end--;
+        *name_end = '\0';
+        char *v = eq + 1 + strspn(eq + 1, " \t");
+        size_t vn = strlen(v);
+        if (vn >= 2 && v[0] == '"' && v[vn - 1] == '"') {
+            v[vn - 1] = '\0';
+            v++;
+        }
+        int found = -1;
+        for (int i = 0; i < OPT_COUNT; i++) {
+            if (!strcmp(opts[i].flag + 2, p))
+                found = i;
+        }
+        if (found < 0 || found == OPT_CONFIG) {
+            snprintf(err, err_cap, "%s: unknown option '%s' (see --help)", source, p);
+            rc = -1;
+        } else {
+            rc = apply(cfg, (opt_id_t)found, v, err, err_cap, source);
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+/* The --config value in argv (the last one), or NULL. */
+static const char *config_in_argv(int argc, char **argv)
+{
+    const char *found = NULL;
+    for (int a = 1; a < argc; a++) {
+        if (!strncmp(argv[a], "--config=", 9))
+            found = argv[a] + 9;
+        else if (!strcmp(argv[a], "--config") && a + 1 < argc)
+            found = argv[++a];
+    }
+    return found;
 }
 
 static void set_defaults(sfu_config_t *cfg)
@@ -301,6 +431,11 @@ config_result_t config_parse(sfu_config_t *cfg, int argc, char **argv, char *err
         if (v && *v && apply(cfg, (opt_id_t)i, v, err, err_cap, opts[i].env))
             return CONFIG_ERROR;
     }
+    const char *file = config_in_argv(argc, argv);
+    if (file && apply(cfg, OPT_CONFIG, file, err, err_cap, "--config"))
+        return CONFIG_ERROR;
+    if (cfg->config_file[0] && apply_file(cfg, cfg->config_file, err, err_cap))
+        return CONFIG_ERROR;
     for (int a = 1; a < argc; a++) {
         const char *arg = argv[a];
         if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
@@ -348,5 +483,6 @@ config_result_t config_parse(sfu_config_t *cfg, int argc, char **argv, char *err
     }
     if (!cfg->announce_ip[0])
         strcpy(cfg->announce_ip, cfg->rtc_bind);
+    www_default_installed(cfg);
     return CONFIG_RUN;
 }

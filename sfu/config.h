@@ -33,6 +33,13 @@ typedef struct sfu_config {
     int max_video_kbps;
     /* How long a direct call rings before it is missed, in seconds. */
     int ring_timeout_s;
+    /* Self-hosting: the file the options were read from, the reverse proxy
+     * whose X-Forwarded-For is believed, the bearer token /metrics wants from
+     * anything but loopback, and one log line per HTTP request. */
+    char config_file[PATH_MAX];
+    char trusted_proxy[64];
+    char metrics_token[128];
+    int access_log;
 } sfu_config_t;
 
 typedef enum {
@@ -41,7 +48,8 @@ typedef enum {
     CONFIG_ERROR = -1,  /* err holds one line naming the problem */
 } config_result_t;
 
-/* Fills cfg from defaults, then the SFU_* environment, then argv. */
+/* Fills cfg from defaults, then the SFU_* environment, then the --config file
+ * (SFU_CONFIG), then argv: later sources win. */
 config_result_t config_parse(sfu_config_t *cfg, int argc, char **argv, char *err, size_t err_cap);
 
 #endif

@@ -1,9 +1,11 @@
 /* sfu/main.c: process start-up and shutdown. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 
 #include "common/log.h"
 #include "dtls/dtls_cert.h"
+#include "sfu/cli.h"
 #include "sfu/config.h"
 #include "sfu/media.h"
 #include "sfu/worker.h"
@@ -23,7 +26,7 @@
 typedef struct sfu_node {
     sfu_config_t cfg;
     uv_loop_t loop;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     signaling_t *sig;
     store_t *store;
     store_checkpointer_t *checkpointer;
@@ -81,6 +84,36 @@ static int prepare_data_dir(const char *dir, char *err, size_t err_cap)
         snprintf(err, err_cap, "data directory '%s' is not writable: %s", dir, strerror(errno));
         return -1;
     }
+    return 0;
+}
+
+/* One node per data directory: an exclusive lock on DIR/sfu.lock, held (fd
+ * left open) for the life of the process; it holds the owner's pid. */
+static int lock_data_dir(const char *dir, char *err, size_t err_cap)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/sfu.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, err_cap, "cannot open '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB)) {
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        snprintf(err, err_cap,
+                 "data directory '%s' is in use by another sfu process%s%s%s; stop it first or "
+                 "use another --data",
+                 dir, pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "");
+        close(fd);
+        return -1;
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)len, 0) != len)
+        log_warn("sfu", "cannot write the pid to '%s'", path);
     return 0;
 }
 
@@ -167,6 +200,7 @@ static void node_stop(sfu_node_t *node, int signum)
     node->worker_count = 0;
     uv_close((uv_handle_t *)&node->sigint, on_handle_closed);
     uv_close((uv_handle_t *)&node->sigterm, on_handle_closed);
+    uv_close((uv_handle_t *)&node->sighup, on_handle_closed);
     if (node->checkpointer)
         uv_close((uv_handle_t *)&node->checkpoint_timer, on_handle_closed);
 }
@@ -176,10 +210,27 @@ static void on_signal(uv_signal_t *h, int signum)
     node_stop(h->data, signum);
 }
 
+/* SIGHUP: a renewed TLS certificate is read again (systemctl reload). */
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    sfu_node_t *node = h->data;
+    char err[PATH_MAX + 128];
+    (void)signum;
+    if (!node->cfg.tls_cert[0])
+        log_info("sfu", "SIGHUP: no TLS certificate to reload");
+    else if (signaling_reload_tls(node->sig, err, sizeof err))
+        log_warn("sfu", "SIGHUP: TLS certificate not reloaded: %s", err);
+    else
+        log_info("sfu", "SIGHUP: TLS certificate reloaded from %s", node->cfg.tls_cert);
+}
+
 int main(int argc, char **argv)
 {
     static sfu_node_t node;
     char err[2 * PATH_MAX];
+    int cli_rc = sfu_cli_run(argc, argv);
+    if (cli_rc >= 0)
+        return cli_rc;
     switch (config_parse(&node.cfg, argc, argv, err, sizeof err)) {
     case CONFIG_EXIT_OK:
         return 0;
@@ -210,7 +261,11 @@ int main(int argc, char **argv)
                               .ice_servers = cfg->ice_servers,
                               .turn_username = cfg->turn_username,
                               .turn_credential = cfg->turn_credential,
-                              .ring_timeout_s = cfg->ring_timeout_s};
+                              .ring_timeout_s = cfg->ring_timeout_s,
+
+                              .trusted_proxy = cfg->trusted_proxy,
+                              .metrics_token = cfg->metrics_token,
+                              .access_log = cfg->access_log};
     if (signaling_start(&node.loop, &sopts, &node.sig, err, sizeof err))
         startup_failed(err);
     if (!(node.cert = dtls_cert_new()))
@@ -221,7 +276,8 @@ int main(int argc, char **argv)
             startup_failed(err);
         node.worker_count++;
     }
-    if (prepare_data_dir(cfg->data_dir, err, sizeof err))
+    if (prepare_data_dir(cfg->data_dir, err, sizeof err) ||
+        lock_data_dir(cfg->data_dir, err, sizeof err))
         startup_failed(err);
 
     uint8_t secret[AUTH_SECRET_LEN];
@@ -254,6 +310,9 @@ int main(int argc, char **argv)
     node.sigint.data = node.sigterm.data = &node;
     uv_signal_start(&node.sigint, on_signal, SIGINT);
     uv_signal_start(&node.sigterm, on_signal, SIGTERM);
+    uv_signal_init(&node.loop, &node.sighup);
+    node.sighup.data = &node;
+    uv_signal_start(&node.sighup, on_sighup, SIGHUP);
 
     log_info("sfu", "sfu %s ready: %s://%s:%d/ data=%s workers=%d rtc=%s:%d-%d", SFU_VERSION,
              cfg->tls_cert[0] ? "https" : "http", cfg->listen_host, cfg->listen_port, cfg->data_dir,

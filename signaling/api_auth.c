@@ -25,6 +25,7 @@ typedef struct auth_work {
     char username[64];
     char password[520]; /* 128 code points of up to 4 bytes, NUL */
     char hash[256];
+    char invite[64]; /* the claimed invite code, or "" */
     int rc;
 } auth_work_t;
 
@@ -89,6 +90,8 @@ static void auth_work_done(uv_work_t *w, int status)
     http_req_t *req = aw->req;
     OPENSSL_cleanse(aw->password, sizeof aw->password);
     if (http_req_orphaned(req) || status == UV_ECANCELED) {
+        if (aw->invite[0])
+            store_invite_release(req->sig->store, aw->invite);
         http_req_resume(req);
         free(aw);
         return;
@@ -104,7 +107,11 @@ static void auth_work_done(uv_work_t *w, int status)
                              "that %s is already registered", conflict ? conflict : "email");
         else if (rc)
             api_reply_store_error(req, rc);
-        else {
+        if (rc && aw->invite[0])
+            store_invite_release(req->sig->store, aw->invite);
+        else if (aw->invite[0])
+            store_invite_bind(req->sig->store, aw->invite, u.id);
+        if (!rc) {
             log_info("auth", "registered user %lld (%s)", (long long)u.id, u.username);
             reply_session(req, &u, 201, NULL);
         }
@@ -113,6 +120,11 @@ static void auth_work_done(uv_work_t *w, int status)
         reply_session(req, &aw->user, 200, NULL);
     } else {
         login_throttle_failed(&req->sig->login_throttle, aw->throttle_key, uv_now(req->sig->loop));
+        if (aw->user_found)
+            log_warn("auth", "failed login for user %lld from %s", (long long)aw->user.id,
+                     req->peer_ip);
+        else
+            log_warn("auth", "failed login for an unknown email from %s", req->peer_ip);
         http_reply_error(req, 401, "invalid_credentials", NULL, "invalid email or password");
     }
     http_req_resume(req);
@@ -141,6 +153,32 @@ static bool copy_field(char *dst, size_t cap, const char *src)
     return true;
 }
 
+/* The node's registration mode (sfu admin registration): open, closed, or
+ * invite (an unused code from sfu admin invites create, claimed into aw).
+ * false after replying 403. */
+static bool registration_allowed(http_req_t *req, json_t *body, auth_work_t *aw)
+{
+    char mode[16];
+    store_registration_mode(req->sig->store, mode);
+    if (!strcmp(mode, "closed")) {
+        http_reply_error(req, 403, "registration_closed", NULL,
+                         "this node does not take new accounts");
+        return false;
+    }
+    if (strcmp(mode, "invite"))
+        return true;
+    json_t *inv = json_object_get(body, "invite");
+    const char *code = json_is_string(inv) ? json_string_value(inv) : "";
+    if (strlen(code) >= sizeof aw->invite ||
+        store_invite_claim(req->sig->store, code, now_unix_ms())) {
+        http_reply_error(req, 403, "invite_required", "invite",
+                         "this node takes new accounts by invitation: an unused invite code");
+        return false;
+    }
+    snprintf(aw->invite, sizeof aw->invite, "%s", code);
+    return true;
+}
+
 void api_auth_register(http_req_t *req)
 {
     json_t *body = http_req_json(req);
@@ -159,7 +197,8 @@ void api_auth_register(http_req_t *req)
         http_reply_error(req, 400, "invalid_field", "username", "username %s", why);
         goto out;
     }
-    if ((why = validate_password(password))) {
+    if ((why = validate_password(password)) ||
+        (why = validate_password_strength(password, username, email))) {
         http_reply_error(req, 400, "invalid_field", "password", "password %s", why);
         goto out;
     }
@@ -177,6 +216,10 @@ void api_auth_register(http_req_t *req)
         goto out;
     }
     aw->is_register = true;
+    if (!registration_allowed(req, body, aw)) {
+        free(aw);
+        goto out;
+    }
     auth_queue(req, aw);
 out:
     json_decref(body);
@@ -197,6 +240,8 @@ void api_auth_login(http_req_t *req)
     if (!login_throttle_begin(&req->sig->login_throttle, key, uv_now(req->sig->loop), &retry_ms)) {
         snprintf(req->extra_header, sizeof req->extra_header, "%llu",
                  (unsigned long long)((retry_ms + 999) / 1000));
+        log_warn("auth", "login throttled from %s: too many failures for that account",
+                 req->peer_ip);
         json_t *err = json_pack("{s:s,s:s,s:I}", "code", "login_throttled", "message",
                                 "too many failed logins for this account; retry later",
                                 "retryAfter", (json_int_t)retry_ms);

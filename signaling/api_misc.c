@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sfu/media.h"
 #include "signaling/api.h"
@@ -96,9 +97,32 @@ static void emit_ws(void *ctx, const char *name, const char *label, uint64_t val
         tb_printf(tb, "%s %llu\n", name, (unsigned long long)value);
 }
 
+/* /metrics: loopback clients (not forwarded by a proxy), or the bearer token. */
+static bool metrics_allowed(const http_req_t *req)
+{
+    const char *tok = req->sig->metrics_token;
+    const char *auth = req->authorization;
+    if (req->peer_loopback)
+        return true;
+    if (!tok[0] || strncasecmp(auth, "Bearer ", 7))
+        return false;
+    size_t n = strlen(tok);
+    if (strlen(auth + 7) != n)
+        return false;
+    unsigned char diff = 0; /* constant time */
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)(auth[7 + i] ^ tok[i]);
+    return diff == 0;
+}
+
 void api_metrics(http_req_t *req)
 {
     signaling_t *sig = req->sig;
+    if (!metrics_allowed(req)) {
+        http_reply_error(req, 403, "forbidden", NULL, "metrics are served to loopback clients%s",
+                         sig->metrics_token[0] ? " or with the metrics token" : "");
+        return;
+    }
     text_buf_t tb = {.data = malloc(4096), .cap = 4096};
     if (!tb.data) {
         http_reply_error(req, 500, "internal", NULL, "out of memory");

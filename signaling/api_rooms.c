@@ -14,6 +14,7 @@
 #define MESSAGES_DEFAULT_LIMIT 50
 #define MESSAGES_MAX_LIMIT     100
 #define ROOM_CODE_ATTEMPTS     8
+#define ROOMS_HOSTED_MAX       100 /* live rooms one user hosts */
 
 json_t *api_room_json(const store_room_t *r)
 {
@@ -171,6 +172,14 @@ void api_rooms_create(http_req_t *req)
     memcpy(trimmed, name, n);
     trimmed[n] = '\0';
     name = trimmed;
+    int64_t hosted = 0;
+    if (store_rooms_hosted_count(req->sig->store, req->user.id, &hosted) == 0 &&
+        hosted >= ROOMS_HOSTED_MAX) {
+        http_reply_error(req, 403, "room_limit", NULL,
+                         "you host %d live rooms; end one before creating another",
+                         ROOMS_HOSTED_MAX);
+        goto out;
+    }
     store_room_t room;
     int rc = -EEXIST;
     for (int attempt = 0; rc == -EEXIST && attempt < ROOM_CODE_ATTEMPTS; attempt++) {

@@ -283,6 +283,10 @@ void api_user_report(http_req_t *req)
     store_user_t u;
     if (!path_user(req, &u))
         return;
+    if (u.id == req->user.id) {
+        http_reply_error(req, 400, "invalid_field", "id", "you cannot report yourself");
+        return;
+    }
     json_t *body = http_req_json(req);
     if (!body)
         return;

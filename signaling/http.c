@@ -39,6 +39,44 @@ const char *http_method_name(http_method_t m)
     return m < HTTP_METHOD_COUNT ? method_names[m] : "OTHER";
 }
 
+static bool ip_is_loopback(const char *ip)
+{
+    return !strncmp(ip, "127.", 4) || !strcmp(ip, "::1") || !strncmp(ip, "::ffff:127.", 11);
+}
+
+/* "::ffff:10.0.0.1" (an IPv4 peer on a dual-stack socket) compares as "10.0.0.1". */
+static const char *ip_plain(const char *ip)
+{
+    return strncmp(ip, "::ffff:", 7) || !strchr(ip + 7, '.') ? ip : ip + 7;
+}
+
+void http_client_ip(signaling_t *sig, struct lws *wsi, char *out, size_t cap, bool *loopback)
+{
+    out[0] = '\0';
+    lws_get_peer_simple(wsi, out, cap);
+    int xff_len = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+    if (loopback)
+        *loopback = ip_is_loopback(out) && xff_len <= 0;
+    if (!sig->trusted_proxy[0] || xff_len <= 0 || strcmp(ip_plain(out), sig->trusted_proxy))
+        return;
+    char xff[512];
+    if (lws_hdr_copy(wsi, xff, sizeof xff, WSI_TOKEN_X_FORWARDED_FOR) <= 0)
+        return;
+    /* The proxy appends the address it saw: the last entry is the one to trust. */
+    const char *last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    last += strspn(last, " \t");
+    char ip[64];
+    size_t n = strcspn(last, " \t");
+    if (n == 0 || n >= sizeof ip)
+        return;
+    memcpy(ip, last, n);
+    ip[n] = '\0';
+    unsigned char bin[16];
+    if (inet_pton(AF_INET, ip, bin) == 1 || inet_pton(AF_INET6, ip, bin) == 1)
+        snprintf(out, cap, "%s", ip);
+}
+
 static void req_free(http_req_t *req)
 {
     if (!req)
@@ -60,8 +98,13 @@ static void req_set_response(http_req_t *req, int status, const char *type, char
     req->resp = body;
     req->resp_len = len;
     req->responded = true;
-    if (!req->counted)
+    if (!req->counted) {
         router_count(req->sig, req->route, req->method, status);
+        if (req->sig->access_log)
+            log_info("access", "%s %s %.*s %d %zu %lldms", req->peer_ip,
+                     http_method_name(req->method), (int)strcspn(req->path, "?"), req->path, status,
+                     len, (long long)(now_unix_ms() - req->started_ms));
+    }
     req->counted = true;
 }
 
@@ -256,7 +299,8 @@ static http_req_t *req_begin(signaling_t *sig, struct lws *wsi, const char *path
     if (lws_hdr_copy(wsi, req->authorization, sizeof req->authorization,
                      WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
         req->authorization[0] = '\0';
-    lws_get_peer_simple(wsi, req->peer_ip, sizeof req->peer_ip);
+    req->started_ms = now_unix_ms();
+    http_client_ip(sig, wsi, req->peer_ip, sizeof req->peer_ip, &req->peer_loopback);
     if (lws_hdr_copy(wsi, req->req_content_type, sizeof req->req_content_type,
                      WSI_TOKEN_HTTP_CONTENT_TYPE) < 0)
         req->req_content_type[0] = '\0';
@@ -406,6 +450,9 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return req_write(pss, wsi);
     case LWS_CALLBACK_CLOSED_HTTP:
+    /* Also when lws resets the connection for the next request of a
+     * pipelined pair before answering this one: nothing else frees it. */
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         if (pss && pss->req) {
             if (pss->req->deferred)
                 pss->req->wsi = NULL; /* the pending work frees it */
@@ -567,6 +614,15 @@ int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t *
     ratelimit_init(&sig->limit_upload, opts->limit_upload_per_min / 60.0,
                    opts->limit_upload_per_min);
     login_throttle_init(&sig->login_throttle);
+    snprintf(sig->trusted_proxy, sizeof sig->trusted_proxy, "%s",
+             opts->trusted_proxy ? opts->trusted_proxy : "");
+    snprintf(sig->metrics_token, sizeof sig->metrics_token, "%s",
+             opts->metrics_token ? opts->metrics_token : "");
+    sig->access_log = opts->access_log;
+    if (tls) {
+        snprintf(sig->tls_cert, sizeof sig->tls_cert, "%s", opts->tls_cert);
+        snprintf(sig->tls_key, sizeof sig->tls_key, "%s", opts->tls_key);
+    }
     if (ws_hub_init(sig)) {
         snprintf(err, err_cap, "out of memory");
         free(sig);
@@ -608,6 +664,8 @@ int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t *
     if (!strchr(opts->listen_host, ':'))
         vinfo.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (tls) {
+        /* lws turns a vhost's TLS off unless its own options ask for it too. */
+        vinfo.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         vinfo.ssl_cert_filepath = opts->tls_cert;
         vinfo.ssl_private_key_filepath = opts->tls_key;
     }
@@ -652,6 +710,47 @@ void signaling_media_speaker(signaling_t *sig, int64_t room_id, uint64_t active_
                              const uint8_t *loudness)
 {
     ws_call_speaker(sig, room_id, active_producer_id, changed, n, producer_ids, loudness);
+}
+
+/* The whole of a small file, NUL-terminated; NULL when unreadable. */
+static char *read_small_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char *buf = malloc(1024 * 1024 + 1);
+    *len = buf ? fread(buf, 1, 1024 * 1024, f) : 0;
+    fclose(f);
+    if (buf)
+        buf[*len] = '\0';
+    return buf;
+}
+
+int signaling_reload_tls(signaling_t *sig, char *err, size_t err_cap)
+{
+    if (!sig->tls_cert[0]) {
+        snprintf(err, err_cap, "the node serves no TLS");
+        return -EINVAL;
+    }
+    if (check_tls_files(sig->tls_cert, sig->tls_key, err, err_cap))
+        return -EINVAL;
+    size_t cert_len = 0, key_len = 0;
+    char *cert = read_small_file(sig->tls_cert, &cert_len);
+    char *key = read_small_file(sig->tls_key, &key_len);
+    int rc = 0;
+    if (!cert || !key) {
+        snprintf(err, err_cap, "cannot read the TLS certificate or key");
+        rc = -EIO;
+    } else if (lws_tls_cert_updated(sig->lws, sig->tls_cert, sig->tls_key, cert, cert_len, key,
+                                    key_len)) {
+        snprintf(err, err_cap, "libwebsockets refused the new certificate");
+        rc = -EIO;
+    }
+    if (key)
+        OPENSSL_cleanse(key, key_len);
+    free(cert);
+    free(key);
+    return rc;
 }
 
 void signaling_stop(signaling_t *sig)

@@ -39,7 +39,9 @@ typedef struct http_req {
     http_method_t method;
     char path[512];
     char authorization[2048];
-    char peer_ip[64];
+    char peer_ip[64];   /* the client: the TCP peer, or X-Forwarded-For from the trusted proxy */
+    bool peer_loopback; /* the TCP peer is loopback and nothing was forwarded for another */
+    int64_t started_ms; /* for the access log */
     char req_content_type[256];
     size_t body_max;
     uint8_t *body;
@@ -73,6 +75,10 @@ typedef struct http_req {
 } http_req_t;
 
 const char *http_method_name(http_method_t m);
+/* The client's address into out: the TCP peer, or the last X-Forwarded-For
+ * entry when the peer is the --trusted-proxy. *loopback (may be NULL): the
+ * peer is loopback and no X-Forwarded-For came with the request. */
+void http_client_ip(signaling_t *sig, struct lws *wsi, char *out, size_t cap, bool *loopback);
 
 /* Replies with body (stolen; NULL for an empty body). */
 void http_reply_json(http_req_t *req, int status, json_t *body);

@@ -28,6 +28,12 @@ typedef struct signaling_opts {
     const char *turn_username;
     const char *turn_credential;
     int ring_timeout_s; /* a direct call rings this long before it is missed; 0: default */
+    /* Self-hosting: X-Forwarded-For is believed from this address only; the
+     * bearer token /metrics wants from non-loopback clients; a log line per
+     * HTTP request. NULL or "" for none. */
+    const char *trusted_proxy;
+    const char *metrics_token;
+    bool access_log;
 } signaling_opts_t;
 
 /* Creates the lws context on loop and binds the listening socket. On failure
@@ -52,6 +58,10 @@ void signaling_media_speaker(signaling_t *sig, int64_t room_id, uint64_t active_
 /* Stops accepting and closes every connection; the loop must then run until
  * its handles are closed before signaling_free. NULL is a no-op. */
 void signaling_stop(signaling_t *sig);
+/* Reads the TLS certificate and key again from their files (after a
+ * renewal); new connections get them. 0, or a negative code with err filled
+ * (the old pair stays in use). */
+int signaling_reload_tls(signaling_t *sig, char *err, size_t err_cap);
 void signaling_free(signaling_t *sig);
 
 #endif

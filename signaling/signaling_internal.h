@@ -52,9 +52,13 @@ struct signaling {
     metric_series_t series[METRICS_MAX_SERIES];
     int series_count;
     uint64_t series_dropped;
-    size_t body_bytes_reserved;    /* Content-Length of the request bodies being received */
-    whip_session_t *whip_sessions; /* WHIP ingest sessions (api_whip.c) */
-    whep_session_t *whep_sessions; /* WHEP playback sessions (api_whep.c) */
+    size_t body_bytes_reserved;         /* Content-Length of the request bodies being received */
+    whip_session_t *whip_sessions;      /* WHIP ingest sessions (api_whip.c) */
+    whep_session_t *whep_sessions;      /* WHEP playback sessions (api_whep.c) */
+    char tls_cert[4096], tls_key[4096]; /* "" without TLS */
+    char trusted_proxy[64];             /* "" when none */
+    char metrics_token[128];            /* "" when /metrics is for loopback only */
+    bool access_log;
 };
 
 /* router.c */

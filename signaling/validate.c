@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/util.h"
 
@@ -149,6 +150,41 @@ const char *validate_password(const char *s)
         return "must be at least 8 characters";
     if (n > PASSWORD_MAX_LEN)
         return "must be at most 128 characters";
+    return NULL;
+}
+
+/* The most used passwords of eight characters or more (leaked-list
+ * frequency order); compared without regard to ASCII case. */
+static const char *const common_passwords[] = {
+    "password",  "12345678",  "123456789",     "1234567890", "qwertyuiop",  "11111111",
+    "00000000",  "87654321",  "password1",     "password12", "password123", "passw0rd",
+    "iloveyou",  "sunshine",  "princess",      "football",   "baseball",    "superman",
+    "trustno1",  "welcome1",  "qwerty123",     "1q2w3e4r",   "1qaz2wsx",    "zaq12wsx",
+    "letmein1",  "abc12345",  "12341234",      "qwertyui",   "asdfghjk",    "asdfasdf",
+    "changeme",  "computer",  "michelle",      "jennifer",   "starwars",    "whatever",
+    "dragon12",  "internet",  "administrator", "admin123",   "welcome123",  "monkey12",
+    "123123123", "123qweasd", "q1w2e3r4",      "1234qwer",   "qwer1234",    "aa123456",
+};
+
+const char *validate_password_strength(const char *password, const char *username,
+                                       const char *email)
+{
+    size_t n = strlen(password);
+    for (size_t i = 0; i < sizeof common_passwords / sizeof common_passwords[0]; i++)
+        if (!strcasecmp(password, common_passwords[i]))
+            return "is too common; choose another";
+    if (username && !strcasecmp(password, username))
+        return "must not be the username";
+    if (email) {
+        size_t local = strcspn(email, "@");
+        if (!strcasecmp(password, email) || (local == n && !strncasecmp(password, email, n)))
+            return "must not be the email address";
+    }
+    bool one_char = true;
+    for (size_t i = 1; i < n; i++)
+        one_char &= password[i] == password[0];
+    if (one_char)
+        return "must not be one character repeated";
     return NULL;
 }
 

@@ -9,6 +9,10 @@ const char *validate_email(const char *s);
 const char *validate_username(const char *s);
 /* At least 8 characters (code points), at most 128. */
 const char *validate_password(const char *s);
+/* NULL, or why a (length-valid) password is too easy to guess: a common one,
+ * the username, the email address or its local part, one character repeated. */
+const char *validate_password_strength(const char *password, const char *username,
+                                       const char *email);
 /* 1-100 characters (code points) after trimming, valid UTF-8, no control characters. */
 const char *validate_room_name(const char *s);
 /* 1-4000 characters (code points), valid UTF-8, not only whitespace. */

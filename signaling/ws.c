@@ -132,6 +132,16 @@ void ws_close(ws_conn_t *c, uint16_t code, const char *reason)
     lws_callback_on_writable(c->wsi);
 }
 
+bool ws_account_live(ws_conn_t *c)
+{
+    store_user_t u;
+    if (store_user_by_id(c->sig->store, c->user_id, &u) != -ENOENT)
+        return true;
+    log_info("ws", "user %lld no longer exists: socket closed", (long long)c->user_id);
+    ws_close(c, WS_CLOSE_AUTH_FAILED, "this account no longer exists");
+    return false;
+}
+
 static void broadcast_set(ws_hub_t *hub, const idmap_set_t *set, json_t *obj,
                           const ws_conn_t *except, int64_t except_user)
 {
@@ -489,7 +499,7 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
         c->wsi = wsi;
         c->sig = sig;
         sig->hub->connections++;
-        lws_get_peer_simple(wsi, c->peer_ip, sizeof c->peer_ip);
+        http_client_ip(sig, wsi, c->peer_ip, sizeof c->peer_ip, NULL);
         lws_set_timer_usecs(wsi, (lws_usec_t)WS_AUTH_TIMEOUT_S * LWS_USEC_PER_SEC);
         return 0;
     case LWS_CALLBACK_RECEIVE:

@@ -285,6 +285,8 @@ void ws_call_join(ws_conn_t *c, json_t *msg, json_t *id)
     json_t *rid = json_object_get(msg, "roomId");
     store_room_t room;
     char role[8];
+    if (!ws_account_live(c))
+        return;
     if (!sig->media) {
         ws_send_error(c, id, "unavailable", "this node runs no media workers");
         return;

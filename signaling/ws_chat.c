@@ -134,7 +134,7 @@ void ws_chat_join_room(ws_conn_t *c, json_t *msg, json_t *id)
     ws_hub_t *hub = c->sig->hub;
     store_room_t room;
     bool by_code;
-    if (!resolve_room(c, msg, id, &room, &by_code))
+    if (!ws_account_live(c) || !resolve_room(c, msg, id, &room, &by_code))
         return;
     bool member = is_member(c, room.id);
     if (!member && room.is_direct) {

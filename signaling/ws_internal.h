@@ -114,6 +114,9 @@ void ws_broadcast_room_others(ws_hub_t *hub, int64_t room_id, json_t *obj, int64
 /* Sends obj (stolen) to every socket of user, except `except`. */
 void ws_broadcast_user(ws_hub_t *hub, int64_t user_id, json_t *obj, const ws_conn_t *except);
 /* Queues a close with code/reason after what is already queued. */
+/* False (and the socket closing with 4001) when c's user was deleted since it
+ * authenticated. */
+bool ws_account_live(ws_conn_t *c);
 void ws_close(ws_conn_t *c, uint16_t code, const char *reason);
 bool ws_conn_in_room(const ws_conn_t *c, int64_t room_id);
 

@@ -57,10 +57,16 @@ const db_query_def_t db_queries[Q_COUNT] = {
                     "UPDATE rooms SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL"},
     [Q_ROOM_COUNT] = {"room_count", "SELECT count(*) FROM rooms WHERE ended_at IS NULL"},
     [Q_ROOM_SET_HOST] = {"room_set_host", "UPDATE rooms SET host_id = ?2 WHERE id = ?1"},
+    [Q_ROOMS_HOSTED_COUNT] = {"rooms_hosted_count",
+                              "SELECT count(*) FROM room_members m JOIN rooms r ON r.id = "
+                              "m.room_id WHERE m.user_id = ?1 AND m.role = 'host' AND "
+                              "r.ended_at IS NULL"},
     [Q_MEMBER_ROLE] = {"member_role",
                        "SELECT role FROM room_members WHERE room_id = ?1 AND user_id = ?2"},
-    [Q_MEMBER_INSERT] = {"member_insert", "INSERT INTO room_members (room_id, user_id, role, "
-                                          "joined_at) VALUES (?1, ?2, ?3, ?4)"},
+    [Q_MEMBER_INSERT] = {"member_insert",
+                         "INSERT INTO room_members (room_id, user_id, role, joined_at) VALUES "
+                         "(?1, ?2, CASE WHEN NOT EXISTS (SELECT 1 FROM room_members WHERE room_id "
+                         "= ?1 AND role = 'host') THEN 'host' ELSE ?3 END, ?4)"},
     [Q_MEMBER_DELETE] = {"member_delete",
                          "DELETE FROM room_members WHERE room_id = ?1 AND user_id = ?2"},
     [Q_MEMBER_OLDEST] = {"member_oldest", "SELECT user_id FROM room_members WHERE room_id = ?1 "
@@ -113,6 +119,12 @@ const db_query_def_t db_queries[Q_COUNT] = {
                         "DELETE FROM blocks WHERE user_id = ?1 AND blocked_id = ?2"},
     [Q_BLOCK_EXISTS] = {"block_exists",
                         "SELECT 1 FROM blocks WHERE user_id = ?1 AND blocked_id = ?2"},
+    [Q_SETTING_GET] = {"setting_get", "SELECT value FROM settings WHERE key = ?1"},
+    [Q_INVITE_CLAIM] = {"invite_claim", "UPDATE invites SET used_at = ?2 WHERE code = ?1 AND "
+                                        "used_at IS NULL"},
+    [Q_INVITE_RELEASE] = {"invite_release", "UPDATE invites SET used_at = NULL WHERE code = ?1 "
+                                            "AND used_by IS NULL"},
+    [Q_INVITE_BIND] = {"invite_bind", "UPDATE invites SET used_by = ?2 WHERE code = ?1"},
     [Q_REPORT_INSERT] = {"report_insert", "INSERT INTO reports (reporter_id, user_id, reason, "
                                           "created_at) VALUES (?1, ?2, ?3, ?4)"},
     [Q_FILE_INSERT] = {"file_insert", "INSERT INTO files (id, owner_id, mime, size, created_at) "
@@ -340,6 +352,15 @@ static const char *const migrations[] = {
     "  created_at INTEGER NOT NULL,"
     "  revoked_at INTEGER);"
     "CREATE INDEX ingest_keys_room ON ingest_keys(room_id, id);",
+    /* 3 -> 4: registration mode (sfu admin registration) and invite codes. */
+    "CREATE TABLE settings ("
+    "  key TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE invites ("
+    "  code TEXT PRIMARY KEY,"
+    "  created_at INTEGER NOT NULL,"
+    "  used_at INTEGER,"
+    "  used_by INTEGER REFERENCES users(id) ON DELETE SET NULL) WITHOUT ROWID;",
 };
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(MIGRATION_COUNT == STORE_SCHEMA_VERSION, "one migration step per schema version");
@@ -618,6 +639,19 @@ int store_room_count(store_t *st, int64_t *live_out)
     return count_query(st, Q_ROOM_COUNT, live_out);
 }
 
+int store_rooms_hosted_count(store_t *st, int64_t user_id, int64_t *out)
+{
+    sqlite3_stmt *s = db_stmt(st, Q_ROOMS_HOSTED_COUNT);
+    if (!s)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, user_id);
+    if (sqlite3_step(s) != SQLITE_ROW)
+        return db_fail(st, Q_ROOMS_HOSTED_COUNT);
+    *out = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return 0;
+}
+
 int store_refresh_insert(store_t *st, int64_t user_id, const uint8_t hash[32], const char *family,
                          int64_t now_ms, int64_t expires_at_ms)
 {
@@ -750,4 +784,44 @@ int store_access_is_revoked(store_t *st, const char *jti, int64_t now_ms)
     if (rc == SQLITE_DONE)
         return 0;
     return db_fail(st, Q_ACCESS_IS_REVOKED);
+}
+
+void store_registration_mode(store_t *st, char mode[16])
+{
+    snprintf(mode, 16, "open");
+    sqlite3_stmt *s = db_stmt(st, Q_SETTING_GET);
+    if (!s)
+        return;
+    sqlite3_bind_text(s, 1, "registration", -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+        snprintf(mode, 16, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_reset(s);
+}
+
+/* One invite statement on (code, n); -ENOENT when it changed no row. */
+static int invite_exec(store_t *st, db_query_t q, const char *code, int64_t n)
+{
+    sqlite3_stmt *s = db_stmt(st, q);
+    if (!s)
+        return -EIO;
+    sqlite3_bind_text(s, 1, code, -1, SQLITE_TRANSIENT);
+    if (q != Q_INVITE_RELEASE)
+        sqlite3_bind_int64(s, 2, n);
+    int rc = db_exec_stmt(st, q, s);
+    return rc ? rc : sqlite3_changes(st->db) ? 0 : -ENOENT;
+}
+
+int store_invite_claim(store_t *st, const char *code, int64_t now_ms)
+{
+    return invite_exec(st, Q_INVITE_CLAIM, code, now_ms);
+}
+
+void store_invite_release(store_t *st, const char *code)
+{
+    invite_exec(st, Q_INVITE_RELEASE, code, 0);
+}
+
+void store_invite_bind(store_t *st, const char *code, int64_t user_id)
+{
+    invite_exec(st, Q_INVITE_BIND, code, user_id);
 }

@@ -128,19 +128,6 @@ int store_member_role(store_t *st, int64_t room_id, int64_t user_id, char role[8
     return db_fail(st, Q_MEMBER_ROLE);
 }
 
-int store_member_add(store_t *st, int64_t room_id, int64_t user_id, const char *role,
-                     int64_t now_ms)
-{
-    sqlite3_stmt *s = db_stmt(st, Q_MEMBER_INSERT);
-    if (!s)
-        return -EIO;
-    sqlite3_bind_int64(s, 1, room_id);
-    sqlite3_bind_int64(s, 2, user_id);
-    sqlite3_bind_text(s, 3, role, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, now_ms);
-    return db_exec_stmt(st, Q_MEMBER_INSERT, s);
-}
-
 static int exec_ids(store_t *st, db_query_t q, int64_t a, int64_t b, const char *text)
 {
     sqlite3_stmt *s = db_stmt(st, q);
@@ -151,6 +138,26 @@ static int exec_ids(store_t *st, db_query_t q, int64_t a, int64_t b, const char 
     if (text)
         sqlite3_bind_text(s, 3, text, -1, SQLITE_STATIC);
     return db_exec_stmt(st, q, s);
+}
+
+int store_member_add(store_t *st, int64_t room_id, int64_t user_id, const char *role,
+                     int64_t now_ms)
+{
+    sqlite3_stmt *s = db_stmt(st, Q_MEMBER_INSERT);
+    if (!s)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, room_id);
+    sqlite3_bind_int64(s, 2, user_id);
+    sqlite3_bind_text(s, 3, role, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, now_ms);
+    int rc = db_exec_stmt(st, Q_MEMBER_INSERT, s);
+    /* The insert makes the joiner host of a room nobody hosts (its host left
+     * it empty); the room's host_id follows. */
+    char got[8];
+    if (rc == 0 && strcmp(role, "host") && store_member_role(st, room_id, user_id, got) == 0 &&
+        !strcmp(got, "host"))
+        rc = exec_ids(st, Q_ROOM_SET_HOST, room_id, user_id, NULL);
+    return rc;
 }
 
 int store_member_remove(store_t *st, int64_t room_id, int64_t user_id, int64_t *new_host_id)

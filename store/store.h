@@ -15,7 +15,7 @@
 
 typedef struct store store_t;
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 typedef struct store_user {
     int64_t id;
@@ -108,6 +108,15 @@ int store_room_by_code(store_t *st, const char *code, store_room_t *out);
 int store_rooms_visible(store_t *st, int64_t user_id, store_room_cb cb, void *ctx);
 int store_room_end(store_t *st, int64_t room_id, int64_t now_ms);
 int store_room_count(store_t *st, int64_t *live_out);
+/* Registration: "open" (the default), "closed" or "invite" (set by sfu admin). */
+void store_registration_mode(store_t *st, char mode[16]);
+/* Takes an unused invite code for a registration in progress: 0 or -ENOENT.
+ * Release gives it back (the registration failed); bind records the user. */
+int store_invite_claim(store_t *st, const char *code, int64_t now_ms);
+void store_invite_release(store_t *st, const char *code);
+void store_invite_bind(store_t *st, const char *code, int64_t user_id);
+/* Live rooms user_id is host of. */
+int store_rooms_hosted_count(store_t *st, int64_t user_id, int64_t *out);
 
 /* 0 with role ("host"/"member", 8 bytes) filled when a member, -ENOENT otherwise. */
 int store_member_role(store_t *st, int64_t room_id, int64_t user_id, char role[8]);

@@ -12,6 +12,19 @@ packages=(
   gstreamer1.0-nice gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1 python3-gi
 )
 
+# `deps.sh runtime` (make run, make install): only what building and running
+# the node needs; no browser, fuzzer, Node.js or npm.
+runtime_packages=(
+  build-essential pkg-config
+  libuv1-dev libwebsockets-dev libwebsockets-evlib-uv libssl-dev libsrtp2-dev
+  libnice-dev libsqlite3-dev libjansson-dev
+)
+runtime_only=0
+if [ "${1:-}" = runtime ]; then
+  packages=("${runtime_packages[@]}")
+  runtime_only=1
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
@@ -19,11 +32,13 @@ for p in "${packages[@]}"; do
 done
 
 # Node's test runner drives the integration tests; any node >= 18 will do.
-if ! command -v node >/dev/null 2>&1; then
+if [ "$runtime_only" = 1 ]; then
+  :
+elif ! command -v node >/dev/null 2>&1; then
   missing+=(nodejs)
 fi
 # Debian packages npm apart from nodejs (NodeSource's nodejs bundles it).
-if ! command -v npm >/dev/null 2>&1; then
+if [ "$runtime_only" = 0 ] && ! command -v npm >/dev/null 2>&1; then
   missing+=(npm)
 fi
 

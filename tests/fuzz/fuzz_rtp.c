@@ -1,6 +1,5 @@
 /* Fuzz target: RTP, header extensions, RTCP and the rewriter on untrusted bytes.
- * clang -g -O1 -fsanitize=fuzzer,address,undefined -I. tests/fuzz/fuzz_rtp.c \
- *     rtp/rtp.c rtp/rtcp.c rtp/rtp_rewriter.c rtp/rtp_codec.c
+ *   make build/fuzz/fuzz_rtp; build/fuzz/fuzz_rtp -max_total_time=60
  * Byte 0 picks the mode: 0 = the rest as an RTP packet (parse, extensions, remap,
  * rebuild, the payload as VP8 and H.264); 1 = as an RTCP compound (every parser,
  * then build and parse back); 2 = as records (ssrc pick, drop or send, seq, ts,

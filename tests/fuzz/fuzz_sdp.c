@@ -1,5 +1,5 @@
 /* Fuzz target: the SDP parser on untrusted text, and what we write from it.
- * clang -g -O1 -fsanitize=fuzzer,address,undefined -I. tests/fuzz/fuzz_sdp.c rtp/rtc_sdp.c
+ *   make build/fuzz/fuzz_sdp; build/fuzz/fuzz_sdp -max_total_time=60
  * The bytes are the SDP (up to the first NUL). When it parses, the publish answer
  * and a subscribe offer built from it must be written and must parse back. */
 #include <errno.h>

@@ -1,6 +1,5 @@
 /* Fuzz target: the ICE-lite responder and the client's response check on untrusted bytes.
- * clang -fsanitize=fuzzer,address,undefined -I. tests/fuzz/fuzz_stun.c ice/stun_*.c \
- *     $(pkg-config --cflags --libs nice)
+ *   make build/fuzz/fuzz_stun; build/fuzz/fuzz_stun -max_total_time=60
  * Byte 0 picks the mode: even = the rest as a raw datagram; odd = the rest as
  * attributes (type16, len8, value) of a request we sign with the right password,
  * so the paths behind MESSAGE-INTEGRITY are fuzzed too. */

@@ -3,13 +3,14 @@
 // stay in a call after leaving its room, pin the CPU with logins against one
 // account, or hold memory with sockets that never read.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { HOST, api, assertError, getMetrics, metricValue, rawStatus, register, sleep, withTimeout } from './lib.mjs';
+import { HOST, SFU_BIN, api, assertError, createRoom, getMetrics, metricValue, rawExchange, rawStatus, register, sleep, withTimeout } from './lib.mjs';
 import { SAMPLE_FILES, closeAll, connect, joinRoom, startChatServer, upload, withChatServer } from './ws-lib.mjs';
 
 const T = { timeout: 30000 };
@@ -482,3 +483,118 @@ test('a slow reader that catches up after its queue overflowed reads close 4008 
       await closeAll(clients);
     }
   }));
+
+// ---- 5. accounts, rooms and reports ----
+
+test('weak passwords are refused at registration: common ones, the username, the email, one repeated character', T, () =>
+  withChatServer(async (server) => {
+    const name = `weak_${Date.now().toString(36)}`;
+    const email = `${name}@example.test`;
+    for (const password of ['password', 'Password1', '12345678', 'qwertyuiop', name, name.toUpperCase(), email, 'zzzzzzzzzz']) {
+      const res = await api(server, 'POST', '/api/auth/register', { body: { email, username: name, password } });
+      assertError(res, 400, 'invalid_field', 'password');
+    }
+    const ok = await api(server, 'POST', '/api/auth/register', { body: { email, username: name, password: 'plum quartz ladder' } });
+    assert.equal(ok.status, 201, ok.text);
+  }));
+
+test('users cannot report themselves', T, () =>
+  withChatServer(async (server) => {
+    const me = await register(server);
+    const res = await api(server, 'POST', `/api/users/${me.user.id}/report`, { token: me.accessToken, body: { reason: 'me' } });
+    assertError(res, 400, 'invalid_field', 'id');
+    const other = await register(server);
+    const fine = await api(server, 'POST', `/api/users/${other.user.id}/report`, { token: me.accessToken, body: { reason: 'spam' } });
+    assert.equal(fine.status, 201, fine.text);
+  }));
+
+test('a host who left an empty room and came back hosts it again and can end it', T, () =>
+  withChatServer(async (server) => {
+    const host = await register(server);
+    const room = await createRoom(server, host.accessToken, { name: 'Comeback' });
+    assert.equal((await api(server, 'POST', `/api/rooms/${room.id}/leave`, { token: host.accessToken })).status, 204);
+    const back = await api(server, 'POST', `/api/rooms/${room.code}/join`, { token: host.accessToken });
+    assert.equal(back.status, 200, back.text);
+    const members = await api(server, 'GET', `/api/rooms/${room.id}/members`, { token: host.accessToken });
+    assert.deepEqual(members.json.members.map((m) => m.role), ['host'], members.text);
+    // A later joiner is a plain member and cannot end it.
+    const guest = await register(server);
+    assert.equal((await api(server, 'POST', `/api/rooms/${room.code}/join`, { token: guest.accessToken })).status, 200);
+    assertError(await api(server, 'DELETE', `/api/rooms/${room.id}`, { token: guest.accessToken }), 403, 'forbidden');
+    const ended = await api(server, 'DELETE', `/api/rooms/${room.id}`, { token: host.accessToken });
+    assert.equal(ended.status, 204, ended.text);
+  }));
+
+test('one user hosts at most 100 live rooms: the next is refused 403 room_limit until one ends', { timeout: 60000 }, () =>
+  withChatServer(async (server) => {
+    const u = await register(server);
+    let first = null;
+    for (let i = 0; i < 100; i++) {
+      const r = await createRoom(server, u.accessToken, { name: `Room ${i}` });
+      first ??= r;
+    }
+    const refused = await api(server, 'POST', '/api/rooms', { token: u.accessToken, body: { name: 'one too many' } });
+    assertError(refused, 403, 'room_limit');
+    assert.equal((await api(server, 'DELETE', `/api/rooms/${first.id}`, { token: u.accessToken })).status, 204);
+    const again = await api(server, 'POST', '/api/rooms', { token: u.accessToken, body: { name: 'now it fits' } });
+    assert.equal(again.status, 201, again.text);
+    // Someone else is not limited by it.
+    const other = await register(server);
+    assert.equal((await api(server, 'POST', '/api/rooms', { token: other.accessToken, body: { name: 'mine' } })).status, 201);
+  }));
+
+test("a deleted user's open socket cannot join rooms or calls: it is closed 4001", T, () =>
+  withChatServer(async (server) => {
+    const owner = await register(server);
+    const room = await createRoom(server, owner.accessToken, { name: 'Open' });
+    const gone = await register(server);
+    const ws = await connect(server, gone.accessToken);
+    try {
+      const db = path.join(server.dataDir, 'sfu.db');
+      execFileSync('sqlite3', [db, '.timeout 5000', 'PRAGMA foreign_keys = ON', `DELETE FROM users WHERE id = ${Number(gone.user.id)}`]);
+      ws.send({ type: 'join_room', roomId: room.id });
+      const closed = await ws.closed(5000);
+      assert.equal(closed.code, 4001, JSON.stringify(closed));
+      assert.match(closed.reason, /no longer exists/);
+      const members = await api(server, 'GET', `/api/rooms/${room.id}/members`, { token: owner.accessToken });
+      assert.deepEqual(members.json.members.map((m) => m.userId), [owner.user.id], members.text);
+    } finally {
+      await closeAll([ws]);
+    }
+  }));
+
+// ---- 6. HTTP framing ----
+
+test('a request with both Content-Length and Transfer-Encoding is refused 400 and closed', T, () =>
+  withChatServer(async (server) => {
+    const r = await rawExchange(
+      server.port,
+      ['POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n'],
+      { end: false },
+    );
+    assert.equal(rawStatus(r.data), 400, r.data);
+    assert.equal(r.how, 'closed', 'the connection is closed after the 400');
+  }));
+
+// An AddressSanitizer build (make SANITIZE=1) holds freed memory in quarantine:
+// there RSS says nothing, and LeakSanitizer's report at exit says it all.
+const SANITIZED = /asan/.test(SFU_BIN) || /libasan/.test(fs.readFileSync(SFU_BIN).subarray(0, 1 << 20).toString('latin1'));
+
+test('pipelined requests do not leak: 2,000 connections each sending two requests at once leave RSS within 4 MiB', { timeout: 60000 }, async () => {
+  const server = await startChatServer();
+  try {
+    const rssKib = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${server.proc.pid}/status`, 'utf8'))[1]);
+    const pair = 'GET /api/health HTTP/1.1\r\nHost: x\r\n\r\nGET /api/health HTTP/1.1\r\nHost: x\r\n\r\n';
+    const one = () => rawExchange(server.port, [pair, 30], { timeoutMs: 1000, destroyAfterWrite: true });
+    for (let i = 0; i < 200; i++) await one(); // warm-up: the allocator's pools
+    const before = rssKib();
+    for (let k = 0; k < 20; k++) await Promise.all(Array.from({ length: 100 }, one));
+    const grown = rssKib() - before;
+    if (!SANITIZED) assert.ok(grown < 4096, `RSS grew ${grown} KiB over 2,000 pipelined connections (a request record each would be ~10 MiB)`);
+    assert.equal((await api(server, 'GET', '/api/health')).status, 200);
+  } finally {
+    const code = await server.stop();
+    assert.doesNotMatch(server.stderr(), /LeakSanitizer/, server.stderr().slice(-3000));
+    assert.equal(code, 0, 'a clean exit');
+  }
+});

@@ -12,7 +12,7 @@ import path from 'node:path';
 import test from 'node:test';
 
 import { SFU_BIN, getMetrics, makeTempDir, metricValue, removeDir, sleep, startServer } from './lib.mjs';
-import { closeAll, connect, register, roomWithMembers } from './ws-lib.mjs';
+import { api, closeAll, connect, register, roomWithMembers } from './ws-lib.mjs';
 
 const LOADGEN_BIN = process.env.LOADGEN_BIN
   ? path.resolve(process.env.LOADGEN_BIN)
@@ -462,6 +462,54 @@ test('simulcast by SSRC group: one section per track; call_set_layers checks wha
     assert.equal(clash.code, 'ssrc_in_use', JSON.stringify(clash));
   } finally {
     await closeAll(clients);
+test('republishing over and over reuses the subscribers\' ended sections: offers stay small', { timeout: 60000 }, async () => {
+  const server = await startServer();
+  let sub = null;
+  let pub = null;
+  let other = null;
+  try {
+    const host = await register(server);
+    const peer = await register(server);
+    const room = await roomWithMembers(server, host, [peer]);
+    sub = await connect(server, host.accessToken);
+    pub = await connect(server, peer.accessToken);
+    await callJoin(sub, room.id);
+    await callJoin(pub, room.id);
+    const ice = publishOffer([]).ice;
+    const REPUBLISHES = 140;
+    let last = null;
+    for (let k = 0; k < REPUBLISHES; k++) {
+      // New SSRCs each time: the old producers end, new ones start.
+      const base = 0x30000000 + k * 2;
+      const offer = publishOffer([{ kind: 'audio', ssrc: base }, { kind: 'video', ssrc: base + 1 }], ice);
+      const answer = await pub.request({ type: 'call_publish', roomId: room.id, sdp: offer.sdp });
+      assert.equal(answer.type, 'call_publish_answer', `republish ${k}: ${JSON.stringify(answer).slice(0, 300)}`);
+      last = await sub.next((m) => m.type === 'call_subscribe_offer', 5000);
+      sub.send({ type: 'call_subscribe_answer', roomId: room.id, version: last.version, sdp: subscribeAnswer(last.sdp) });
+    }
+    await sub.expectNothing((m) => m.type === 'error', 200);
+    const sections = sdpSections(last.sdp);
+    const live = sections.filter((s) => s.direction === 'sendonly');
+    assert.equal(live.length, 2, `the two live tracks are offered: ${sections.length} sections`);
+    assert.deepEqual(live.map((s) => s.kind).sort(), ['audio', 'video']);
+    // Two live sections plus at most the two that ended in the last round.
+    assert.ok(sections.length <= 4, `the offer keeps a bounded number of sections: ${sections.length} after ${REPUBLISHES} republishes`);
+    assert.equal(new Set(sections.map((s) => s.mid)).size, sections.length, 'mids stay unique');
+    // A third participant's tracks still come to the same session.
+    const third = await register(server);
+    const joined = await api(server, 'POST', `/api/rooms/${room.code}/join`, { token: third.accessToken });
+    assert.equal(joined.status, 200, joined.text);
+    other = await connect(server, third.accessToken);
+    await callJoin(other, room.id);
+    const o = publishOffer([{ kind: 'audio', ssrc: 0x3f000000 }, { kind: 'video', ssrc: 0x3f000001 }]);
+    const a = await other.request({ type: 'call_publish', roomId: room.id, sdp: o.sdp });
+    assert.equal(a.type, 'call_publish_answer', JSON.stringify(a).slice(0, 300));
+    const next = await sub.next((m) => m.type === 'call_subscribe_offer', 5000);
+    const now = sdpSections(next.sdp);
+    assert.equal(now.filter((s) => s.direction === 'sendonly').length, 4, `both publishers' tracks are offered: ${now.length} sections`);
+    assert.ok(now.length <= 4, `the newcomer's tracks reuse the ended sections: ${now.length} sections`);
+  } finally {
+    await closeAll([sub, pub, other]);
     await server.stop();
   }
 });

@@ -269,6 +269,20 @@ static void test_message_rejects_invalid_utf8(void **state)
     assert_non_null(validate_message_content(NULL));
 }
 
+static void test_password_strength(void **state)
+{
+    (void)state;
+    assert_non_null(validate_password_strength("password", "alice", "alice@example.test"));
+    assert_non_null(validate_password_strength("PassWord123", "alice", "alice@example.test"));
+    assert_non_null(validate_password_strength("Alice_Smith", "alice_smith", "x@example.test"));
+    assert_non_null(
+        validate_password_strength("alice.w@example.test", "bob", "alice.w@example.test"));
+    assert_non_null(validate_password_strength("alice.w1", "bob", "alice.w1@example.test"));
+    assert_non_null(validate_password_strength("........", "bob", "b@example.test"));
+    assert_null(validate_password_strength("plum quartz ladder", "alice", "alice@example.test"));
+    assert_null(validate_password_strength("alice.w1x", "bob", "alice.w1@example.test"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_message_length_in_code_points),
         cmocka_unit_test(test_message_rejects_empty_and_whitespace),
         cmocka_unit_test(test_message_rejects_invalid_utf8),
+        cmocka_unit_test(test_password_strength),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
