@@ -18,7 +18,12 @@ sfu_layer_choice_t sfu_simulcast_choose(const sfu_layer_state_t *layers, int n, 
         int tls = l->temporal < 1                            ? 1
                   : l->temporal > SFU_SIMULCAST_MAX_TEMPORAL ? SFU_SIMULCAST_MAX_TEMPORAL
                                                              : l->temporal;
-        for (int t = 0; t < tls && t <= max_temporal; t++) {
+        /* Above the lowest layer, at most the top temporal layer goes:
+         * past half the frame rate a smaller picture moves better. */
+        int first_t = s > lowest && tls > SFU_SIMULCAST_MAX_TEMPORAL_DROP
+                          ? tls - 1 - SFU_SIMULCAST_MAX_TEMPORAL_DROP
+                          : 0;
+        for (int t = first_t; t < tls && t <= max_temporal; t++) {
             bool up = s > cur_spatial || (s == cur_spatial && t + 1 > cur_temporal);
             bool same = s == cur_spatial && t + 1 == cur_temporal;
             uint64_t room = up     ? budget_bps * SFU_SIMULCAST_UP_MARGIN / 100

@@ -10,6 +10,9 @@
 #define SFU_SIMULCAST_MAX_TEMPORAL 4
 /* Moving up needs the layer to fit this share of the budget (percent). */
 #define SFU_SIMULCAST_UP_MARGIN 85
+/* Above the lowest spatial layer, this many VP8 temporal layers may be left
+ * out before a lower spatial layer is taken instead. */
+#define SFU_SIMULCAST_MAX_TEMPORAL_DROP 1
 /* The layer being sent stays until it exceeds the budget by this much
  * (percent): a keyframe's burst in the bitrate window does not move it. */
 #define SFU_SIMULCAST_STAY_MARGIN 120
@@ -28,8 +31,9 @@ typedef struct sfu_layer_choice {
 
 /* The highest (spatial, temporal) pair the subscriber wants (max_spatial and
  * max_temporal: the highest indexes it takes) whose bitrate fits budget_bps
- * (0: unknown, anything fits): temporal layers go before a spatial layer
- * does. A pair above the current one (cur_spatial, cur_temporal: -1 and 0
+ * (0: unknown, anything fits): the top temporal layer goes before a spatial
+ * layer does (SFU_SIMULCAST_MAX_TEMPORAL_DROP); on the lowest spatial layer
+ * any may go. A pair above the current one (cur_spatial, cur_temporal: -1 and 0
  * for none) must fit with SFU_SIMULCAST_UP_MARGIN, the current one within
  * SFU_SIMULCAST_STAY_MARGIN. When none fits, the
  * lowest active layer at its base temporal layer. */

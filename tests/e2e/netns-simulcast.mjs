@@ -139,7 +139,7 @@ async function main() {
     result.topAgainAfterMs = allAtLeast(await widths(pages[2]), 640) ? Date.now() - t : null;
 
     // (3) The second page's tiles small: the low layer for it alone.
-    await pages[1].setViewportSize({ width: 560, height: 420 });
+    await pages[1].setViewportSize({ width: 520, height: 900 }); // every tile in view, small
     t = Date.now();
     await until('a small layer for small tiles', async () => allAtMost(await widths(pages[1]), 320), 15000, 250).catch(() => {});
     result.smallTiles = {

@@ -462,6 +462,10 @@ test('simulcast by SSRC group: one section per track; call_set_layers checks wha
     assert.equal(clash.code, 'ssrc_in_use', JSON.stringify(clash));
   } finally {
     await closeAll(clients);
+    await server.stop();
+  }
+});
+
 test('republishing over and over reuses the subscribers\' ended sections: offers stay small', { timeout: 60000 }, async () => {
   const server = await startServer();
   let sub = null;

@@ -221,6 +221,11 @@ static void test_layer_choice_against_estimate_and_preference(void **state)
     assert_int_equal(c.spatial, 2);
     assert_int_equal(c.temporal, 2);
     assert_true(c.limited);
+    /* 450 kbit/s: layer 2 only at a quarter of its frame rate (TL0 alone):
+     * layer 1 whole instead. */
+    c = sfu_simulcast_choose(ls, 3, 2, 3, 450000, 2, 2);
+    assert_int_equal(c.spatial, 1);
+    assert_int_equal(c.temporal, 3);
     /* 350 kbit/s: layer 1 whole. */
     c = sfu_simulcast_choose(ls, 3, 2, 3, 350000, 2, 2);
     assert_int_equal(c.spatial, 1);

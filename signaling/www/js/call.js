@@ -14,7 +14,7 @@ const fresh = () => ({
   roomId: null, code: null, roomName: '', hostId: null,
   local: null, screen: null, screenTr: null, pub: null, sub: null, subChain: Promise.resolve(),
   sources: new Map(), // pub transceiver -> 'mic' | 'camera' | 'screen'
-  participants: new Map(), trackStream: new Map(), trackProducer: new Map(), cameraTr: null,
+  participants: new Map(), trackStream: new Map(), cameraTr: null,
   muted: false, cameraOff: false, hand: false, listenOnly: false,
   resumeToken: null, iceServers: [], opts: null, timers: [], nodeSpeaker: false,
   dc: null, // data channels: {app, state} on the publish connection
@@ -222,9 +222,6 @@ function onSubscribeOffer(msg) {
         const stream = e.streams[0];
         if (!stream) return;
         call.trackStream.set(e.track, stream.id);
-        // The node names each track t<producerId> (a=msid).
-        const pid = Number(/^t(\d+)$/.exec(e.track.id)?.[1]);
-        if (pid) call.trackProducer.set(e.track, pid);
         const uid = Number(/^u(-?\d+)/.exec(stream.id)?.[1]);
         const name = call.participants.get(uid)?.username || `user ${uid}`;
         const screen = stream.id.endsWith('-screen');
@@ -264,12 +261,20 @@ async function updateSimulcast() {
 
 // Each remote video at the size its tile shows; hidden ones paused.
 function askLayers() {
-  if (!inCall() || !call.sub) return;
+  if (!inCall() || !call.sub?.remoteDescription) return;
+  // The section's current a=msid names its producer (t<producerId>): a
+  // section reused for another track keeps its receiver's track id.
+  const byMid = new Map();
+  for (const part of call.sub.remoteDescription.sdp.split(/\r?\nm=/).slice(1)) {
+    const mid = /\na=mid:(\S+)/.exec(part)?.[1];
+    const pid = Number(/\na=msid:\S+ t(\d+)/.exec(part)?.[1]);
+    if (mid && pid) byMid.set(mid, pid);
+  }
   const receivers = [];
-  for (const r of call.sub.getReceivers()) {
-    if (r.track?.kind !== 'video') continue;
-    const sid = call.trackStream.get(r.track);
-    receivers.push({ producerId: call.trackProducer.get(r.track), video: sid ? tiles.get(sid)?.video : null });
+  for (const t of call.sub.getTransceivers()) {
+    if (t.receiver.track?.kind !== 'video' || !byMid.has(t.mid)) continue;
+    const sid = call.trackStream.get(t.receiver.track);
+    receivers.push({ producerId: byMid.get(t.mid), video: sid ? tiles.get(sid)?.video : null });
   }
   requestLayers(call.roomId, receivers);
 }
@@ -326,7 +331,6 @@ function teardown() {
   call.subChain = Promise.resolve();
   call.participants.clear();
   call.trackStream.clear();
-  call.trackProducer.clear();
   resetLayerRequests();
   call.sources.clear();
   call.muted = call.cameraOff = call.hand = call.listenOnly = false;
