@@ -112,6 +112,15 @@ static int is_ip_literal(const char *s)
     return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
+/* 0.0.0.0 or :: (in any spelling). */
+static bool is_wildcard(const char *s)
+{
+    unsigned char buf[16], zero[16] = {0};
+    if (inet_pton(AF_INET, s, buf) == 1)
+        return !memcmp(buf, zero, 4);
+    return inet_pton(AF_INET6, s, buf) == 1 && !memcmp(buf, zero, 16);
+}
+
 static int copy_str(char *dst, size_t cap, const char *src)
 {
     size_t n = strlen(src);
@@ -333,6 +342,19 @@ config_result_t config_parse(sfu_config_t *cfg, int argc, char **argv, char *err
         snprintf(err, err_cap,
                  "turn: URLs in --ice-servers need --turn-username and "
                  "--turn-credential");
+        return CONFIG_ERROR;
+    }
+    /* A wildcard bind has no address a browser can reach: candidates need one. */
+    if (!cfg->announce_ip[0] && is_wildcard(cfg->rtc_bind)) {
+        snprintf(err, err_cap,
+                 "--rtc-bind %s listens on every interface: set --announce-ip to the address "
+                 "clients reach this node at",
+                 cfg->rtc_bind);
+        return CONFIG_ERROR;
+    }
+    if (is_wildcard(cfg->announce_ip)) {
+        snprintf(err, err_cap, "--announce-ip %s is not an address clients can reach",
+                 cfg->announce_ip);
         return CONFIG_ERROR;
     }
     if (!cfg->announce_ip[0])
