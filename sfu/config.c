@@ -33,6 +33,7 @@ typedef enum {
     OPT_ICE_SERVERS,
     OPT_TURN_USERNAME,
     OPT_TURN_CREDENTIAL,
+    OPT_TURN_SECRET,
     OPT_MAX_VIDEO_BITRATE,
     OPT_COUNT
 } opt_id_t;
@@ -77,6 +78,9 @@ static const opt_spec_t opts[OPT_COUNT] = {
                            "username for the turn: URLs in --ice-servers"},
     [OPT_TURN_CREDENTIAL] = {"--turn-credential", "SFU_TURN_CREDENTIAL", "SECRET",
                              "credential for the turn: URLs in --ice-servers"},
+    [OPT_TURN_SECRET] = {"--turn-secret", "SFU_TURN_SECRET", "SECRET",
+                         "TURN REST secret (coturn static-auth-secret): per-user turn: credentials "
+                         "valid for 24 h"},
     [OPT_MAX_VIDEO_BITRATE] = {"--max-video-bitrate", "SFU_MAX_VIDEO_BITRATE", "KBPS",
                                "most a publisher is asked to send per video track, in kbit/s "
                                "(default 2500)"},
@@ -266,6 +270,11 @@ static int apply(sfu_config_t *cfg, opt_id_t id, const char *v, char *err, size_
         snprintf(err, err_cap, "%s: too long (at most 127 characters)", source);
         return -1;
     }
+    case OPT_TURN_SECRET:
+        if (*v && copy_str(cfg->turn_secret, sizeof cfg->turn_secret, v) == 0)
+            return 0;
+        snprintf(err, err_cap, "%s: empty or too long (at most 255 characters)", source);
+        return -1;
     case OPT_COUNT:
         break;
     }
@@ -338,9 +347,9 @@ config_result_t config_parse(sfu_config_t *cfg, int argc, char **argv, char *err
         return CONFIG_ERROR;
     }
     if ((strstr(cfg->ice_servers, "turn:") || strstr(cfg->ice_servers, "turns:")) &&
-        (!cfg->turn_username[0] || !cfg->turn_credential[0])) {
+        !cfg->turn_secret[0] && (!cfg->turn_username[0] || !cfg->turn_credential[0])) {
         snprintf(err, err_cap,
-                 "turn: URLs in --ice-servers need --turn-username and "
+                 "turn: URLs in --ice-servers need --turn-secret, or --turn-username and "
                  "--turn-credential");
         return CONFIG_ERROR;
     }

@@ -29,6 +29,9 @@ typedef struct sfu_config {
     char ice_servers[1024];
     char turn_username[128];
     char turn_credential[128];
+    /* Shared with the TURN server (coturn use-auth-secret): per-user credentials
+     * valid for a day replace turn_username/turn_credential. */
+    char turn_secret[256];
     /* The most a publisher is asked to send per video track (REMB), kbit/s. */
     int max_video_kbps;
 } sfu_config_t;

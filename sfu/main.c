@@ -187,7 +187,8 @@ int main(int argc, char **argv)
                               .limit_upload_per_min = cfg->limit_upload_per_min,
                               .ice_servers = cfg->ice_servers,
                               .turn_username = cfg->turn_username,
-                              .turn_credential = cfg->turn_credential};
+                              .turn_credential = cfg->turn_credential,
+                              .turn_secret = cfg->turn_secret};
     if (signaling_start(&node.loop, &sopts, &node.sig, err, sizeof err))
         startup_failed(err);
     if (!(node.cert = dtls_cert_new()))

@@ -517,6 +517,8 @@ int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t *
              opts->turn_username ? opts->turn_username : "");
     snprintf(sig->turn_credential, sizeof sig->turn_credential, "%s",
              opts->turn_credential ? opts->turn_credential : "");
+    snprintf(sig->turn_secret, sizeof sig->turn_secret, "%s",
+             opts->turn_secret ? opts->turn_secret : "");
 
     /* Startup failures are reported once, by us; lws stays quiet until then. */
     lws_set_log_level(0, lws_log_emit);

@@ -27,6 +27,7 @@ typedef struct signaling_opts {
     const char *ice_servers;
     const char *turn_username;
     const char *turn_credential;
+    const char *turn_secret; /* non-empty: per-user TURN REST credentials instead */
 } signaling_opts_t;
 
 /* Creates the lws context on loop and binds the listening socket. On failure

@@ -38,6 +38,7 @@ struct signaling {
     int rtc_port;
     struct call_room *calls; /* rooms with a call going on */
     char ice_servers[1024], turn_username[128], turn_credential[128];
+    char turn_secret[256];
     uint64_t next_leg_id;
     char files_dir[4096];
     ratelimit_t limit_auth, limit_api, limit_ws, limit_upload;

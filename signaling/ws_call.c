@@ -12,6 +12,7 @@
 #include "rtp/rtc_sdp.h"
 #include "sfu/call.h"
 #include "signaling/api.h"
+#include "signaling/turn_rest.h"
 #include "signaling/ws_call.h"
 #include "signaling/ws_internal.h"
 
@@ -173,15 +174,25 @@ static void peer_remove(signaling_t *sig, call_peer_t *p, const char *reason)
     }
 }
 
-static json_t *ice_servers_json(signaling_t *sig)
+/* TURN URLs carry the static credentials, or with --turn-secret ones made
+ * for this user that expire in a day (TURN REST, coturn use-auth-secret). */
+static json_t *ice_servers_json(signaling_t *sig, int64_t user_id)
 {
+    char username[64], credential[64];
+    const char *turn_user = sig->turn_username, *turn_cred = sig->turn_credential;
+    if (sig->turn_secret[0] &&
+        turn_rest_credentials(sig->turn_secret, user_id, now_unix_ms() / 1000 + TURN_REST_TTL_S,
+                              username, sizeof username, credential, sizeof credential) == 0) {
+        turn_user = username;
+        turn_cred = credential;
+    }
     json_t *list = json_array();
     for (const char *u = sig->ice_servers; *u;) {
         size_t n = strcspn(u, ",");
         json_t *s = json_pack("{s:[s%]}", "urls", u, n);
         if (!strncmp(u, "turn", 4)) {
-            json_object_set_new(s, "username", json_string(sig->turn_username));
-            json_object_set_new(s, "credential", json_string(sig->turn_credential));
+            json_object_set_new(s, "username", json_string(turn_user));
+            json_object_set_new(s, "credential", json_string(turn_cred));
         }
         json_array_append_new(list, s);
         u += n + (u[n] == ',');
@@ -203,11 +214,11 @@ static json_t *others_json(const call_room_t *r, const call_peer_t *except)
 static void send_joined(ws_conn_t *c, call_peer_t *p, json_t *others, bool resumed, json_t *id)
 {
     int64_t speaker = p->room->speaker_user_id;
-    json_t *ok =
-        json_pack("{s:s,s:I,s:o,s:o,s:s,s:b,s:o}", "type", "call_joined", "roomId",
-                  (json_int_t)p->room->room_id, "participants", others, "iceServers",
-                  ice_servers_json(c->sig), "resumeToken", p->resume_token, "resumed", resumed,
-                  "activeSpeaker", speaker ? json_integer((json_int_t)speaker) : json_null());
+    json_t *ok = json_pack("{s:s,s:I,s:o,s:o,s:s,s:b,s:o}", "type", "call_joined", "roomId",
+                           (json_int_t)p->room->room_id, "participants", others, "iceServers",
+                           ice_servers_json(c->sig, c->user_id), "resumeToken", p->resume_token,
+                           "resumed", resumed, "activeSpeaker",
+                           speaker ? json_integer((json_int_t)speaker) : json_null());
     if (id)
         json_object_set(ok, "id", id);
     ws_send(c, ok);
