@@ -108,6 +108,12 @@ int sfu_participant_subscribe_answer(sfu_participant_t *p, const rtc_sdp_t *answ
  * previous one may have been lost), unless it has nothing to receive. */
 void sfu_participant_offer(sfu_participant_t *p, bool forget_pending);
 
+/* ICE restart of p's subscribe session: new local credentials on its leg
+ * (its DTLS session and consumers stay) and a new offer carrying them. The
+ * publish session restarts through sfu_participant_publish: an offer with a
+ * new ice-ufrag. */
+void sfu_participant_restart_ice(sfu_participant_t *p);
+
 sfu_call_t *sfu_participant_call(const sfu_participant_t *p);
 int64_t sfu_participant_user_id(const sfu_participant_t *p);
 const char *sfu_participant_username(const sfu_participant_t *p);

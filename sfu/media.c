@@ -186,6 +186,7 @@ static const rtc_transport_listener_t transport_listener = {
 typedef enum {
     CMD_LEG_OPEN,
     CMD_LEG_CLOSE,
+    CMD_LEG_RESTART_ICE,
     CMD_LEG_CAPS,
     CMD_PRODUCER_ADD,
     CMD_PRODUCER_REMOVE,
@@ -297,6 +298,9 @@ static void run_cmd(void *worker, void *arg)
     case CMD_LEG_CLOSE:
         if (ml)
             leg_destroy(mw, ml);
+        break;
+    case CMD_LEG_RESTART_ICE:
+        rc = ml ? rtc_transport_restart_ice(ml->transport, c->ufrag, c->pwd) : -ENOENT;
         break;
     case CMD_LEG_CAPS:
         if (ml) {
@@ -445,6 +449,17 @@ int sfu_media_leg_open(sfu_media_t *m, int64_t room_id, uint64_t leg_id, const c
 int sfu_media_leg_close(sfu_media_t *m, int64_t room_id, uint64_t leg_id)
 {
     return post(m, cmd_new(CMD_LEG_CLOSE, room_id, leg_id));
+}
+
+int sfu_media_leg_restart_ice(sfu_media_t *m, int64_t room_id, uint64_t leg_id, const char *ufrag,
+                              const char *pwd)
+{
+    media_cmd_t *c = cmd_new(CMD_LEG_RESTART_ICE, room_id, leg_id);
+    if (!c)
+        return -ENOMEM;
+    snprintf(c->ufrag, sizeof c->ufrag, "%s", ufrag);
+    snprintf(c->pwd, sizeof c->pwd, "%s", pwd);
+    return post(m, c);
 }
 
 int sfu_media_leg_set_caps(sfu_media_t *m, int64_t room_id, uint64_t leg_id,

@@ -57,6 +57,10 @@ const char *sfu_media_fingerprint(const sfu_media_t *m);
 int sfu_media_leg_open(sfu_media_t *m, int64_t room_id, uint64_t leg_id, const char *ufrag,
                        const char *pwd, const char *remote_fingerprint);
 int sfu_media_leg_close(sfu_media_t *m, int64_t room_id, uint64_t leg_id);
+/* ICE restart: the leg's transport answers checks with these credentials
+ * from now on; its DTLS session, producers and consumers stay. */
+int sfu_media_leg_restart_ice(sfu_media_t *m, int64_t room_id, uint64_t leg_id, const char *ufrag,
+                              const char *pwd);
 /* What a subscriber accepted for what its subscribe leg sends: extension
  * ids, and RTX for retransmissions. */
 int sfu_media_leg_set_caps(sfu_media_t *m, int64_t room_id, uint64_t leg_id,

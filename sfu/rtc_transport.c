@@ -1,5 +1,6 @@
 #include "sfu/rtc_transport.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +168,17 @@ int rtc_transport_send_rtp(rtc_transport_t *t, uint8_t *pkt, size_t len, size_t 
 int rtc_transport_send_rtcp(rtc_transport_t *t, uint8_t *pkt, size_t len, size_t cap)
 {
     return send_protected(t, pkt, len, cap, true);
+}
+
+int rtc_transport_restart_ice(rtc_transport_t *t, const char *local_ufrag, const char *local_pwd)
+{
+    if (strlen(local_ufrag) >= sizeof t->ufrag || strlen(local_pwd) >= sizeof t->pwd)
+        return -EINVAL;
+    strcpy(t->ufrag, local_ufrag);
+    strcpy(t->pwd, local_pwd);
+    /* The peer nominates a pair again; until then media keeps the old one. */
+    t->nominated = false;
+    return 0;
 }
 
 bool rtc_transport_connected(const rtc_transport_t *t)

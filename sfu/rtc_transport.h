@@ -42,6 +42,11 @@ void rtc_transport_free(rtc_transport_t *t);
 int rtc_transport_send_rtp(rtc_transport_t *t, uint8_t *pkt, size_t len, size_t cap);
 int rtc_transport_send_rtcp(rtc_transport_t *t, uint8_t *pkt, size_t len, size_t cap);
 
+/* ICE restart (RFC 8445 9): checks must use the new local credentials from
+ * now on; DTLS, SRTP and the selected 5-tuple stay until a new pair is
+ * nominated. local_ufrag unique on the worker. 0 or -EINVAL. */
+int rtc_transport_restart_ice(rtc_transport_t *t, const char *local_ufrag, const char *local_pwd);
+
 bool rtc_transport_connected(const rtc_transport_t *t);
 const char *rtc_transport_ufrag(const rtc_transport_t *t);
 const char *rtc_transport_srtp_profile(const rtc_transport_t *t);

@@ -434,6 +434,22 @@ void ws_call_subscribe_answer(ws_conn_t *c, json_t *msg, json_t *id)
         ws_send_error(c, id, why.code, "%s", why.message);
 }
 
+/* The client's subscribe transport lost its path: new ICE credentials and a
+ * new offer; everything it receives stays. */
+void ws_call_restart_ice(ws_conn_t *c, json_t *msg, json_t *id)
+{
+    call_peer_t *p = peer_of(c, msg, id);
+    if (!p)
+        return;
+    json_t *o = json_pack("{s:s,s:I}", "type", "call_ice_restarted", "roomId",
+                          (json_int_t)p->room->room_id);
+    if (id)
+        json_object_set(o, "id", id);
+    ws_send(c, o);
+    json_decref(o);
+    sfu_participant_restart_ice(p->part);
+}
+
 void ws_call_leave(ws_conn_t *c, json_t *msg, json_t *id)
 {
     call_peer_t *p = peer_of(c, msg, id);
