@@ -128,6 +128,8 @@ static void local_desc(const sfu_call_t *call, const char *ufrag, const char *pw
                            .fingerprint = sfu_media_fingerprint(call->env.media),
                            .ip = call->env.announce_ip,
                            .port = call->env.rtc_port + call->worker,
+                           .tcp_port =
+                               call->env.rtc_tcp_port ? call->env.rtc_tcp_port + call->worker : 0,
                            .session_id = 4242,
                            .version = version};
 }

@@ -47,8 +47,9 @@ typedef struct sfu_call_listener {
 
 typedef struct sfu_call_env {
     sfu_media_t *media;
-    const char *announce_ip; /* the host candidate */
+    const char *announce_ip; /* the host candidates: one address or several, comma-separated */
     int rtc_port;            /* of worker 0; worker i listens on rtc_port + i */
+    int rtc_tcp_port;        /* ICE-TCP likewise; 0: none */
     uint64_t *next_id;       /* the node's id counter for legs, producers, consumers */
     sfu_call_listener_t listener;
     void *ctx;

@@ -18,6 +18,7 @@
 typedef enum {
     OPT_LISTEN,
     OPT_RTC_PORT,
+    OPT_RTC_TCP_PORT,
     OPT_WORKERS,
     OPT_RTC_BIND,
     OPT_ANNOUNCE_IP,
@@ -50,6 +51,9 @@ static const opt_spec_t opts[OPT_COUNT] = {
                     "HTTP + WebSocket address (default 127.0.0.1:8080)"},
     [OPT_RTC_PORT] = {"--rtc-port", "SFU_RTC_PORT", "PORT",
                       "UDP port of the first media worker; worker i uses PORT+i (default 40000)"},
+    [OPT_RTC_TCP_PORT] = {"--rtc-tcp-port", "SFU_RTC_TCP_PORT", "PORT",
+                          "ICE-TCP port of the first media worker; worker i uses PORT+i; 0 turns "
+                          "ICE-TCP off (default: the --rtc-port number)"},
     [OPT_WORKERS] = {"--workers", "SFU_WORKERS", "N",
                      "media worker threads (default: cores - 1, at least 1)"},
     [OPT_RTC_BIND] = {"--rtc-bind", "SFU_RTC_BIND", "IP",
@@ -205,6 +209,13 @@ static int apply(sfu_config_t *cfg, opt_id_t id, const char *v, char *err, size_
         }
         snprintf(err, err_cap, "%s: '%s' is not a port (1-65535)", source, v);
         return -1;
+    case OPT_RTC_TCP_PORT:
+        if (parse_int(v, 0, 65535, &n) == 0) {
+            cfg->rtc_tcp_port = (int)n;
+            return 0;
+        }
+        snprintf(err, err_cap, "%s: '%s' is not a port (1-65535, or 0 for none)", source, v);
+        return -1;
     case OPT_MAX_VIDEO_BITRATE:
         if (parse_int(v, 100, 100000, &n) == 0) {
             cfg->max_video_kbps = (int)n;
@@ -287,6 +298,7 @@ static void set_defaults(sfu_config_t *cfg)
     strcpy(cfg->listen_host, "127.0.0.1");
     cfg->listen_port = 8080;
     cfg->rtc_port = 40000;
+    cfg->rtc_tcp_port = -1; /* the --rtc-port number */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->workers = cores > 1 ? (int)(cores - 1) : 1;
     strcpy(cfg->rtc_bind, "127.0.0.1");
@@ -339,6 +351,13 @@ config_result_t config_parse(sfu_config_t *cfg, int argc, char **argv, char *err
     }
     if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {
         snprintf(err, err_cap, "--tls-cert and --tls-key must be given together");
+        return CONFIG_ERROR;
+    }
+    if (cfg->rtc_tcp_port < 0)
+        cfg->rtc_tcp_port = cfg->rtc_port;
+    if (cfg->rtc_tcp_port + cfg->workers - 1 > 65535) {
+        snprintf(err, err_cap, "--rtc-tcp-port %d with %d workers runs past port 65535",
+                 cfg->rtc_tcp_port, cfg->workers);
         return CONFIG_ERROR;
     }
     if (cfg->rtc_port + cfg->workers - 1 > 65535) {

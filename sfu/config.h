@@ -10,7 +10,8 @@
 typedef struct sfu_config {
     char listen_host[64]; /* numeric address; IPv6 without brackets */
     int listen_port;
-    int rtc_port; /* worker i binds rtc_port + i */
+    int rtc_port;     /* worker i binds rtc_port + i */
+    int rtc_tcp_port; /* ICE-TCP: worker i listens on rtc_tcp_port + i; 0: off */
     int workers;
     char rtc_bind[64];    /* address the media workers bind */
     char announce_ip[64]; /* address put in ICE candidates; "" = rtc_bind */

@@ -194,8 +194,9 @@ int main(int argc, char **argv)
     if (!(node.cert = dtls_cert_new()))
         startup_failed("cannot create the DTLS certificate");
     for (int i = 0; i < cfg->workers; i++) {
-        if (sfu_worker_start(i, cfg->rtc_bind, cfg->rtc_port + i, node.cert, &node.workers[i], err,
-                             sizeof err))
+        if (sfu_worker_start_tcp(i, cfg->rtc_bind, cfg->rtc_port + i,
+                                 cfg->rtc_tcp_port ? cfg->rtc_tcp_port + i : 0, node.cert,
+                                 &node.workers[i], err, sizeof err))
             startup_failed(err);
         node.worker_count++;
     }
@@ -223,7 +224,8 @@ int main(int argc, char **argv)
         sfu_media_set_max_video_bitrate(node.media, cfg->max_video_kbps);
     if (!node.media)
         startup_failed("out of memory");
-    signaling_attach_media(node.sig, node.media, cfg->announce_ip, cfg->rtc_port);
+    signaling_attach_media(node.sig, node.media, cfg->announce_ip, cfg->rtc_port,
+                           cfg->rtc_tcp_port);
     memset(secret, 0, sizeof secret);
 
     uv_signal_init(&node.loop, &node.sigint);

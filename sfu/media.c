@@ -556,5 +556,9 @@ void sfu_media_counters(const sfu_media_t *m, sfu_media_counters_t *out)
         out->srtp_replayed += ws.srtp_replayed;
         out->dtls_failed += ws.dtls_failed;
         out->transports += ws.transports;
+        out->tcp_accepted += ws.tcp_accepted;
+        out->tcp_refused += ws.tcp_refused;
+        out->tcp_timed_out += ws.tcp_timed_out;
+        out->tcp_bad += ws.tcp_bad;
     }
 }

@@ -38,6 +38,7 @@ typedef struct sfu_media_counters {
     uint64_t udp_rx, udp_rx_dropped, stun_rejected, udp_tx, udp_tx_failed;
     uint64_t srtp_auth_failed, srtp_replayed, dtls_failed;
     uint64_t transports;
+    uint64_t tcp_accepted, tcp_refused, tcp_timed_out, tcp_bad; /* ICE-TCP connections */
 } sfu_media_counters_t;
 
 sfu_media_t *sfu_media_new(uv_loop_t *main_loop, sfu_worker_t *const *workers, int count,

@@ -22,6 +22,7 @@ struct rtc_transport {
     uv_timer_t dtls_timer;
     struct sockaddr_storage peer; /* the selected 5-tuple's remote side */
     socklen_t peer_len;
+    void *path; /* the ICE-TCP connection of the selected pair; NULL: UDP */
     bool has_peer, nominated, connected, closed;
     uint64_t last_check_ms;
     rtc_transport_stats_t stats;
@@ -40,8 +41,8 @@ static void closed(rtc_transport_t *t, const char *reason)
 static void dtls_send(void *ctx, const uint8_t *data, size_t len)
 {
     rtc_transport_t *t = ctx;
-    if (t->has_peer &&
-        sfu_worker__send(t->worker, (struct sockaddr *)&t->peer, t->peer_len, data, len))
+    if (t->has_peer && sfu_worker__send_via(t->worker, t->path, (struct sockaddr *)&t->peer,
+                                            t->peer_len, data, len))
         t->stats.tx_dropped++;
 }
 
@@ -148,7 +149,8 @@ static int send_protected(rtc_transport_t *t, uint8_t *pkt, size_t len, size_t c
                   : srtp_session_protect_rtp(t->srtp, pkt, &len, cap);
     if (rc)
         return rc;
-    rc = sfu_worker__send(t->worker, (struct sockaddr *)&t->peer, t->peer_len, pkt, len);
+    rc = sfu_worker__send_via(t->worker, t->path, (struct sockaddr *)&t->peer, t->peer_len, pkt,
+                              len);
     if (rc) {
         t->stats.tx_dropped++;
         return rc;
@@ -207,25 +209,37 @@ const char *rtc_transport__password(const rtc_transport_t *t)
 }
 
 void rtc_transport__ice_checked(rtc_transport_t *t, const struct sockaddr *from, socklen_t len,
-                                bool nominated)
+                                bool nominated, void *path)
 {
     t->last_check_ms = uv_now(sfu_worker__loop(t->worker));
+    bool same = path ? t->has_peer && t->path == path : rtc_transport__matches(t, from);
     /* The first checked pair carries media until the peer nominates one. */
-    if (!t->has_peer || (nominated && !t->nominated) ||
-        (nominated && !rtc_transport__matches(t, from))) {
-        if (t->has_peer)
+    if (!t->has_peer || (nominated && !t->nominated) || (nominated && !same)) {
+        if (t->has_peer && !t->path)
             sfu_worker__tuple_forget(t->worker, t, (struct sockaddr *)&t->peer);
         memcpy(&t->peer, from, len);
         t->peer_len = len;
         t->has_peer = true;
-        sfu_worker__tuple_learn(t->worker, t, from);
+        t->path = path;
+        if (!path)
+            sfu_worker__tuple_learn(t->worker, t, from);
     }
     t->nominated |= nominated;
 }
 
+void rtc_transport__path_closed(rtc_transport_t *t, void *path)
+{
+    /* No route until the next check; consent runs out if none comes. */
+    if (path && t->path == path) {
+        t->path = NULL;
+        t->has_peer = false;
+        t->nominated = false;
+    }
+}
+
 bool rtc_transport__matches(const rtc_transport_t *t, const struct sockaddr *from)
 {
-    if (!t->has_peer || from->sa_family != t->peer.ss_family)
+    if (!t->has_peer || t->path || from->sa_family != t->peer.ss_family)
         return false;
     if (from->sa_family == AF_INET) {
         const struct sockaddr_in *a = (const void *)from, *b = (const void *)&t->peer;

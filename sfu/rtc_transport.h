@@ -54,8 +54,12 @@ void rtc_transport_get_stats(const rtc_transport_t *t, rtc_transport_stats_t *ou
 
 /* For the worker's packet path (sfu/worker.c). */
 const char *rtc_transport__password(const rtc_transport_t *t);
+/* A check passed from `from`, over UDP (path NULL) or an ICE-TCP connection. */
 void rtc_transport__ice_checked(rtc_transport_t *t, const struct sockaddr *from, socklen_t len,
-                                bool nominated);
+                                bool nominated, void *path);
+/* That ICE-TCP connection closed. */
+void rtc_transport__path_closed(rtc_transport_t *t, void *path);
+/* Whether the selected pair is UDP from `from`. */
 bool rtc_transport__matches(const rtc_transport_t *t, const struct sockaddr *from);
 void rtc_transport__on_dtls(rtc_transport_t *t, const uint8_t *data, size_t len);
 void rtc_transport__on_srtp(rtc_transport_t *t, uint8_t *data, size_t len, bool is_rtcp);

@@ -609,11 +609,12 @@ void signaling_attach_store(signaling_t *sig, store_t *store, const uint8_t *sec
 }
 
 void signaling_attach_media(signaling_t *sig, struct sfu_media *media, const char *announce_ip,
-                            int rtc_port)
+                            int rtc_port, int rtc_tcp_port)
 {
     sig->media = media;
     snprintf(sig->announce_ip, sizeof sig->announce_ip, "%s", announce_ip);
     sig->rtc_port = rtc_port;
+    sig->rtc_tcp_port = rtc_tcp_port;
 }
 
 void signaling_media_event(signaling_t *sig, uint64_t leg_id, bool connected, const char *reason)

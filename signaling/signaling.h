@@ -39,9 +39,11 @@ void signaling_attach_store(signaling_t *sig, store_t *store, const uint8_t *sec
                             size_t secret_len);
 struct sfu_media;
 /* Gives calls their media plane: legs go to its workers; clients are told to
- * reach worker i at announce_ip:(rtc_port + i). */
+ * reach worker i at announce_ip:(rtc_port + i) over UDP and, unless
+ * rtc_tcp_port is 0, at announce_ip:(rtc_tcp_port + i) over ICE-TCP.
+ * announce_ip may list several addresses, comma-separated. */
 void signaling_attach_media(signaling_t *sig, struct sfu_media *media, const char *announce_ip,
-                            int rtc_port);
+                            int rtc_port, int rtc_tcp_port);
 /* A media leg's state changed (from the media plane's events, on the main loop). */
 void signaling_media_event(signaling_t *sig, uint64_t leg_id, bool connected, const char *reason);
 /* A room's active speaker and audio levels (sfu_media_events_t.on_speaker). */

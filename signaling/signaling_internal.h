@@ -34,8 +34,8 @@ struct signaling {
     store_t *store;
     struct ws_hub *hub;
     struct sfu_media *media; /* NULL when the node runs no media */
-    char announce_ip[64];
-    int rtc_port;
+    char announce_ip[512];   /* comma-separated */
+    int rtc_port, rtc_tcp_port;
     struct call_room *calls; /* rooms with a call going on */
     char ice_servers[1024], turn_username[128], turn_credential[128];
     char turn_secret[256];

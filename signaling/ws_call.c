@@ -254,6 +254,7 @@ static call_room_t *room_open(signaling_t *sig, int64_t room_id)
         .media = sig->media,
         .announce_ip = sig->announce_ip,
         .rtc_port = sig->rtc_port,
+        .rtc_tcp_port = sig->rtc_tcp_port,
         .next_id = &sig->next_leg_id,
         .listener = {.on_subscribe_offer = on_subscribe_offer, .on_error = on_call_error},
         .ctx = sig};

@@ -5,6 +5,9 @@
 //   --police-kbps K (after a warm-up, what the node sends the second page is
 //   policed to K kbit/s; the run then reports how fast the first page's
 //   sender adapted, and the second page's video over the next S seconds)
+//   --block-udp-media 1 (every UDP datagram to or from the node's media port
+//   dropped: ICE must go over TCP; the run reports each page's selected
+//   candidate pairs)
 // Must run as root in a fresh namespace: it brings lo up and adds the rules.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,6 +23,7 @@ const args = Object.fromEntries(
 const LOSS = Number(args.loss || 0);
 const SECONDS = Number(args.seconds || 30);
 const POLICE_KBPS = Number(args['police-kbps'] || 0);
+const BLOCK_UDP_MEDIA = args['block-udp-media'] === '1';
 function sh(cmd, argv) {
   const r = spawnSync(cmd, argv, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')}: ${r.stderr || r.error}`);
@@ -56,6 +60,23 @@ const SUBSCRIBE_PORT = async () => {
   return 0;
 };
 
+// Each PeerConnection's selected pair: protocols and candidate types.
+const SELECTED_PAIRS = async () => {
+  const out = [];
+  for (const pc of window.__pcs || []) {
+    if (pc.connectionState === 'closed') continue;
+    const report = await pc.getStats();
+    for (const s of report.values()) {
+      if (s.type !== 'transport' || !s.selectedCandidatePairId) continue;
+      const pair = report.get(s.selectedCandidatePairId);
+      const local = report.get(pair.localCandidateId);
+      const remote = report.get(pair.remoteCandidateId);
+      out.push({ local: local.protocol, remote: remote.protocol, remoteTcpType: remote.tcpType ?? null, remotePort: remote.port });
+    }
+  }
+  return out;
+};
+
 // What the page's encoder is asked to send for video, in bit/s.
 const TARGET_BITRATE = async () => {
   let bps = 0;
@@ -79,6 +100,11 @@ async function main() {
   // E2E_WWW: another web client folder to serve (default: signaling/www).
   const www = process.env.E2E_WWW ? ['--www', process.env.E2E_WWW] : [];
   const server = await startServer({ args: ['--log-level', 'warn', ...www] });
+  if (BLOCK_UDP_MEDIA) {
+    for (const dir of ['dport', 'sport']) {
+      sh('nft', ['add', 'rule', 'inet', 'impair', 'out', 'udp', dir, String(server.rtcPort), 'drop']);
+    }
+  }
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'sfu-netns-'));
   let browser;
   try {
@@ -146,11 +172,12 @@ async function main() {
     const node = {};
     for (const n of ['rtp_forwarded', 'retransmitted', 'nack_received', 'nack_miss', 'nack_sent',
       'upstream_recovered', 'upstream_given_up', 'pli_sent', 'twcc_feedback_sent',
-      'twcc_feedback_received', 'remb_sent']) {
+      'twcc_feedback_received', 'remb_sent', 'tcp_accepted', 'udp_rx_packets']) {
       node[n] = metric(`sfu_${n}_total`);
     }
     const afterBps = POLICE_KBPS ? await pages[0].evaluate(TARGET_BITRATE) : undefined;
-    console.log(JSON.stringify({ loss: LOSS, windowS, subscribers, node, police, afterBps }));
+    const paths = BLOCK_UDP_MEDIA ? await Promise.all(pages.map((p) => p.evaluate(SELECTED_PAIRS))) : undefined;
+    console.log(JSON.stringify({ loss: LOSS, windowS, subscribers, node, police, afterBps, paths, rtcPort: server.rtcPort }));
   } finally {
     if (browser) await browser.close().catch(() => {});
     await server.stop();
