@@ -59,7 +59,9 @@ static const opt_spec_t opts[OPT_COUNT] = {
     [OPT_RTC_BIND] = {"--rtc-bind", "SFU_RTC_BIND", "IP",
                       "address the media workers bind (default 127.0.0.1)"},
     [OPT_ANNOUNCE_IP] = {"--announce-ip", "SFU_ANNOUNCE_IP", "IP",
-                         "address given to clients in ICE candidates (default: --rtc-bind)"},
+                         "address given to clients in ICE candidates (default: --rtc-bind); "
+                         "repeat it for several (public IPv4, IPv6, LAN), or list them "
+                         "comma-separated in the variable"},
     [OPT_DATA] = {"--data", "SFU_DATA", "DIR",
                   "data directory: sfu.db, jwt.secret (default ./data)"},
     [OPT_WWW] = {"--www", "SFU_WWW", "DIR", "web client directory served at /"},
@@ -192,6 +194,38 @@ static int parse_ice_servers(sfu_config_t *cfg, const char *v, char *err, size_t
     return 0;
 }
 
+/* Appends one address, or (from the environment) a comma-separated list. */
+static int add_announce_ips(sfu_config_t *cfg, const char *v, char *err, size_t err_cap,
+                            const char *source)
+{
+    int count = cfg->announce_ip[0] ? 1 : 0;
+    for (const char *c = cfg->announce_ip; *c; c++)
+        count += *c == ',';
+    for (const char *u = v;;) {
+        size_t n = strcspn(u, ",");
+        char ip[64];
+        if (n == 0 || n >= sizeof ip) {
+            snprintf(err, err_cap, "%s: '%s' is not an IP address", source, v);
+            return -1;
+        }
+        memcpy(ip, u, n);
+        ip[n] = '\0';
+        if (!is_ip_literal(ip)) {
+            snprintf(err, err_cap, "%s: '%s' is not an IP address", source, ip);
+            return -1;
+        }
+        if (++count > SFU_MAX_ANNOUNCE) {
+            snprintf(err, err_cap, "%s: at most %d addresses", source, SFU_MAX_ANNOUNCE);
+            return -1;
+        }
+        size_t len = strlen(cfg->announce_ip);
+        snprintf(cfg->announce_ip + len, sizeof cfg->announce_ip - len, "%s%s", len ? "," : "", ip);
+        if (!u[n])
+            return 0;
+        u += n + 1;
+    }
+}
+
 static int apply(sfu_config_t *cfg, opt_id_t id, const char *v, char *err, size_t err_cap,
                  const char *source)
 {
@@ -231,13 +265,12 @@ static int apply(sfu_config_t *cfg, opt_id_t id, const char *v, char *err, size_
         snprintf(err, err_cap, "%s: '%s' is not a worker count (1-64)", source, v);
         return -1;
     case OPT_RTC_BIND:
-    case OPT_ANNOUNCE_IP: {
-        char *dst = id == OPT_RTC_BIND ? cfg->rtc_bind : cfg->announce_ip;
-        if (is_ip_literal(v) && copy_str(dst, 64, v) == 0)
+        if (is_ip_literal(v) && copy_str(cfg->rtc_bind, sizeof cfg->rtc_bind, v) == 0)
             return 0;
         snprintf(err, err_cap, "%s: '%s' is not an IP address", source, v);
         return -1;
-    }
+    case OPT_ANNOUNCE_IP:
+        return add_announce_ips(cfg, v, err, err_cap, source);
     case OPT_LOG_LEVEL:
         if (log_level_parse(v, &cfg->log_level) == 0 && cfg->log_level != LOG_OFF)
             return 0;
@@ -314,6 +347,7 @@ static void set_defaults(sfu_config_t *cfg)
 
 config_result_t config_parse(sfu_config_t *cfg, int argc, char **argv, char *err, size_t err_cap)
 {
+    bool announce_flagged = false;
     set_defaults(cfg);
     for (int i = 0; i < OPT_COUNT; i++) {
         const char *v = getenv(opts[i].env);
@@ -345,6 +379,11 @@ config_result_t config_parse(sfu_config_t *cfg, int argc, char **argv, char *err
         if (!v) {
             snprintf(err, err_cap, "%s needs a value (%s)", opts[found].flag, opts[found].arg);
             return CONFIG_ERROR;
+        }
+        /* The first --announce-ip replaces what SFU_ANNOUNCE_IP listed. */
+        if (found == OPT_ANNOUNCE_IP && !announce_flagged) {
+            cfg->announce_ip[0] = '\0';
+            announce_flagged = true;
         }
         if (apply(cfg, (opt_id_t)found, v, err, err_cap, opts[found].flag))
             return CONFIG_ERROR;
@@ -380,10 +419,15 @@ config_result_t config_parse(sfu_config_t *cfg, int argc, char **argv, char *err
                  cfg->rtc_bind);
         return CONFIG_ERROR;
     }
-    if (is_wildcard(cfg->announce_ip)) {
-        snprintf(err, err_cap, "--announce-ip %s is not an address clients can reach",
-                 cfg->announce_ip);
-        return CONFIG_ERROR;
+    for (const char *u = cfg->announce_ip; *u;) {
+        size_t n = strcspn(u, ",");
+        char ip[64];
+        snprintf(ip, sizeof ip, "%.*s", (int)n, u);
+        if (is_wildcard(ip)) {
+            snprintf(err, err_cap, "--announce-ip %s is not an address clients can reach", ip);
+            return CONFIG_ERROR;
+        }
+        u += n + (u[n] == ',');
     }
     if (!cfg->announce_ip[0])
         strcpy(cfg->announce_ip, cfg->rtc_bind);

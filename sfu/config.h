@@ -7,14 +7,18 @@
 
 #include "common/log.h"
 
+#define SFU_MAX_ANNOUNCE 8 /* --announce-ip addresses */
+
 typedef struct sfu_config {
     char listen_host[64]; /* numeric address; IPv6 without brackets */
     int listen_port;
     int rtc_port;     /* worker i binds rtc_port + i */
     int rtc_tcp_port; /* ICE-TCP: worker i listens on rtc_tcp_port + i; 0: off */
     int workers;
-    char rtc_bind[64];    /* address the media workers bind */
-    char announce_ip[64]; /* address put in ICE candidates; "" = rtc_bind */
+    char rtc_bind[64]; /* address the media workers bind */
+    /* Addresses put in ICE candidates, comma-separated (--announce-ip may be
+     * repeated, SFU_ANNOUNCE_IP lists them); "" = rtc_bind. */
+    char announce_ip[SFU_MAX_ANNOUNCE * 48];
     char data_dir[PATH_MAX];
     char www_dir[PATH_MAX];
     char tls_cert[PATH_MAX];

@@ -121,7 +121,19 @@ static int handle_stun(sfu_worker_t *w, const uint8_t *p, size_t n, const struct
     size_t resp_len = sizeof w->stun_resp;
     socklen_t from_len =
         from->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-    int rc = ice_lite_handle(&w->ice, p, n, from, from_len, lookup_ufrag, w, w->stun_resp,
+    /* On a dual-stack socket (--rtc-bind ::) an IPv4 peer arrives as
+     * ::ffff:a.b.c.d; its XOR-MAPPED-ADDRESS must be the IPv4 address it sent from. */
+    struct sockaddr_in v4;
+    const struct sockaddr *mapped = from;
+    socklen_t mapped_len = from_len;
+    const struct sockaddr_in6 *in6 = (const void *)from;
+    if (from->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+        v4 = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = in6->sin6_port};
+        memcpy(&v4.sin_addr, &in6->sin6_addr.s6_addr[12], 4);
+        mapped = (const struct sockaddr *)&v4;
+        mapped_len = sizeof v4;
+    }
+    int rc = ice_lite_handle(&w->ice, p, n, mapped, mapped_len, lookup_ufrag, w, w->stun_resp,
                              &resp_len, &res);
     if (resp_len > 0)
         sfu_worker__send_via(w, conn, from, from_len, w->stun_resp, resp_len);

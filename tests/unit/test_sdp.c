@@ -443,6 +443,31 @@ static void test_publish_answer_rejects_unused_sections(void **state)
     assert_true(cand > strstr(text, "a=mid:0"));
 }
 
+static void test_candidates_per_address_and_tcp(void **state)
+{
+    (void)state;
+    rtc_sdp_local_t l = node_local;
+    l.ip = "2001:db8::10,192.0.2.10";
+    l.tcp_port = 40100;
+    assert_int_equal(rtc_sdp_parse(chrome_offer, &parsed, err, sizeof err), 0);
+    int n = rtc_sdp_write_publish_answer(&parsed, &l, text, sizeof text, err, sizeof err);
+    assert_true(n > 0);
+    /* The first address is c=, in its family. */
+    assert_non_null(strstr(text, "c=IN IP6 2001:db8::10\r\na=rtcp:40000 IN IP6 2001:db8::10\r\n"));
+    /* Per address a UDP candidate and a passive TCP one, TCP below every UDP one. */
+    assert_non_null(strstr(text, "a=candidate:1 1 udp 2130706431 2001:db8::10 40000 typ host\r\n"));
+    assert_non_null(strstr(
+        text, "a=candidate:2 1 tcp 1459617791 2001:db8::10 40100 typ host tcptype passive\r\n"));
+    assert_non_null(strstr(text, "a=candidate:3 1 udp 2130706175 192.0.2.10 40000 typ host\r\n"));
+    assert_non_null(strstr(
+        text, "a=candidate:4 1 tcp 1459617535 192.0.2.10 40100 typ host tcptype passive\r\n"));
+    assert_int_equal(rtc_sdp_parse(text, &reparsed, err, sizeof err), 0);
+    /* Without a TCP port, UDP only. */
+    l.tcp_port = 0;
+    assert_true(rtc_sdp_write_publish_answer(&parsed, &l, text, sizeof text, err, sizeof err) > 0);
+    assert_null(strstr(text, " tcp "));
+}
+
 static void test_publish_answer_no_room(void **state)
 {
     (void)state;
@@ -706,6 +731,7 @@ int main(void)
         cmocka_unit_test(test_pick_codec_none_for_unusable_video),
         cmocka_unit_test(test_publish_answer_round_trip),
         cmocka_unit_test(test_publish_answer_rejects_unused_sections),
+        cmocka_unit_test(test_candidates_per_address_and_tcp),
         cmocka_unit_test(test_publish_answer_no_room),
         cmocka_unit_test(test_subscribe_offer_round_trip),
         cmocka_unit_test(test_missing_fingerprint),
