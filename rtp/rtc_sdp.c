@@ -84,6 +84,13 @@ static int parse_attr(rtc_sdp_t *s, rtc_sdp_media_t *m, const char *a, size_t n,
         copy_n(m->direction, sizeof m->direction, name, strlen(name));
     } else if (!strcmp(name, "rtcp-mux")) {
         m->rtcp_mux = true;
+    } else if (!strcmp(name, "bundle-only")) {
+        /* RFC 8843 6, 7.2: a bundle-only section (Firefox's max-bundle offer)
+         * has port 0 and takes its transport from the BUNDLE group: it is
+         * part of the bundle, not rejected. */
+        if (m->port == 0)
+            m->port = 9;
+        m->rtcp_mux = true;
     } else if (!strcmp(name, "rtpmap")) {
         unsigned pt, clock, ch = 1;
         char enc[32];

@@ -13,6 +13,7 @@
 #include "common/idmap.h"
 #include "common/log.h"
 #include "common/mq.h"
+#include "dtls/dtls_transport.h"
 #include "dtls/srtp_session.h"
 #include "sfu/room.h"
 #include "sfu/rtc_transport.h"
@@ -518,6 +519,11 @@ int sfu_media_consumer_pause(sfu_media_t *m, int64_t room_id, uint64_t consumer_
         c->paused = paused;
     }
     return post(m, c);
+}
+
+bool sfu_media_reason_is_hangup(const char *reason)
+{
+    return reason && !strcmp(reason, DTLS_REASON_CLOSE_NOTIFY);
 }
 
 void sfu_media_counters(const sfu_media_t *m, sfu_media_counters_t *out)

@@ -78,6 +78,9 @@ int sfu_media_consumer_add(sfu_media_t *m, int64_t room_id, uint64_t producer_id
                            const sfu_consumer_params_t *params);
 int sfu_media_consumer_remove(sfu_media_t *m, int64_t room_id, uint64_t consumer_id);
 int sfu_media_consumer_pause(sfu_media_t *m, int64_t room_id, uint64_t consumer_id, bool paused);
+/* Whether on_leg_state's reason says the client closed its side cleanly
+ * (DTLS close_notify): it hung up; nothing failed. */
+bool sfu_media_reason_is_hangup(const char *reason);
 /* Sums over workers (C11 atomics, read without locks). */
 void sfu_media_counters(const sfu_media_t *m, sfu_media_counters_t *out);
 

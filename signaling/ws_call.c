@@ -584,6 +584,20 @@ void ws_call_leg_state(signaling_t *sig, uint64_t leg_id, bool connected, const 
                       sfu_participant_leg_kind(part, leg_id) == 1 ? "publish" : "subscribe");
             return;
         }
+        /* A clean DTLS close is the client hanging up (a closed tab, pc.close()). */
+        if (sfu_media_reason_is_hangup(reason)) {
+            log_info("call", "room %lld: %s closed its media: left", (long long)r->room_id,
+                     sfu_participant_username(part));
+            ws_conn_t *c = p->conn;
+            peer_remove(sig, p, "left");
+            if (c) {
+                json_t *o = json_pack("{s:s,s:I,s:s}", "type", "call_left", "roomId",
+                                      (json_int_t)r->room_id, "reason", "media_closed");
+                ws_send(c, o);
+                json_decref(o);
+            }
+            return;
+        }
         if (p->conn)
             ws_send_error(p->conn, NULL, "media_failed", "%s", reason ? reason : "closed");
         peer_remove(sig, p, "connection lost");

@@ -476,6 +476,7 @@ export function initCall() {
     for (const id of [...tiles.keys()]) if (id.startsWith(`u${m.userId}-`)) removeTile(id);
     renderParticipantList();
   });
+  on('ws:call_left', (m) => { if (inCall() && m.roomId === call.roomId && m.reason === 'media_closed') leaveCall('You left the call: the media connection was closed'); });
   on('ws:call_ended', (m) => { if (inCall() && m.roomId === call.roomId) leaveCall('The host ended the call'); });
   on('ws:room_ended', (m) => { if (inCall() && m.roomId === call.roomId) leaveCall('The call ended: the room was deleted'); });
   on('ws:error', (m) => { if (m.code === 'media_failed' && inCall()) failCall('the media connection was lost'); });
