@@ -8,7 +8,7 @@ packages=(
   libuv1-dev libwebsockets-dev libwebsockets-evlib-uv libssl-dev libsrtp2-dev
   libnice-dev libusrsctp-dev libsqlite3-dev libjansson-dev
   libcmocka-dev curl chromium clang clang-format libclang-rt-14-dev nftables espeak-ng
-  coturn
+  coturn firefox-esr
 )
 
 missing=()
