@@ -4,13 +4,18 @@
 // client does when a path fails. Both keep the same tiles, the same
 // producers (msid track ids t<producer id>) and consumers (each consumer's
 // own SSRC in the same section), get new ICE credentials from the node and a
-// new candidate pair, and decode again within 3 s.
+// new candidate pair, and decode again within 3 s. Then, in a network
+// namespace, a page whose UDP ports stop working for good (nftables) restarts
+// ICE by itself (iceConnectionState disconnected/failed) and both pages
+// decode again.
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import test from 'node:test';
 import { chromium } from 'playwright-core';
 
-import { api, register, startServer } from '../integration/lib.mjs';
+import { REPO_ROOT, SFU_BIN, api, register, startServer } from '../integration/lib.mjs';
 import { CHROMIUM, FLAGS, RECORD_PCS, joinCall, signIn, until } from './browser.mjs';
 
 /* Per open PeerConnection: the node's ICE ufrag, the selected pair's local
@@ -128,4 +133,36 @@ test('ICE restart mid-call keeps tiles, producers and consumers and resumes deco
     assert.equal(code, 0, `node exit code ${code}`);
     assert.doesNotMatch(server.stderr(), /AddressSanitizer|LeakSanitizer|runtime error:/);
   }
+});
+
+const canImpair = process.getuid?.() === 0 &&
+  spawnSync('unshare', ['-n', 'nft', 'list', 'ruleset']).status === 0;
+
+test('a page whose UDP path dies restarts ICE by itself and both pages decode again', {
+  timeout: 240000,
+  skip: canImpair ? false : 'needs root with unshare and nft (tools/deps.sh installs nftables)',
+}, async () => {
+  const run = await new Promise((resolve, reject) => {
+    const child = spawn('unshare', ['-n', process.execPath, path.join(REPO_ROOT, 'tests/e2e/netns-call.mjs'),
+      '--cut-path', '1', '--seconds', '5'], { env: { ...process.env, SFU_BIN }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 230000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      const line = out.trim().split('\n').pop();
+      if (code !== 0 || !line) return reject(new Error(`netns-call --cut-path exited ${code}: ${err.slice(-3000)}`));
+      resolve(JSON.parse(line));
+    });
+  });
+  console.log(`# path cut: ${JSON.stringify(run.cut)}`);
+  const { cut } = run;
+  assert.ok(cut.resumedMs !== null && cut.resumedMs <= 20000, `decoding resumed ${cut.resumedMs} ms after the path died`);
+  assert.equal(cut.after.ufrags.length, 2);
+  for (const u of cut.after.ufrags) assert.ok(!cut.before.ufrags.includes(u), 'new ICE credentials from the node on both PeerConnections');
+  for (const p of cut.after.ports) assert.ok(!cut.before.ports.includes(p), 'the selected pairs use new local ports');
+  assert.equal(cut.status, 'In call');
+  for (let i = 0; i < 2; i++) assert.ok(run.subscribers[i].fps > 5, `page ${i} decodes after the restart (${run.subscribers[i].fps.toFixed(1)} fps)`);
 });
