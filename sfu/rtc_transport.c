@@ -22,7 +22,9 @@ struct rtc_transport {
     uv_timer_t dtls_timer;
     struct sockaddr_storage peer; /* the selected 5-tuple's remote side */
     socklen_t peer_len;
-    void *path; /* the ICE-TCP connection of the selected pair; NULL: UDP */
+    void *path;                /* the ICE-TCP connection of the selected pair; NULL: UDP */
+    uint64_t pair_priority;    /* of the selected pair */
+    uint64_t last_selected_ms; /* the last check on the selected pair */
     bool has_peer, nominated, connected, closed;
     uint64_t last_check_ms;
     rtc_transport_stats_t stats;
@@ -180,6 +182,7 @@ int rtc_transport_restart_ice(rtc_transport_t *t, const char *local_ufrag, const
     strcpy(t->pwd, local_pwd);
     /* The peer nominates a pair again; until then media keeps the old one. */
     t->nominated = false;
+    t->pair_priority = 0;
     return 0;
 }
 
@@ -208,13 +211,34 @@ const char *rtc_transport__password(const rtc_transport_t *t)
     return t->closed ? NULL : t->pwd;
 }
 
-void rtc_transport__ice_checked(rtc_transport_t *t, const struct sockaddr *from, socklen_t len,
-                                bool nominated, void *path)
+/* RFC 8445 6.1.2.3: G is the controlling agent's (the peer's) priority. */
+static uint64_t pair_priority(uint32_t g, uint32_t d)
 {
-    t->last_check_ms = uv_now(sfu_worker__loop(t->worker));
+    uint64_t lo = g < d ? g : d, hi = g < d ? d : g;
+    return (lo << 32) + 2 * hi + (g > d ? 1 : 0);
+}
+
+/* Our host candidates' priorities as rtp/rtc_sdp.c writes them (first address). */
+#define LOCAL_PRIORITY_UDP ((126u << 24) | (65535u << 8) | 255u)
+#define LOCAL_PRIORITY_TCP ((86u << 24) | (65535u << 8) | 255u)
+
+void rtc_transport__ice_checked(rtc_transport_t *t, const struct sockaddr *from, socklen_t len,
+                                bool nominated, void *path, uint32_t peer_priority)
+{
+    uint64_t now = uv_now(sfu_worker__loop(t->worker));
+    t->last_check_ms = now;
     bool same = path ? t->has_peer && t->path == path : rtc_transport__matches(t, from);
-    /* The first checked pair carries media until the peer nominates one. */
-    if (!t->has_peer || (nominated && !t->nominated) || (nominated && !same)) {
+    uint64_t prio = pair_priority(peer_priority, path ? LOCAL_PRIORITY_TCP : LOCAL_PRIORITY_UDP);
+    if (same)
+        t->last_selected_ms = now;
+    /* The first checked pair carries media until the peer nominates one.
+     * Browsers nominate every pair that works (UDP and TCP): the highest
+     * priority nominated pair carries media (RFC 8445 8.1.1), a lower one
+     * only once the selected pair went silent (the peer's path changed). */
+    bool better = prio > t->pair_priority || now - t->last_selected_ms > RTC_SELECTED_SILENT_MS;
+    if (!t->has_peer || (nominated && !t->nominated) || (nominated && !same && better)) {
+        t->pair_priority = prio;
+        t->last_selected_ms = now;
         if (t->has_peer && !t->path)
             sfu_worker__tuple_forget(t->worker, t, (struct sockaddr *)&t->peer);
         memcpy(&t->peer, from, len);
@@ -234,6 +258,7 @@ void rtc_transport__path_closed(rtc_transport_t *t, void *path)
         t->path = NULL;
         t->has_peer = false;
         t->nominated = false;
+        t->pair_priority = 0;
     }
 }
 

@@ -54,9 +54,14 @@ void rtc_transport_get_stats(const rtc_transport_t *t, rtc_transport_stats_t *ou
 
 /* For the worker's packet path (sfu/worker.c). */
 const char *rtc_transport__password(const rtc_transport_t *t);
-/* A check passed from `from`, over UDP (path NULL) or an ICE-TCP connection. */
+/* A check passed from `from`, over UDP (path NULL) or an ICE-TCP connection,
+ * with the peer's PRIORITY attribute. */
 void rtc_transport__ice_checked(rtc_transport_t *t, const struct sockaddr *from, socklen_t len,
-                                bool nominated, void *path);
+                                bool nominated, void *path, uint32_t peer_priority);
+/* A nominated pair of lower priority than the selected one takes over only
+ * when no check came on the selected pair for this long (browsers check the
+ * selected pair at least every 2.5 s). */
+#define RTC_SELECTED_SILENT_MS 6000
 /* That ICE-TCP connection closed. */
 void rtc_transport__path_closed(rtc_transport_t *t, void *path);
 /* Whether the selected pair is UDP from `from`. */

@@ -138,7 +138,8 @@ static int handle_stun(sfu_worker_t *w, const uint8_t *p, size_t n, const struct
     if (resp_len > 0)
         sfu_worker__send_via(w, conn, from, from_len, w->stun_resp, resp_len);
     if (rc == 0 && res.binding_ok && res.transport) {
-        rtc_transport__ice_checked(res.transport, from, from_len, res.use_candidate, conn);
+        rtc_transport__ice_checked(res.transport, from, from_len, res.use_candidate, conn,
+                                   res.priority);
         if (conn)
             sfu_tcp_conn_set_owner(conn, res.transport);
     } else if (rc) {
