@@ -125,8 +125,8 @@ e2e: deps
 FUZZ_CC    ?= clang
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
-FUZZ_UNDER := common/idmap.c common/util.c common/strbuf.c $(wildcard rtp/*.c ice/stun_*.c) dtls/dcep.c \
-              sfu/room.c sfu/producer.c sfu/consumer.c sfu/speaker.c sfu/simulcast.c
+FUZZ_UNDER := common/idmap.c common/util.c common/strbuf.c $(wildcard rtp/*.c ice/stun_*.c) ice/tcp_framing.c \
+              dtls/dcep.c sfu/room.c sfu/producer.c sfu/consumer.c sfu/speaker.c sfu/simulcast.c
 FUZZ_PKGS  := libuv openssl nice jansson
 HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) >/dev/null 2>&1 && echo 1)
 

@@ -301,7 +301,7 @@ static int dtls_read_records(dtls_transport_t *t)
         if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
             return 0;
         if (err == SSL_ERROR_ZERO_RETURN)
-            return dtls_fail(t, "close_notify from peer");
+            return dtls_fail(t, DTLS_REASON_CLOSE_NOTIFY);
         return dtls_fail_openssl(t, "DTLS read");
     }
     return 0;

@@ -80,6 +80,9 @@ int dtls_transport_handle_timeout(dtls_transport_t *t);
 /* Application data, once connected. Returns 0, -ENOTCONN or -EIO. */
 int dtls_transport_send(dtls_transport_t *t, const uint8_t *data, size_t len);
 
+/* on_closed's reason when the peer ended the association cleanly. */
+#define DTLS_REASON_CLOSE_NOTIFY "close_notify from peer"
+
 /* Sends close_notify when connected and moves to CLOSED without calling on_closed. */
 void dtls_transport_close(dtls_transport_t *t);
 

@@ -109,9 +109,12 @@ static int parse_attr(rtc_sdp_t *s, rtc_sdp_media_t *m, const char *a, size_t n,
     } else if (!strcmp(name, "rtcp-mux")) {
         m->rtcp_mux = true;
     } else if (!strcmp(name, "bundle-only")) {
-        /* RFC 8843 6: port 0 with bundle-only is a live section on the bundle's transport. */
+        /* RFC 8843 6, 7.2: a bundle-only section (Firefox's max-bundle offer)
+         * has port 0 and takes its transport from the BUNDLE group: it is
+         * part of the bundle, not rejected. */
         if (m->port == 0)
             m->port = 9;
+        m->rtcp_mux = true;
     } else if (!strcmp(name, "rtpmap")) {
         unsigned pt, clock, ch = 1;
         char enc[32];
@@ -315,14 +318,34 @@ static void write_session(strbuf_t *w, const rtc_sdp_local_t *l, const char *con
     strbuf_printf(w, "\r\na=ice-lite\r\na=msid-semantic: WMS *\r\n");
 }
 
+/* RFC 8445 5.1.2.1: type preference 126 (host) for UDP, 86 for TCP so that
+ * UDP wins where both work; local preference falls with each further
+ * address; component 1. */
+#define CAND_PRIORITY(type_pref, k) (((uint32_t)(type_pref) << 24) | ((65535u - (k)) << 8) | 255u)
+
 static void write_transport(strbuf_t *w, const rtc_sdp_local_t *l, const char *setup, bool cand)
 {
-    strbuf_printf(w, "c=IN IP4 %s\r\na=rtcp:%d IN IP4 %s\r\n", l->ip, l->port, l->ip);
+    /* l->ip: one address or several, comma-separated; the first is c=. */
+    int first_len = (int)strcspn(l->ip, ",");
+    const char *fam = memchr(l->ip, ':', (size_t)first_len) ? "IP6" : "IP4";
+    strbuf_printf(w, "c=IN %s %.*s\r\na=rtcp:%d IN %s %.*s\r\n", fam, first_len, l->ip, l->port,
+                  fam, first_len, l->ip);
     strbuf_printf(w, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:sha-256 %s\r\na=setup:%s\r\n",
                   l->ice_ufrag, l->ice_pwd, l->fingerprint, setup);
-    if (cand)
-        strbuf_printf(w, "a=candidate:1 1 udp 2130706431 %s %d typ host\r\na=end-of-candidates\r\n",
-                      l->ip, l->port);
+    if (!cand)
+        return;
+    unsigned k = 0;
+    for (const char *ip = l->ip; *ip; k++) {
+        int n = (int)strcspn(ip, ",");
+        strbuf_printf(w, "a=candidate:%u 1 udp %u %.*s %d typ host\r\n", 2 * k + 1,
+                      CAND_PRIORITY(126, k), n, ip, l->port);
+        /* RFC 6544 4.5: a passive TCP candidate; the peer connects to it. */
+        if (l->tcp_port > 0)
+            strbuf_printf(w, "a=candidate:%u 1 tcp %u %.*s %d typ host tcptype passive\r\n",
+                          2 * k + 2, CAND_PRIORITY(86, k), n, ip, l->tcp_port);
+        ip += n + (ip[n] == ',');
+    }
+    strbuf_printf(w, "a=end-of-candidates\r\n");
 }
 
 /* twcc: the section carries transport-wide-cc, so its feedback is used;

@@ -66,8 +66,10 @@ typedef struct rtc_sdp_local {
     const char *ice_ufrag;
     const char *ice_pwd;
     const char *fingerprint; /* sha-256 */
-    const char *ip;          /* the host candidate */
+    const char *ip; /* the host candidates: one address, or several comma-separated (the first
+                     * is the c= address) */
     int port;
+    int tcp_port; /* > 0: ICE-TCP passive candidates on this port too */
     uint64_t session_id;
     unsigned version;
 } rtc_sdp_local_t;

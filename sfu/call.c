@@ -22,6 +22,7 @@ struct sfu_participant {
     uint64_t pub_leg, sub_leg;
     bool pub_open, sub_open;
     char pub_ufrag[16], pub_pwd[40], sub_ufrag[16], sub_pwd[40];
+    char pub_remote_ufrag[64]; /* of the last publish offer: a new one is an ICE restart */
     sfu_call_track_t tracks[SFU_CALL_MAX_TRACKS];
     int track_count;
     rtc_sdp_track_t *sub; /* grows; ended tracks stay as inactive sections */
@@ -133,6 +134,8 @@ static void local_desc(const sfu_call_t *call, const char *ufrag, const char *pw
                            .fingerprint = sfu_media_fingerprint(call->env.media),
                            .ip = call->env.announce_ip,
                            .port = call->env.rtc_port + call->worker,
+                           .tcp_port =
+                               call->env.rtc_tcp_port ? call->env.rtc_tcp_port + call->worker : 0,
                            .session_id = 4242,
                            .version = version};
 }
@@ -476,8 +479,19 @@ int sfu_participant_publish(sfu_participant_t *p, const rtc_sdp_t *offer,
 {
     sfu_call_t *call = p->call;
     char why[160];
+    /* New remote credentials on an open session are an ICE restart (RFC 8445
+     * 9): the answer carries new ones of ours too; tracks are unchanged. */
+    bool restart = p->pub_open && strcmp(p->pub_remote_ufrag, offer->ice_ufrag);
+    char ufrag[sizeof p->pub_ufrag], pwd[sizeof p->pub_pwd];
+    if (restart) {
+        random_hex(ufrag, 4);
+        random_hex(pwd, 16);
+    } else {
+        memcpy(ufrag, p->pub_ufrag, sizeof ufrag);
+        memcpy(pwd, p->pub_pwd, sizeof pwd);
+    }
     rtc_sdp_local_t l;
-    local_desc(call, p->pub_ufrag, p->pub_pwd, 1, &l);
+    local_desc(call, ufrag, pwd, 1, &l);
     int n = rtc_sdp_write_publish_answer(offer, &l, answer, answer_cap, why, sizeof why);
     if (n < 0) {
         fail(err, "invalid_sdp", "%s", n == -ENOSPC ? "answer too large" : why);
@@ -487,6 +501,12 @@ int sfu_participant_publish(sfu_participant_t *p, const rtc_sdp_t *offer,
     int now_count = offered_tracks(p, offer, source_of, source_ctx, now);
     if (check_ssrcs(p, now, now_count, err))
         return -1;
+    snprintf(p->pub_remote_ufrag, sizeof p->pub_remote_ufrag, "%s", offer->ice_ufrag);
+    if (restart) {
+        memcpy(p->pub_ufrag, ufrag, sizeof ufrag);
+        memcpy(p->pub_pwd, pwd, sizeof pwd);
+        sfu_media_leg_restart_ice(call->env.media, call->room_id, p->pub_leg, ufrag, pwd);
+    }
     if (!p->pub_open) {
         sfu_media_leg_open(call->env.media, call->room_id, p->pub_leg, p->pub_ufrag, p->pub_pwd,
                            offer->fingerprint);
@@ -632,6 +652,16 @@ int sfu_participant_subscribe_answer(sfu_participant_t *p, const rtc_sdp_t *answ
     if (p->sub_dirty)
         renegotiate(p);
     return 0;
+}
+
+void sfu_participant_restart_ice(sfu_participant_t *p)
+{
+    random_hex(p->sub_ufrag, 4);
+    random_hex(p->sub_pwd, 16);
+    if (p->sub_open)
+        sfu_media_leg_restart_ice(p->call->env.media, p->call->room_id, p->sub_leg, p->sub_ufrag,
+                                  p->sub_pwd);
+    sfu_participant_offer(p, true);
 }
 
 sfu_call_t *sfu_participant_call(const sfu_participant_t *p)

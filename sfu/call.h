@@ -54,8 +54,9 @@ typedef struct sfu_call_listener {
 
 typedef struct sfu_call_env {
     sfu_media_t *media;
-    const char *announce_ip; /* the host candidate */
+    const char *announce_ip; /* the host candidates: one address or several, comma-separated */
     int rtc_port;            /* of worker 0; worker i listens on rtc_port + i */
+    int rtc_tcp_port;        /* ICE-TCP likewise; 0: none */
     uint64_t *next_id;       /* the node's id counter for legs, producers, consumers */
     sfu_call_listener_t listener;
     void *ctx;
@@ -129,6 +130,12 @@ int sfu_participant_subscribe_answer(sfu_participant_t *p, const rtc_sdp_t *answ
 /* Sends p the current subscribe offer (a first one, or again after its
  * previous one may have been lost), unless it has nothing to receive. */
 void sfu_participant_offer(sfu_participant_t *p, bool forget_pending);
+
+/* ICE restart of p's subscribe session: new local credentials on its leg
+ * (its DTLS session and consumers stay) and a new offer carrying them. The
+ * publish session restarts through sfu_participant_publish: an offer with a
+ * new ice-ufrag. */
+void sfu_participant_restart_ice(sfu_participant_t *p);
 
 sfu_call_t *sfu_participant_call(const sfu_participant_t *p);
 int64_t sfu_participant_user_id(const sfu_participant_t *p);

@@ -19,6 +19,7 @@
 typedef enum {
     OPT_LISTEN,
     OPT_RTC_PORT,
+    OPT_RTC_TCP_PORT,
     OPT_WORKERS,
     OPT_RTC_BIND,
     OPT_ANNOUNCE_IP,
@@ -34,6 +35,7 @@ typedef enum {
     OPT_ICE_SERVERS,
     OPT_TURN_USERNAME,
     OPT_TURN_CREDENTIAL,
+    OPT_TURN_SECRET,
     OPT_MAX_VIDEO_BITRATE,
     OPT_RING_TIMEOUT,
     /* self-hosting */
@@ -56,12 +58,17 @@ static const opt_spec_t opts[OPT_COUNT] = {
                     "HTTP + WebSocket address (default 127.0.0.1:8080)"},
     [OPT_RTC_PORT] = {"--rtc-port", "SFU_RTC_PORT", "PORT",
                       "UDP port of the first media worker; worker i uses PORT+i (default 40000)"},
+    [OPT_RTC_TCP_PORT] = {"--rtc-tcp-port", "SFU_RTC_TCP_PORT", "PORT",
+                          "ICE-TCP port of the first media worker; worker i uses PORT+i; 0 turns "
+                          "ICE-TCP off (default: the --rtc-port number)"},
     [OPT_WORKERS] = {"--workers", "SFU_WORKERS", "N",
                      "media worker threads (default: cores - 1, at least 1)"},
     [OPT_RTC_BIND] = {"--rtc-bind", "SFU_RTC_BIND", "IP",
                       "address the media workers bind (default 127.0.0.1)"},
     [OPT_ANNOUNCE_IP] = {"--announce-ip", "SFU_ANNOUNCE_IP", "IP",
-                         "address given to clients in ICE candidates (default: --rtc-bind)"},
+                         "address given to clients in ICE candidates (default: --rtc-bind); "
+                         "repeat it for several (public IPv4, IPv6, LAN), or list them "
+                         "comma-separated in the variable"},
     [OPT_DATA] = {"--data", "SFU_DATA", "DIR",
                   "data directory: sfu.db, jwt.secret (default ./data)"},
     [OPT_WWW] = {"--www", "SFU_WWW", "DIR", "web client directory served at /"},
@@ -84,6 +91,9 @@ static const opt_spec_t opts[OPT_COUNT] = {
                            "username for the turn: URLs in --ice-servers"},
     [OPT_TURN_CREDENTIAL] = {"--turn-credential", "SFU_TURN_CREDENTIAL", "SECRET",
                              "credential for the turn: URLs in --ice-servers"},
+    [OPT_TURN_SECRET] = {"--turn-secret", "SFU_TURN_SECRET", "SECRET",
+                         "TURN REST secret (coturn static-auth-secret): per-user turn: credentials "
+                         "valid for 24 h"},
     [OPT_MAX_VIDEO_BITRATE] = {"--max-video-bitrate", "SFU_MAX_VIDEO_BITRATE", "KBPS",
                                "most a publisher is asked to send per video track, in kbit/s "
                                "(default 2500)"},
@@ -130,6 +140,15 @@ static int is_ip_literal(const char *s)
 {
     unsigned char buf[16];
     return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* 0.0.0.0 or :: (in any spelling). */
+static bool is_wildcard(const char *s)
+{
+    unsigned char buf[16], zero[16] = {0};
+    if (inet_pton(AF_INET, s, buf) == 1)
+        return !memcmp(buf, zero, 4);
+    return inet_pton(AF_INET6, s, buf) == 1 && !memcmp(buf, zero, 16);
 }
 
 static int copy_str(char *dst, size_t cap, const char *src)
@@ -195,6 +214,38 @@ static int parse_ice_servers(sfu_config_t *cfg, const char *v, char *err, size_t
     return 0;
 }
 
+/* Appends one address, or (from the environment) a comma-separated list. */
+static int add_announce_ips(sfu_config_t *cfg, const char *v, char *err, size_t err_cap,
+                            const char *source)
+{
+    int count = cfg->announce_ip[0] ? 1 : 0;
+    for (const char *c = cfg->announce_ip; *c; c++)
+        count += *c == ',';
+    for (const char *u = v;;) {
+        size_t n = strcspn(u, ",");
+        char ip[64];
+        if (n == 0 || n >= sizeof ip) {
+            snprintf(err, err_cap, "%s: '%s' is not an IP address", source, v);
+            return -1;
+        }
+        memcpy(ip, u, n);
+        ip[n] = '\0';
+        if (!is_ip_literal(ip)) {
+            snprintf(err, err_cap, "%s: '%s' is not an IP address", source, ip);
+            return -1;
+        }
+        if (++count > SFU_MAX_ANNOUNCE) {
+            snprintf(err, err_cap, "%s: at most %d addresses", source, SFU_MAX_ANNOUNCE);
+            return -1;
+        }
+        size_t len = strlen(cfg->announce_ip);
+        snprintf(cfg->announce_ip + len, sizeof cfg->announce_ip - len, "%s%s", len ? "," : "", ip);
+        if (!u[n])
+            return 0;
+        u += n + 1;
+    }
+}
+
 static int apply(sfu_config_t *cfg, opt_id_t id, const char *v, char *err, size_t err_cap,
                  const char *source)
 {
@@ -211,6 +262,13 @@ static int apply(sfu_config_t *cfg, opt_id_t id, const char *v, char *err, size_
             return 0;
         }
         snprintf(err, err_cap, "%s: '%s' is not a port (1-65535)", source, v);
+        return -1;
+    case OPT_RTC_TCP_PORT:
+        if (parse_int(v, 0, 65535, &n) == 0) {
+            cfg->rtc_tcp_port = (int)n;
+            return 0;
+        }
+        snprintf(err, err_cap, "%s: '%s' is not a port (1-65535, or 0 for none)", source, v);
         return -1;
     case OPT_MAX_VIDEO_BITRATE:
         if (parse_int(v, 100, 100000, &n) == 0) {
@@ -234,13 +292,12 @@ static int apply(sfu_config_t *cfg, opt_id_t id, const char *v, char *err, size_
         snprintf(err, err_cap, "%s: '%s' is not a worker count (1-64)", source, v);
         return -1;
     case OPT_RTC_BIND:
-    case OPT_ANNOUNCE_IP: {
-        char *dst = id == OPT_RTC_BIND ? cfg->rtc_bind : cfg->announce_ip;
-        if (is_ip_literal(v) && copy_str(dst, 64, v) == 0)
+        if (is_ip_literal(v) && copy_str(cfg->rtc_bind, sizeof cfg->rtc_bind, v) == 0)
             return 0;
         snprintf(err, err_cap, "%s: '%s' is not an IP address", source, v);
         return -1;
-    }
+    case OPT_ANNOUNCE_IP:
+        return add_announce_ips(cfg, v, err, err_cap, source);
     case OPT_LOG_LEVEL:
         if (log_level_parse(v, &cfg->log_level) == 0 && cfg->log_level != LOG_OFF)
             return 0;
@@ -308,6 +365,11 @@ static int apply(sfu_config_t *cfg, opt_id_t id, const char *v, char *err, size_
             return 0;
         }
         snprintf(err, err_cap, "%s: '%s' is not on or off", source, v);
+        return -1;
+    case OPT_TURN_SECRET:
+        if (*v && copy_str(cfg->turn_secret, sizeof cfg->turn_secret, v) == 0)
+            return 0;
+        snprintf(err, err_cap, "%s: empty or too long (at most 255 characters)", source);
         return -1;
     case OPT_COUNT:
         break;
@@ -409,6 +471,7 @@ static void set_defaults(sfu_config_t *cfg)
     strcpy(cfg->listen_host, "127.0.0.1");
     cfg->listen_port = 8080;
     cfg->rtc_port = 40000;
+    cfg->rtc_tcp_port = -1; /* the --rtc-port number */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->workers = cores > 1 ? (int)(cores - 1) : 1;
     strcpy(cfg->rtc_bind, "127.0.0.1");
@@ -425,6 +488,7 @@ static void set_defaults(sfu_config_t *cfg)
 
 config_result_t config_parse(sfu_config_t *cfg, int argc, char **argv, char *err, size_t err_cap)
 {
+    bool announce_flagged = false;
     set_defaults(cfg);
     for (int i = 0; i < OPT_COUNT; i++) {
         const char *v = getenv(opts[i].env);
@@ -462,11 +526,23 @@ config_result_t config_parse(sfu_config_t *cfg, int argc, char **argv, char *err
             snprintf(err, err_cap, "%s needs a value (%s)", opts[found].flag, opts[found].arg);
             return CONFIG_ERROR;
         }
+        /* The first --announce-ip replaces what SFU_ANNOUNCE_IP listed. */
+        if (found == OPT_ANNOUNCE_IP && !announce_flagged) {
+            cfg->announce_ip[0] = '\0';
+            announce_flagged = true;
+        }
         if (apply(cfg, (opt_id_t)found, v, err, err_cap, opts[found].flag))
             return CONFIG_ERROR;
     }
     if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {
         snprintf(err, err_cap, "--tls-cert and --tls-key must be given together");
+        return CONFIG_ERROR;
+    }
+    if (cfg->rtc_tcp_port < 0)
+        cfg->rtc_tcp_port = cfg->rtc_port;
+    if (cfg->rtc_tcp_port + cfg->workers - 1 > 65535) {
+        snprintf(err, err_cap, "--rtc-tcp-port %d with %d workers runs past port 65535",
+                 cfg->rtc_tcp_port, cfg->workers);
         return CONFIG_ERROR;
     }
     if (cfg->rtc_port + cfg->workers - 1 > 65535) {
@@ -475,11 +551,29 @@ config_result_t config_parse(sfu_config_t *cfg, int argc, char **argv, char *err
         return CONFIG_ERROR;
     }
     if ((strstr(cfg->ice_servers, "turn:") || strstr(cfg->ice_servers, "turns:")) &&
-        (!cfg->turn_username[0] || !cfg->turn_credential[0])) {
+        !cfg->turn_secret[0] && (!cfg->turn_username[0] || !cfg->turn_credential[0])) {
         snprintf(err, err_cap,
-                 "turn: URLs in --ice-servers need --turn-username and "
+                 "turn: URLs in --ice-servers need --turn-secret, or --turn-username and "
                  "--turn-credential");
         return CONFIG_ERROR;
+    }
+    /* A wildcard bind has no address a browser can reach: candidates need one. */
+    if (!cfg->announce_ip[0] && is_wildcard(cfg->rtc_bind)) {
+        snprintf(err, err_cap,
+                 "--rtc-bind %s listens on every interface: set --announce-ip to the address "
+                 "clients reach this node at",
+                 cfg->rtc_bind);
+        return CONFIG_ERROR;
+    }
+    for (const char *u = cfg->announce_ip; *u;) {
+        size_t n = strcspn(u, ",");
+        char ip[64];
+        snprintf(ip, sizeof ip, "%.*s", (int)n, u);
+        if (is_wildcard(ip)) {
+            snprintf(err, err_cap, "--announce-ip %s is not an address clients can reach", ip);
+            return CONFIG_ERROR;
+        }
+        u += n + (u[n] == ',');
     }
     if (!cfg->announce_ip[0])
         strcpy(cfg->announce_ip, cfg->rtc_bind);

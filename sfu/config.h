@@ -7,13 +7,18 @@
 
 #include "common/log.h"
 
+#define SFU_MAX_ANNOUNCE 8 /* --announce-ip addresses */
+
 typedef struct sfu_config {
     char listen_host[64]; /* numeric address; IPv6 without brackets */
     int listen_port;
-    int rtc_port; /* worker i binds rtc_port + i */
+    int rtc_port;     /* worker i binds rtc_port + i */
+    int rtc_tcp_port; /* ICE-TCP: worker i listens on rtc_tcp_port + i; 0: off */
     int workers;
-    char rtc_bind[64];    /* address the media workers bind */
-    char announce_ip[64]; /* address put in ICE candidates; "" = rtc_bind */
+    char rtc_bind[64]; /* address the media workers bind */
+    /* Addresses put in ICE candidates, comma-separated (--announce-ip may be
+     * repeated, SFU_ANNOUNCE_IP lists them); "" = rtc_bind. */
+    char announce_ip[SFU_MAX_ANNOUNCE * 48];
     char data_dir[PATH_MAX];
     char www_dir[PATH_MAX];
     char tls_cert[PATH_MAX];
@@ -29,6 +34,9 @@ typedef struct sfu_config {
     char ice_servers[1024];
     char turn_username[128];
     char turn_credential[128];
+    /* Shared with the TURN server (coturn use-auth-secret): per-user credentials
+     * valid for a day replace turn_username/turn_credential. */
+    char turn_secret[256];
     /* The most a publisher is asked to send per video track (REMB), kbit/s. */
     int max_video_kbps;
     /* How long a direct call rings before it is missed, in seconds. */

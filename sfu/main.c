@@ -262,17 +262,18 @@ int main(int argc, char **argv)
                               .turn_username = cfg->turn_username,
                               .turn_credential = cfg->turn_credential,
                               .ring_timeout_s = cfg->ring_timeout_s,
-
                               .trusted_proxy = cfg->trusted_proxy,
                               .metrics_token = cfg->metrics_token,
-                              .access_log = cfg->access_log};
+                              .access_log = cfg->access_log,
+                              .turn_secret = cfg->turn_secret};
     if (signaling_start(&node.loop, &sopts, &node.sig, err, sizeof err))
         startup_failed(err);
     if (!(node.cert = dtls_cert_new()))
         startup_failed("cannot create the DTLS certificate");
     for (int i = 0; i < cfg->workers; i++) {
-        if (sfu_worker_start(i, cfg->rtc_bind, cfg->rtc_port + i, node.cert, &node.workers[i], err,
-                             sizeof err))
+        if (sfu_worker_start_tcp(i, cfg->rtc_bind, cfg->rtc_port + i,
+                                 cfg->rtc_tcp_port ? cfg->rtc_tcp_port + i : 0, node.cert,
+                                 &node.workers[i], err, sizeof err))
             startup_failed(err);
         node.worker_count++;
     }
@@ -302,7 +303,8 @@ int main(int argc, char **argv)
         sfu_media_set_max_video_bitrate(node.media, cfg->max_video_kbps);
     if (!node.media)
         startup_failed("out of memory");
-    signaling_attach_media(node.sig, node.media, cfg->announce_ip, cfg->rtc_port);
+    signaling_attach_media(node.sig, node.media, cfg->announce_ip, cfg->rtc_port,
+                           cfg->rtc_tcp_port);
     memset(secret, 0, sizeof secret);
 
     uv_signal_init(&node.loop, &node.sigint);

@@ -13,6 +13,7 @@
 #include "common/idmap.h"
 #include "common/log.h"
 #include "common/mq.h"
+#include "dtls/dtls_transport.h"
 #include "dtls/srtp_session.h"
 #include "sfu/datachannel.h"
 #include "sfu/room.h"
@@ -207,6 +208,7 @@ static const rtc_transport_listener_t transport_listener = {
 typedef enum {
     CMD_LEG_OPEN,
     CMD_LEG_CLOSE,
+    CMD_LEG_RESTART_ICE,
     CMD_LEG_CAPS,
     CMD_PRODUCER_ADD,
     CMD_PRODUCER_REMOVE,
@@ -323,6 +325,9 @@ static void run_cmd(void *worker, void *arg)
     case CMD_LEG_CLOSE:
         if (ml)
             leg_destroy(mw, ml);
+        break;
+    case CMD_LEG_RESTART_ICE:
+        rc = ml ? rtc_transport_restart_ice(ml->transport, c->ufrag, c->pwd) : -ENOENT;
         break;
     case CMD_LEG_CAPS:
         if (ml) {
@@ -484,6 +489,17 @@ int sfu_media_leg_close(sfu_media_t *m, int64_t room_id, uint64_t leg_id)
     return post(m, cmd_new(CMD_LEG_CLOSE, room_id, leg_id));
 }
 
+int sfu_media_leg_restart_ice(sfu_media_t *m, int64_t room_id, uint64_t leg_id, const char *ufrag,
+                              const char *pwd)
+{
+    media_cmd_t *c = cmd_new(CMD_LEG_RESTART_ICE, room_id, leg_id);
+    if (!c)
+        return -ENOMEM;
+    snprintf(c->ufrag, sizeof c->ufrag, "%s", ufrag);
+    snprintf(c->pwd, sizeof c->pwd, "%s", pwd);
+    return post(m, c);
+}
+
 int sfu_media_leg_set_caps(sfu_media_t *m, int64_t room_id, uint64_t leg_id,
                            const rtp_ext_ids_t *ids, bool rtx)
 {
@@ -561,6 +577,11 @@ int sfu_media_consumer_set_layers(sfu_media_t *m, int64_t room_id, uint64_t cons
     return post(m, c);
 }
 
+bool sfu_media_reason_is_hangup(const char *reason)
+{
+    return reason && !strcmp(reason, DTLS_REASON_CLOSE_NOTIFY);
+}
+
 void sfu_media_counters(const sfu_media_t *m, sfu_media_counters_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -599,5 +620,9 @@ void sfu_media_counters(const sfu_media_t *m, sfu_media_counters_t *out)
         out->srtp_replayed += ws.srtp_replayed;
         out->dtls_failed += ws.dtls_failed;
         out->transports += ws.transports;
+        out->tcp_accepted += ws.tcp_accepted;
+        out->tcp_refused += ws.tcp_refused;
+        out->tcp_timed_out += ws.tcp_timed_out;
+        out->tcp_bad += ws.tcp_bad;
     }
 }

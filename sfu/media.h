@@ -38,6 +38,7 @@ typedef struct sfu_media_counters {
     uint64_t udp_rx, udp_rx_dropped, stun_rejected, udp_tx, udp_tx_failed;
     uint64_t srtp_auth_failed, srtp_replayed, dtls_failed;
     uint64_t transports;
+    uint64_t tcp_accepted, tcp_refused, tcp_timed_out, tcp_bad; /* ICE-TCP connections */
 } sfu_media_counters_t;
 
 sfu_media_t *sfu_media_new(uv_loop_t *main_loop, sfu_worker_t *const *workers, int count,
@@ -57,6 +58,10 @@ const char *sfu_media_fingerprint(const sfu_media_t *m);
 int sfu_media_leg_open(sfu_media_t *m, int64_t room_id, uint64_t leg_id, const char *ufrag,
                        const char *pwd, const char *remote_fingerprint);
 int sfu_media_leg_close(sfu_media_t *m, int64_t room_id, uint64_t leg_id);
+/* ICE restart: the leg's transport answers checks with these credentials
+ * from now on; its DTLS session, producers and consumers stay. */
+int sfu_media_leg_restart_ice(sfu_media_t *m, int64_t room_id, uint64_t leg_id, const char *ufrag,
+                              const char *pwd);
 /* What a subscriber accepted for what its subscribe leg sends: extension
  * ids, and RTX for retransmissions. */
 int sfu_media_leg_set_caps(sfu_media_t *m, int64_t room_id, uint64_t leg_id,
@@ -79,6 +84,9 @@ int sfu_media_consumer_pause(sfu_media_t *m, int64_t room_id, uint64_t consumer_
 /* Simulcast: the most layers the consumer's subscriber takes (0: all). */
 int sfu_media_consumer_set_layers(sfu_media_t *m, int64_t room_id, uint64_t consumer_id,
                                   int layer_limit);
+/* Whether on_leg_state's reason says the client closed its side cleanly
+ * (DTLS close_notify): it hung up; nothing failed. */
+bool sfu_media_reason_is_hangup(const char *reason);
 /* Sums over workers (C11 atomics, read without locks). */
 void sfu_media_counters(const sfu_media_t *m, sfu_media_counters_t *out);
 

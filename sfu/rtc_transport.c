@@ -1,5 +1,6 @@
 #include "sfu/rtc_transport.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,9 @@ struct rtc_transport {
     uv_timer_t dtls_timer;
     struct sockaddr_storage peer; /* the selected 5-tuple's remote side */
     socklen_t peer_len;
+    void *path;                /* the ICE-TCP connection of the selected pair; NULL: UDP */
+    uint64_t pair_priority;    /* of the selected pair */
+    uint64_t last_selected_ms; /* the last check on the selected pair */
     bool has_peer, nominated, connected, closed;
     uint64_t last_check_ms;
     rtc_transport_stats_t stats;
@@ -39,8 +43,8 @@ static void closed(rtc_transport_t *t, const char *reason)
 static void dtls_send(void *ctx, const uint8_t *data, size_t len)
 {
     rtc_transport_t *t = ctx;
-    if (t->has_peer &&
-        sfu_worker__send(t->worker, (struct sockaddr *)&t->peer, t->peer_len, data, len))
+    if (t->has_peer && sfu_worker__send_via(t->worker, t->path, (struct sockaddr *)&t->peer,
+                                            t->peer_len, data, len))
         t->stats.tx_dropped++;
 }
 
@@ -162,7 +166,8 @@ static int send_protected(rtc_transport_t *t, uint8_t *pkt, size_t len, size_t c
                   : srtp_session_protect_rtp(t->srtp, pkt, &len, cap);
     if (rc)
         return rc;
-    rc = sfu_worker__send(t->worker, (struct sockaddr *)&t->peer, t->peer_len, pkt, len);
+    rc = sfu_worker__send_via(t->worker, t->path, (struct sockaddr *)&t->peer, t->peer_len, pkt,
+                              len);
     if (rc) {
         t->stats.tx_dropped++;
         return rc;
@@ -182,6 +187,18 @@ int rtc_transport_send_rtp(rtc_transport_t *t, uint8_t *pkt, size_t len, size_t 
 int rtc_transport_send_rtcp(rtc_transport_t *t, uint8_t *pkt, size_t len, size_t cap)
 {
     return send_protected(t, pkt, len, cap, true);
+}
+
+int rtc_transport_restart_ice(rtc_transport_t *t, const char *local_ufrag, const char *local_pwd)
+{
+    if (strlen(local_ufrag) >= sizeof t->ufrag || strlen(local_pwd) >= sizeof t->pwd)
+        return -EINVAL;
+    strcpy(t->ufrag, local_ufrag);
+    strcpy(t->pwd, local_pwd);
+    /* The peer nominates a pair again; until then media keeps the old one. */
+    t->nominated = false;
+    t->pair_priority = 0;
+    return 0;
 }
 
 bool rtc_transport_connected(const rtc_transport_t *t)
@@ -209,26 +226,60 @@ const char *rtc_transport__password(const rtc_transport_t *t)
     return t->closed ? NULL : t->pwd;
 }
 
-void rtc_transport__ice_checked(rtc_transport_t *t, const struct sockaddr *from, socklen_t len,
-                                bool nominated)
+/* RFC 8445 6.1.2.3: G is the controlling agent's (the peer's) priority. */
+static uint64_t pair_priority(uint32_t g, uint32_t d)
 {
-    t->last_check_ms = uv_now(sfu_worker__loop(t->worker));
-    /* The first checked pair carries media until the peer nominates one. */
-    if (!t->has_peer || (nominated && !t->nominated) ||
-        (nominated && !rtc_transport__matches(t, from))) {
-        if (t->has_peer)
+    uint64_t lo = g < d ? g : d, hi = g < d ? d : g;
+    return (lo << 32) + 2 * hi + (g > d ? 1 : 0);
+}
+
+/* Our host candidates' priorities as rtp/rtc_sdp.c writes them (first address). */
+#define LOCAL_PRIORITY_UDP ((126u << 24) | (65535u << 8) | 255u)
+#define LOCAL_PRIORITY_TCP ((86u << 24) | (65535u << 8) | 255u)
+
+void rtc_transport__ice_checked(rtc_transport_t *t, const struct sockaddr *from, socklen_t len,
+                                bool nominated, void *path, uint32_t peer_priority)
+{
+    uint64_t now = uv_now(sfu_worker__loop(t->worker));
+    t->last_check_ms = now;
+    bool same = path ? t->has_peer && t->path == path : rtc_transport__matches(t, from);
+    uint64_t prio = pair_priority(peer_priority, path ? LOCAL_PRIORITY_TCP : LOCAL_PRIORITY_UDP);
+    if (same)
+        t->last_selected_ms = now;
+    /* The first checked pair carries media until the peer nominates one.
+     * Browsers nominate every pair that works (UDP and TCP): the highest
+     * priority nominated pair carries media (RFC 8445 8.1.1), a lower one
+     * only once the selected pair went silent (the peer's path changed). */
+    bool better = prio > t->pair_priority || now - t->last_selected_ms > RTC_SELECTED_SILENT_MS;
+    if (!t->has_peer || (nominated && !t->nominated) || (nominated && !same && better)) {
+        t->pair_priority = prio;
+        t->last_selected_ms = now;
+        if (t->has_peer && !t->path)
             sfu_worker__tuple_forget(t->worker, t, (struct sockaddr *)&t->peer);
         memcpy(&t->peer, from, len);
         t->peer_len = len;
         t->has_peer = true;
-        sfu_worker__tuple_learn(t->worker, t, from);
+        t->path = path;
+        if (!path)
+            sfu_worker__tuple_learn(t->worker, t, from);
     }
     t->nominated |= nominated;
 }
 
+void rtc_transport__path_closed(rtc_transport_t *t, void *path)
+{
+    /* No route until the next check; consent runs out if none comes. */
+    if (path && t->path == path) {
+        t->path = NULL;
+        t->has_peer = false;
+        t->nominated = false;
+        t->pair_priority = 0;
+    }
+}
+
 bool rtc_transport__matches(const rtc_transport_t *t, const struct sockaddr *from)
 {
-    if (!t->has_peer || from->sa_family != t->peer.ss_family)
+    if (!t->has_peer || t->path || from->sa_family != t->peer.ss_family)
         return false;
     if (from->sa_family == AF_INET) {
         const struct sockaddr_in *a = (const void *)from, *b = (const void *)&t->peer;

@@ -46,6 +46,11 @@ int rtc_transport_send_rtcp(rtc_transport_t *t, uint8_t *pkt, size_t len, size_t
 
 /* DTLS application data to the peer (an SCTP packet). 0 or negative. */
 int rtc_transport_send_app(rtc_transport_t *t, const uint8_t *data, size_t len);
+/* ICE restart (RFC 8445 9): checks must use the new local credentials from
+ * now on; DTLS, SRTP and the selected 5-tuple stay until a new pair is
+ * nominated. local_ufrag unique on the worker. 0 or -EINVAL. */
+int rtc_transport_restart_ice(rtc_transport_t *t, const char *local_ufrag, const char *local_pwd);
+
 bool rtc_transport_connected(const rtc_transport_t *t);
 const char *rtc_transport_ufrag(const rtc_transport_t *t);
 const char *rtc_transport_srtp_profile(const rtc_transport_t *t);
@@ -53,8 +58,17 @@ void rtc_transport_get_stats(const rtc_transport_t *t, rtc_transport_stats_t *ou
 
 /* For the worker's packet path (sfu/worker.c). */
 const char *rtc_transport__password(const rtc_transport_t *t);
+/* A check passed from `from`, over UDP (path NULL) or an ICE-TCP connection,
+ * with the peer's PRIORITY attribute. */
 void rtc_transport__ice_checked(rtc_transport_t *t, const struct sockaddr *from, socklen_t len,
-                                bool nominated);
+                                bool nominated, void *path, uint32_t peer_priority);
+/* A nominated pair of lower priority than the selected one takes over only
+ * when no check came on the selected pair for this long (browsers check the
+ * selected pair at least every 2.5 s). */
+#define RTC_SELECTED_SILENT_MS 6000
+/* That ICE-TCP connection closed. */
+void rtc_transport__path_closed(rtc_transport_t *t, void *path);
+/* Whether the selected pair is UDP from `from`. */
 bool rtc_transport__matches(const rtc_transport_t *t, const struct sockaddr *from);
 void rtc_transport__on_dtls(rtc_transport_t *t, const uint8_t *data, size_t len);
 void rtc_transport__on_srtp(rtc_transport_t *t, uint8_t *data, size_t len, bool is_rtcp);

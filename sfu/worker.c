@@ -18,6 +18,7 @@
 #include "ice/demux.h"
 #include "ice/stun_server.h"
 #include "sfu/rtc_transport.h"
+#include "sfu/tcp_server.h"
 
 /* recvmmsg: libuv hands out one 64 KiB slot per datagram of the buffer. */
 #define WORKER_RECV_BATCH 16
@@ -51,7 +52,9 @@ struct sfu_worker {
     ice_lite_t ice;
     rtc_transport_t **transports;
     size_t transport_count, transport_cap;
-    idmap_t tuples; /* hash of the remote address -> transports */
+    idmap_t tuples;        /* hash of the remote address -> transports */
+    sfu_tcp_server_t *tcp; /* ICE-TCP beside the UDP port; NULL: none */
+    sfu_tcp_stats_t tcp_stats;
     uint8_t recv_buf[WORKER_RECV_BUF];
     uint8_t stun_resp[ICE_STUN_MAX_LEN];
     counter_t rx_packets, rx_dropped, stun_rejected, tx_packets, tx_failed;
@@ -109,21 +112,84 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init((char *)w->recv_buf, sizeof w->recv_buf);
 }
 
-static void handle_stun(sfu_worker_t *w, const uint8_t *p, size_t n, const struct sockaddr *from)
+/* A STUN message from `from`, over UDP (conn NULL) or an ICE-TCP connection,
+ * answered on the same path. Returns what ice_lite_handle returned. */
+static int handle_stun(sfu_worker_t *w, const uint8_t *p, size_t n, const struct sockaddr *from,
+                       sfu_tcp_conn_t *conn)
 {
     ice_lite_result_t res;
     size_t resp_len = sizeof w->stun_resp;
     socklen_t from_len =
         from->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-    int rc = ice_lite_handle(&w->ice, p, n, from, from_len, lookup_ufrag, w, w->stun_resp,
+    /* On a dual-stack socket (--rtc-bind ::) an IPv4 peer arrives as
+     * ::ffff:a.b.c.d; its XOR-MAPPED-ADDRESS must be the IPv4 address it sent from. */
+    struct sockaddr_in v4;
+    const struct sockaddr *mapped = from;
+    socklen_t mapped_len = from_len;
+    const struct sockaddr_in6 *in6 = (const void *)from;
+    if (from->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+        v4 = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = in6->sin6_port};
+        memcpy(&v4.sin_addr, &in6->sin6_addr.s6_addr[12], 4);
+        mapped = (const struct sockaddr *)&v4;
+        mapped_len = sizeof v4;
+    }
+    int rc = ice_lite_handle(&w->ice, p, n, mapped, mapped_len, lookup_ufrag, w, w->stun_resp,
                              &resp_len, &res);
     if (resp_len > 0)
-        sfu_worker__send(w, from, from_len, w->stun_resp, resp_len);
-    if (rc == 0 && res.binding_ok && res.transport)
-        rtc_transport__ice_checked(res.transport, from, from_len, res.use_candidate);
-    else if (rc)
+        sfu_worker__send_via(w, conn, from, from_len, w->stun_resp, resp_len);
+    if (rc == 0 && res.binding_ok && res.transport) {
+        rtc_transport__ice_checked(res.transport, from, from_len, res.use_candidate, conn,
+                                   res.priority);
+        if (conn)
+            sfu_tcp_conn_set_owner(conn, res.transport);
+    } else if (rc) {
         counter_inc(&w->stun_rejected);
+    }
+    return rc;
 }
+
+/* One RFC 4571 frame from an ICE-TCP connection: the same demux as UDP, with
+ * the connection standing for the 5-tuple. Until a connectivity check passed
+ * on it, anything but a good check closes it (non-zero return). */
+static int on_tcp_packet(void *ctx, sfu_tcp_conn_t *c, uint8_t *p, size_t n,
+                         const struct sockaddr *from, socklen_t from_len)
+{
+    sfu_worker_t *w = ctx;
+    rtc_transport_t *t = sfu_tcp_conn_owner(c);
+    (void)from_len;
+    counter_inc(&w->rx_packets);
+    switch (ice_demux_kind(p, n)) {
+    case ICE_DEMUX_STUN: {
+        int rc = handle_stun(w, p, n, from, c);
+        return rc && !sfu_tcp_conn_owner(c) ? rc : 0;
+    }
+    case ICE_DEMUX_DTLS:
+        if (t) {
+            rtc_transport__on_dtls(t, p, n);
+            return 0;
+        }
+        break;
+    case ICE_DEMUX_RTP:
+        if (t) {
+            rtc_transport__on_srtp(t, p, n, ice_demux_is_rtcp(p, n));
+            return 0;
+        }
+        break;
+    default:
+        break;
+    }
+    counter_inc(&w->rx_dropped);
+    return t ? 0 : -EPROTO;
+}
+
+static void on_tcp_close(void *ctx, sfu_tcp_conn_t *c, void *owner)
+{
+    (void)ctx;
+    rtc_transport__path_closed(owner, c);
+}
+
+static const sfu_tcp_listener_t tcp_listener = {.on_packet = on_tcp_packet,
+                                                .on_close = on_tcp_close};
 
 static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
                     unsigned flags)
@@ -141,7 +207,7 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
     rtc_transport_t *t;
     switch (ice_demux_kind(p, n)) {
     case ICE_DEMUX_STUN:
-        handle_stun(w, p, n, addr);
+        handle_stun(w, p, n, addr, NULL);
         return;
     case ICE_DEMUX_DTLS:
         if ((t = by_tuple(w, addr))) {
@@ -223,6 +289,16 @@ int sfu_worker__send(sfu_worker_t *w, const struct sockaddr *to, socklen_t to_le
     return 0;
 }
 
+int sfu_worker__send_via(sfu_worker_t *w, void *path, const struct sockaddr *to, socklen_t to_len,
+                         const uint8_t *data, size_t len)
+{
+    if (!path)
+        return sfu_worker__send(w, to, to_len, data, len);
+    int rc = sfu_tcp_conn_send(path, data, len);
+    counter_inc(rc ? &w->tx_failed : &w->tx_packets);
+    return rc;
+}
+
 uv_loop_t *sfu_worker__loop(sfu_worker_t *w)
 {
     return &w->loop;
@@ -258,7 +334,9 @@ void sfu_worker__unregister(sfu_worker_t *w, rtc_transport_t *t)
             break;
         }
     }
-    /* Its learned 5-tuple goes too (at most one is learned at a time). */
+    /* Its ICE-TCP connections close; its learned 5-tuple goes too (at most
+     * one is learned at a time). */
+    sfu_tcp_server_disown(w->tcp, t);
     for (size_t i = 0; i < w->tuples.cap; i++) {
         idmap_set_t *s = &w->tuples.slots[i];
         for (size_t j = 0; j < s->len; j++) {
@@ -297,6 +375,8 @@ static void worker_stop_cmd(void *ctx, void *arg)
     sfu_worker_t *w = ctx;
     (void)arg;
     flush_sends(w);
+    sfu_tcp_server_stop(w->tcp);
+    w->tcp = NULL;
     uv_close((uv_handle_t *)&w->udp, on_close);
     mq_close(&w->calls, on_close);
     uv_close((uv_handle_t *)&w->consent_timer, on_close);
@@ -316,6 +396,12 @@ static void worker_main(void *arg)
 
 int sfu_worker_start(int index, const char *bind_ip, int port, const dtls_cert_t *cert,
                      sfu_worker_t **out, char *err, size_t err_cap)
+{
+    return sfu_worker_start_tcp(index, bind_ip, port, 0, cert, out, err, err_cap);
+}
+
+int sfu_worker_start_tcp(int index, const char *bind_ip, int port, int tcp_port,
+                         const dtls_cert_t *cert, sfu_worker_t **out, char *err, size_t err_cap)
 {
     sfu_worker_t *w = calloc(1, sizeof *w);
     if (!w) {
@@ -358,11 +444,24 @@ int sfu_worker_start(int index, const char *bind_ip, int port, const dtls_cert_t
     }
     if (rc == 0)
         rc = uv_timer_start(&w->consent_timer, on_consent_tick, CONSENT_CHECK_MS, CONSENT_CHECK_MS);
+    bool tcp_failed = false;
+    if (rc == 0 && tcp_port > 0) {
+        /* ICE-TCP on the same address, its own port number. */
+        if (ss.ss_family == AF_INET6)
+            ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)tcp_port);
+        else
+            ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)tcp_port);
+        rc = sfu_tcp_server_start(&w->loop, (const struct sockaddr *)&ss, &tcp_listener, w,
+                                  &w->tcp_stats, &w->tcp);
+        tcp_failed = rc != 0;
+    }
     if (rc == 0)
         rc = uv_thread_create(&w->thread, worker_main, w);
     if (rc) {
-        snprintf(err, err_cap, "cannot bind media port %s:%d (worker %d): %s", bind_ip, port, index,
+        snprintf(err, err_cap, "cannot bind media %s port %s:%d (worker %d): %s",
+                 tcp_failed ? "TCP" : "UDP", bind_ip, tcp_failed ? tcp_port : port, index,
                  rc == UV_EADDRINUSE ? "port already in use" : uv_strerror(rc));
+        sfu_tcp_server_stop(w->tcp);
         uv_close((uv_handle_t *)&w->udp, on_close);
         uv_close((uv_handle_t *)&w->calls.async, on_close);
         uv_close((uv_handle_t *)&w->consent_timer, on_close);
@@ -375,7 +474,7 @@ int sfu_worker_start(int index, const char *bind_ip, int port, const dtls_cert_t
         free(w);
         return rc;
     }
-    log_debug("worker", "media worker %d on udp %s:%d", index, bind_ip, port);
+    log_debug("worker", "media worker %d on udp %s:%d, tcp %d", index, bind_ip, port, tcp_port);
     *out = w;
     return 0;
 }
@@ -412,6 +511,10 @@ void sfu_worker_stats(const sfu_worker_t *w, sfu_worker_stats_t *out)
     out->srtp_replayed = counter_get(&w->srtp_replayed);
     out->dtls_failed = counter_get(&w->dtls_failed);
     out->transports = atomic_load_explicit(&w->transports_live, memory_order_relaxed);
+    out->tcp_accepted = counter_get(&w->tcp_stats.accepted);
+    out->tcp_refused = counter_get(&w->tcp_stats.refused);
+    out->tcp_timed_out = counter_get(&w->tcp_stats.timed_out);
+    out->tcp_bad = counter_get(&w->tcp_stats.bad);
 }
 
 void sfu_worker__count(sfu_worker_t *w, sfu_worker_event_t what)

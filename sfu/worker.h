@@ -24,6 +24,9 @@ typedef struct sfu_worker_stats {
     uint64_t srtp_replayed;    /* replayed SRTP/SRTCP */
     uint64_t dtls_failed;      /* transports closed by a DTLS failure or alert */
     uint32_t transports;
+    /* ICE-TCP connections: taken, refused over a limit, closed unchecked
+     * after the deadline, closed for bad framing or a bad first packet. */
+    uint64_t tcp_accepted, tcp_refused, tcp_timed_out, tcp_bad;
 } sfu_worker_stats_t;
 
 /* Binds bind_ip:port on a new loop and starts the thread. cert (owned by the
@@ -31,6 +34,10 @@ typedef struct sfu_worker_stats {
  * naming the problem into err. */
 int sfu_worker_start(int index, const char *bind_ip, int port, const dtls_cert_t *cert,
                      sfu_worker_t **out, char *err, size_t err_cap);
+/* The same, with ICE-TCP (RFC 6544 passive) on bind_ip:tcp_port as well;
+ * tcp_port 0: none. */
+int sfu_worker_start_tcp(int index, const char *bind_ip, int port, int tcp_port,
+                         const dtls_cert_t *cert, sfu_worker_t **out, char *err, size_t err_cap);
 /* Asks the worker to stop, joins its thread and frees it; NULL is a no-op. */
 void sfu_worker_stop(sfu_worker_t *w);
 /* A snapshot of the worker's counters (each one word, read without locks). */
@@ -45,6 +52,9 @@ uv_loop_t *sfu_worker__loop(sfu_worker_t *w);
 const dtls_cert_t *sfu_worker__cert(sfu_worker_t *w);
 int sfu_worker__send(sfu_worker_t *w, const struct sockaddr *to, socklen_t to_len,
                      const uint8_t *data, size_t len);
+/* On path (an ICE-TCP connection) when not NULL, else as sfu_worker__send. */
+int sfu_worker__send_via(sfu_worker_t *w, void *path, const struct sockaddr *to, socklen_t to_len,
+                         const uint8_t *data, size_t len);
 int sfu_worker__register(sfu_worker_t *w, rtc_transport_t *t);
 void sfu_worker__unregister(sfu_worker_t *w, rtc_transport_t *t);
 void sfu_worker__tuple_learn(sfu_worker_t *w, rtc_transport_t *t, const struct sockaddr *from);

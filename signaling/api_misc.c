@@ -216,6 +216,14 @@ void api_metrics(http_req_t *req)
             MC("sfu_srtp_replayed_total", "counter", "Replayed SRTP/SRTCP.", srtp_replayed),
             MC("sfu_dtls_failed_total", "counter", "DTLS handshakes that failed.", dtls_failed),
             MC("sfu_transports", "gauge", "Open ICE/DTLS transports.", transports),
+            MC("sfu_tcp_accepted_total", "counter", "ICE-TCP connections accepted.", tcp_accepted),
+            MC("sfu_tcp_refused_total", "counter",
+               "ICE-TCP connections closed at once: over the connection limits.", tcp_refused),
+            MC("sfu_tcp_timed_out_total", "counter",
+               "ICE-TCP connections closed for passing no connectivity check in time.",
+               tcp_timed_out),
+            MC("sfu_tcp_bad_total", "counter",
+               "ICE-TCP connections closed for bad framing or a bad first packet.", tcp_bad),
 #undef MC
         };
         for (size_t i = 0; i < sizeof series / sizeof series[0]; i++)

@@ -591,6 +591,8 @@ int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t *
     snprintf(sig->turn_credential, sizeof sig->turn_credential, "%s",
              opts->turn_credential ? opts->turn_credential : "");
     sig->ring_timeout_s = opts->ring_timeout_s;
+    snprintf(sig->turn_secret, sizeof sig->turn_secret, "%s",
+             opts->turn_secret ? opts->turn_secret : "");
 
     /* Startup failures are reported once, by us; lws stays quiet until then. */
     lws_set_log_level(0, lws_log_emit);
@@ -692,11 +694,12 @@ void signaling_attach_store(signaling_t *sig, store_t *store, const uint8_t *sec
 }
 
 void signaling_attach_media(signaling_t *sig, struct sfu_media *media, const char *announce_ip,
-                            int rtc_port)
+                            int rtc_port, int rtc_tcp_port)
 {
     sig->media = media;
     snprintf(sig->announce_ip, sizeof sig->announce_ip, "%s", announce_ip);
     sig->rtc_port = rtc_port;
+    sig->rtc_tcp_port = rtc_tcp_port;
 }
 
 void signaling_media_event(signaling_t *sig, uint64_t leg_id, bool connected, const char *reason)

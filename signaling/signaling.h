@@ -34,6 +34,7 @@ typedef struct signaling_opts {
     const char *trusted_proxy;
     const char *metrics_token;
     bool access_log;
+    const char *turn_secret; /* non-empty: per-user TURN REST credentials instead */
 } signaling_opts_t;
 
 /* Creates the lws context on loop and binds the listening socket. On failure
@@ -45,9 +46,11 @@ void signaling_attach_store(signaling_t *sig, store_t *store, const uint8_t *sec
                             size_t secret_len);
 struct sfu_media;
 /* Gives calls their media plane: legs go to its workers; clients are told to
- * reach worker i at announce_ip:(rtc_port + i). */
+ * reach worker i at announce_ip:(rtc_port + i) over UDP and, unless
+ * rtc_tcp_port is 0, at announce_ip:(rtc_tcp_port + i) over ICE-TCP.
+ * announce_ip may list several addresses, comma-separated. */
 void signaling_attach_media(signaling_t *sig, struct sfu_media *media, const char *announce_ip,
-                            int rtc_port);
+                            int rtc_port, int rtc_tcp_port);
 /* A media leg's state changed (from the media plane's events, on the main loop). */
 void signaling_media_event(signaling_t *sig, uint64_t leg_id, bool connected, const char *reason);
 /* A room's active speaker and audio levels (sfu_media_events_t.on_speaker). */

@@ -37,12 +37,13 @@ struct signaling {
     store_t *store;
     struct ws_hub *hub;
     struct sfu_media *media; /* NULL when the node runs no media */
-    char announce_ip[64];
-    int rtc_port;
+    char announce_ip[512];   /* comma-separated */
+    int rtc_port, rtc_tcp_port;
     struct call_room *calls;     /* rooms with a call going on */
     direct_call_t *direct_calls; /* direct calls ringing or answered (ws_direct.c) */
     int ring_timeout_s;
     char ice_servers[1024], turn_username[128], turn_credential[128];
+    char turn_secret[256];
     uint64_t next_leg_id;
     char files_dir[4096];
     ratelimit_t limit_auth, limit_api, limit_ws, limit_upload;

@@ -324,6 +324,7 @@ static const ws_handler_t handlers[] = {
     {"call_set_layers", ws_call_set_layers},
     {"call_subscribe_answer", ws_call_subscribe_answer},
     {"call_leave", ws_call_leave},
+    {"call_restart_ice", ws_call_restart_ice},
     {"call_candidate", ws_call_candidate},
     {"call_end", ws_call_end},
     {"mute", handle_call_mute},

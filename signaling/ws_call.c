@@ -12,6 +12,7 @@
 #include "rtp/rtc_sdp.h"
 #include "sfu/call.h"
 #include "signaling/api.h"
+#include "signaling/turn_rest.h"
 #include "signaling/ws_call.h"
 #include "signaling/ws_direct.h"
 #include "signaling/ws_internal.h"
@@ -191,15 +192,25 @@ static void peer_remove(signaling_t *sig, call_peer_t *p, const char *reason)
     ws_direct_participant_left(sig, room_id, user_id, reason);
 }
 
-static json_t *ice_servers_json(signaling_t *sig)
+/* TURN URLs carry the static credentials, or with --turn-secret ones made
+ * for this user that expire in a day (TURN REST, coturn use-auth-secret). */
+static json_t *ice_servers_json(signaling_t *sig, int64_t user_id)
 {
+    char username[64], credential[64];
+    const char *turn_user = sig->turn_username, *turn_cred = sig->turn_credential;
+    if (sig->turn_secret[0] &&
+        turn_rest_credentials(sig->turn_secret, user_id, now_unix_ms() / 1000 + TURN_REST_TTL_S,
+                              username, sizeof username, credential, sizeof credential) == 0) {
+        turn_user = username;
+        turn_cred = credential;
+    }
     json_t *list = json_array();
     for (const char *u = sig->ice_servers; *u;) {
         size_t n = strcspn(u, ",");
         json_t *s = json_pack("{s:[s%]}", "urls", u, n);
         if (!strncmp(u, "turn", 4)) {
-            json_object_set_new(s, "username", json_string(sig->turn_username));
-            json_object_set_new(s, "credential", json_string(sig->turn_credential));
+            json_object_set_new(s, "username", json_string(turn_user));
+            json_object_set_new(s, "credential", json_string(turn_cred));
         }
         json_array_append_new(list, s);
         u += n + (u[n] == ',');
@@ -221,11 +232,11 @@ static json_t *others_json(const call_room_t *r, const call_peer_t *except)
 static void send_joined(ws_conn_t *c, call_peer_t *p, json_t *others, bool resumed, json_t *id)
 {
     int64_t speaker = p->room->speaker_user_id;
-    json_t *ok =
-        json_pack("{s:s,s:I,s:o,s:o,s:s,s:b,s:o}", "type", "call_joined", "roomId",
-                  (json_int_t)p->room->room_id, "participants", others, "iceServers",
-                  ice_servers_json(c->sig), "resumeToken", p->resume_token, "resumed", resumed,
-                  "activeSpeaker", speaker ? json_integer((json_int_t)speaker) : json_null());
+    json_t *ok = json_pack("{s:s,s:I,s:o,s:o,s:s,s:b,s:o}", "type", "call_joined", "roomId",
+                           (json_int_t)p->room->room_id, "participants", others, "iceServers",
+                           ice_servers_json(c->sig, c->user_id), "resumeToken", p->resume_token,
+                           "resumed", resumed, "activeSpeaker",
+                           speaker ? json_integer((json_int_t)speaker) : json_null());
     if (id)
         json_object_set(ok, "id", id);
     ws_send(c, ok);
@@ -261,6 +272,7 @@ static call_room_t *room_open(signaling_t *sig, int64_t room_id)
         .media = sig->media,
         .announce_ip = sig->announce_ip,
         .rtc_port = sig->rtc_port,
+        .rtc_tcp_port = sig->rtc_tcp_port,
         .next_id = &sig->next_leg_id,
         .listener = {.on_subscribe_offer = on_subscribe_offer, .on_error = on_call_error},
         .ctx = sig};
@@ -537,6 +549,22 @@ void ws_call_subscribe_answer(ws_conn_t *c, json_t *msg, json_t *id)
         ws_send_error(c, id, why.code, "%s", why.message);
 }
 
+/* The client's subscribe transport lost its path: new ICE credentials and a
+ * new offer; everything it receives stays. */
+void ws_call_restart_ice(ws_conn_t *c, json_t *msg, json_t *id)
+{
+    call_peer_t *p = peer_of(c, msg, id);
+    if (!p)
+        return;
+    json_t *o = json_pack("{s:s,s:I}", "type", "call_ice_restarted", "roomId",
+                          (json_int_t)p->room->room_id);
+    if (id)
+        json_object_set(o, "id", id);
+    ws_send(c, o);
+    json_decref(o);
+    sfu_participant_restart_ice(p->part);
+}
+
 void ws_call_leave(ws_conn_t *c, json_t *msg, json_t *id)
 {
     call_peer_t *p = peer_of(c, msg, id);
@@ -668,6 +696,20 @@ void ws_call_leg_state(signaling_t *sig, uint64_t leg_id, bool connected, const 
             log_debug("call", "room %lld: %s %s connected", (long long)r->room_id,
                       sfu_participant_username(part),
                       sfu_participant_leg_kind(part, leg_id) == 1 ? "publish" : "subscribe");
+            return;
+        }
+        /* A clean DTLS close is the client hanging up (a closed tab, pc.close()). */
+        if (sfu_media_reason_is_hangup(reason)) {
+            log_info("call", "room %lld: %s closed its media: left", (long long)r->room_id,
+                     sfu_participant_username(part));
+            ws_conn_t *c = p->conn;
+            peer_remove(sig, p, "left");
+            if (c) {
+                json_t *o = json_pack("{s:s,s:I,s:s}", "type", "call_left", "roomId",
+                                      (json_int_t)r->room_id, "reason", "media_closed");
+                ws_send(c, o);
+                json_decref(o);
+            }
             return;
         }
         if (p->conn)

@@ -19,6 +19,7 @@ void ws_call_publish(ws_conn_t *c, json_t *msg, json_t *id);
 void ws_call_set_layers(ws_conn_t *c, json_t *msg, json_t *id);
 void ws_call_subscribe_answer(ws_conn_t *c, json_t *msg, json_t *id);
 void ws_call_leave(ws_conn_t *c, json_t *msg, json_t *id);
+void ws_call_restart_ice(ws_conn_t *c, json_t *msg, json_t *id);
 /* A trickled client candidate: checked and acknowledged (the node is ICE-lite). */
 void ws_call_candidate(ws_conn_t *c, json_t *msg, json_t *id);
 void ws_call_end(ws_conn_t *c, json_t *msg, json_t *id);

@@ -9,7 +9,7 @@ packages=(
   libnice-dev libusrsctp-dev libsqlite3-dev libjansson-dev
   dpkg-dev libcmocka-dev curl chromium clang clang-format libclang-rt-14-dev nftables espeak-ng
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  gstreamer1.0-nice gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1 python3-gi
+  gstreamer1.0-nice gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1 python3-gi coturn firefox-esr
 )
 
 # `deps.sh runtime` (make run, make install): only what building and running

@@ -5,6 +5,13 @@
 //   --police-kbps K (after a warm-up, what the node sends the second page is
 //   policed to K kbit/s; the run then reports how fast the first page's
 //   sender adapted, and the second page's video over the next S seconds)
+//   --block-udp-media 1 (every UDP datagram to or from the node's media port
+//   dropped: ICE must go over TCP; the run reports each page's selected
+//   candidate pairs)
+//   --cut-path 1 (node without ICE-TCP; after the warm-up the first page's
+//   UDP ports stop working for good, as when a phone leaves a network: the
+//   page must restart ICE by itself; the run reports how long until both
+//   pages decode again and whether the node's ICE credentials changed)
 // Must run as root in a fresh namespace: it brings lo up and adds the rules.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,6 +27,8 @@ const args = Object.fromEntries(
 const LOSS = Number(args.loss || 0);
 const SECONDS = Number(args.seconds || 30);
 const POLICE_KBPS = Number(args['police-kbps'] || 0);
+const BLOCK_UDP_MEDIA = args['block-udp-media'] === '1';
+const CUT_PATH = args['cut-path'] === '1';
 function sh(cmd, argv) {
   const r = spawnSync(cmd, argv, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')}: ${r.stderr || r.error}`);
@@ -56,6 +65,23 @@ const SUBSCRIBE_PORT = async () => {
   return 0;
 };
 
+// Each PeerConnection's selected pair: protocols and candidate types.
+const SELECTED_PAIRS = async () => {
+  const out = [];
+  for (const pc of window.__pcs || []) {
+    if (pc.connectionState === 'closed') continue;
+    const report = await pc.getStats();
+    for (const s of report.values()) {
+      if (s.type !== 'transport' || !s.selectedCandidatePairId) continue;
+      const pair = report.get(s.selectedCandidatePairId);
+      const local = report.get(pair.localCandidateId);
+      const remote = report.get(pair.remoteCandidateId);
+      out.push({ local: local.protocol, remote: remote.protocol, remoteTcpType: remote.tcpType ?? null, remotePort: remote.port });
+    }
+  }
+  return out;
+};
+
 // What the page's encoder is asked to send for video, in bit/s.
 const TARGET_BITRATE = async () => {
   let bps = 0;
@@ -66,6 +92,58 @@ const TARGET_BITRATE = async () => {
   }
   return bps;
 };
+
+// The node's ICE ufrag in each of the page's PeerConnections, and the local
+// UDP ports of their selected pairs.
+const ICE_VIEW = async () => {
+  const out = { ufrags: [], ports: [], states: [] };
+  for (const pc of window.__pcs || []) {
+    if (pc.connectionState === 'closed' || !pc.remoteDescription) continue;
+    out.ufrags.push(/a=ice-ufrag:(\S+)/.exec(pc.remoteDescription.sdp)[1]);
+    out.states.push(pc.iceConnectionState);
+    const report = await pc.getStats();
+    for (const s of report.values()) {
+      if (s.type === 'transport' && s.selectedCandidatePairId) {
+        out.ports.push(report.get(report.get(s.selectedCandidatePairId).localCandidateId).port);
+      }
+    }
+  }
+  return out;
+};
+
+// Drops every datagram from or to the first page's current UDP ports, then
+// waits until both pages decode new frames again.
+async function cutPath(pages) {
+  const before = await pages[0].evaluate(ICE_VIEW);
+  const frames0 = await Promise.all(pages.map((p) => p.evaluate(INBOUND_VIDEO)));
+  for (const port of before.ports) {
+    for (const dir of ['sport', 'dport']) {
+      sh('nft', ['add', 'rule', 'inet', 'impair', 'out', 'udp', dir, String(port), 'drop']);
+    }
+  }
+  const t0 = Date.now();
+  // Decoding stops first (the path is gone), then resumes on a new one.
+  let resumedMs = null;
+  const last = frames0.map((f) => f.framesDecoded);
+  let stalled = false;
+  while (Date.now() - t0 < 60000) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = await Promise.all(pages.map((p) => p.evaluate(INBOUND_VIDEO)));
+    const view = await pages[0].evaluate(ICE_VIEW);
+    const renewed = view.ufrags.length === before.ufrags.length && view.ufrags.every((u) => !before.ufrags.includes(u));
+    if (!renewed) {
+      now.forEach((f, i) => { last[i] = f.framesDecoded; });
+      stalled = true;
+      continue;
+    }
+    if (now.every((f, i) => f.framesDecoded > last[i] + 5)) {
+      resumedMs = Date.now() - t0;
+      break;
+    }
+  }
+  const after = await pages[0].evaluate(ICE_VIEW);
+  return { before, after, resumedMs, stalled, status: await pages[0].evaluate(() => window.sfu.status()) };
+}
 
 async function main() {
   sh('ip', ['link', 'set', 'lo', 'up']);
@@ -78,7 +156,12 @@ async function main() {
   }
   // E2E_WWW: another web client folder to serve (default: signaling/www).
   const www = process.env.E2E_WWW ? ['--www', process.env.E2E_WWW] : [];
-  const server = await startServer({ args: ['--log-level', 'warn', ...www] });
+  const server = await startServer({ args: ['--log-level', 'warn', ...www, ...(CUT_PATH ? ['--rtc-tcp-port', '0'] : [])] });
+  if (BLOCK_UDP_MEDIA) {
+    for (const dir of ['dport', 'sport']) {
+      sh('nft', ['add', 'rule', 'inet', 'impair', 'out', 'udp', dir, String(server.rtcPort), 'drop']);
+    }
+  }
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'sfu-netns-'));
   let browser;
   try {
@@ -100,6 +183,8 @@ async function main() {
         (await page.evaluate(INBOUND_VIDEO)).framesDecoded > 30, 60000);
     }
     await new Promise((r) => setTimeout(r, 3000)); // past the first keyframes
+    let cut = null;
+    if (CUT_PATH) cut = await cutPath(pages);
     let police = null;
     if (POLICE_KBPS) {
       // Let the sender ramp up, then squeeze the second page's downlink.
@@ -146,11 +231,12 @@ async function main() {
     const node = {};
     for (const n of ['rtp_forwarded', 'retransmitted', 'nack_received', 'nack_miss', 'nack_sent',
       'upstream_recovered', 'upstream_given_up', 'pli_sent', 'twcc_feedback_sent',
-      'twcc_feedback_received', 'remb_sent']) {
+      'twcc_feedback_received', 'remb_sent', 'tcp_accepted', 'udp_rx_packets']) {
       node[n] = metric(`sfu_${n}_total`);
     }
     const afterBps = POLICE_KBPS ? await pages[0].evaluate(TARGET_BITRATE) : undefined;
-    console.log(JSON.stringify({ loss: LOSS, windowS, subscribers, node, police, afterBps }));
+    const paths = BLOCK_UDP_MEDIA ? await Promise.all(pages.map((p) => p.evaluate(SELECTED_PAIRS))) : undefined;
+    console.log(JSON.stringify({ loss: LOSS, windowS, subscribers, node, police, afterBps, paths, cut, rtcPort: server.rtcPort }));
   } finally {
     if (browser) await browser.close().catch(() => {});
     await server.stop();

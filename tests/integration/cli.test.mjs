@@ -99,6 +99,33 @@ test('bad flag values exit 2 with one stderr line naming the flag', T, async () 
   }
 });
 
+test('a wildcard --rtc-bind without --announce-ip exits 2 naming --announce-ip', T, async () => {
+  const dir = makeTempDir();
+  try {
+    for (const bind of ['0.0.0.0', '::', '0:0::0']) {
+      const line = await expectStartupError([...(await portArgs()), '--data', dir, '--rtc-bind', bind], { dataDir: dir });
+      assert.ok(line.includes('--announce-ip'), `stderr names --announce-ip: ${line}`);
+      assert.ok(line.includes('--rtc-bind'), `stderr names --rtc-bind: ${line}`);
+    }
+    // The environment is held to the same rule.
+    const line = await expectStartupError([...(await portArgs()), '--data', dir], { env: { SFU_RTC_BIND: '0.0.0.0' }, dataDir: dir });
+    assert.ok(line.includes('--announce-ip'), line);
+    // A wildcard is no announce address either.
+    const wild = await expectStartupError([...(await portArgs()), '--data', dir, '--announce-ip', '0.0.0.0'], { dataDir: dir });
+    assert.ok(wild.includes('--announce-ip'), wild);
+  } finally {
+    removeDir(dir);
+  }
+  // With an announce address, the wildcard bind starts and serves.
+  const server = await startServer({ args: ['--rtc-bind', '0.0.0.0', '--announce-ip', HOST] });
+  try {
+    const res = await api(server, 'GET', '/api/health');
+    assert.equal(res.status, 200);
+  } finally {
+    assert.equal(await server.stop(), 0, server.stderr());
+  }
+});
+
 test('a bad environment variable exits 2; a flag overrides the environment', T, async () => {
   const dir = makeTempDir();
   try {

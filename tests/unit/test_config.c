@@ -67,6 +67,57 @@ static void test_bad_values_name_the_flag(void **state)
     assert_non_null(strstr(err, "--data"));
 }
 
+static void test_wildcard_bind_needs_announce_ip(void **state)
+{
+    (void)state;
+    sfu_config_t cfg;
+    char err[256];
+    char *v4[] = {"sfu", "--rtc-bind", "0.0.0.0"};
+    assert_int_equal(parse(&cfg, err, 3, v4), CONFIG_ERROR);
+    assert_non_null(strstr(err, "--announce-ip"));
+    char *v6[] = {"sfu", "--rtc-bind", "::"};
+    assert_int_equal(parse(&cfg, err, 3, v6), CONFIG_ERROR);
+    assert_non_null(strstr(err, "--announce-ip"));
+    char *wild_announce[] = {"sfu", "--announce-ip", "::"};
+    assert_int_equal(parse(&cfg, err, 3, wild_announce), CONFIG_ERROR);
+    assert_non_null(strstr(err, "--announce-ip"));
+    char *ok[] = {"sfu", "--rtc-bind", "0.0.0.0", "--announce-ip", "192.0.2.7"};
+    assert_int_equal(parse(&cfg, err, 5, ok), CONFIG_RUN);
+    assert_string_equal(cfg.announce_ip, "192.0.2.7");
+}
+
+static void test_announce_ip_repeats(void **state)
+{
+    (void)state;
+    sfu_config_t cfg;
+    char err[256];
+    char *two[] = {"sfu",       "--rtc-bind",    "::",         "--announce-ip",
+                   "192.0.2.7", "--announce-ip", "2001:db8::7"};
+    assert_int_equal(parse(&cfg, err, 7, two), CONFIG_RUN);
+    assert_string_equal(cfg.announce_ip, "192.0.2.7,2001:db8::7");
+    /* The environment lists them; a flag replaces the list. */
+    setenv("SFU_ANNOUNCE_IP", "192.0.2.8,10.0.0.8", 1);
+    char *none[] = {"sfu"};
+    assert_int_equal(parse(&cfg, err, 1, none), CONFIG_RUN);
+    assert_string_equal(cfg.announce_ip, "192.0.2.8,10.0.0.8");
+    char *flag[] = {"sfu", "--announce-ip", "192.0.2.9"};
+    assert_int_equal(parse(&cfg, err, 3, flag), CONFIG_RUN);
+    assert_string_equal(cfg.announce_ip, "192.0.2.9");
+    setenv("SFU_ANNOUNCE_IP", "192.0.2.8,not-an-ip", 1);
+    assert_int_equal(parse(&cfg, err, 1, none), CONFIG_ERROR);
+    assert_non_null(strstr(err, "not-an-ip"));
+    unsetenv("SFU_ANNOUNCE_IP");
+    char *wild[] = {"sfu", "--announce-ip", "192.0.2.7", "--announce-ip", "::"};
+    assert_int_equal(parse(&cfg, err, 5, wild), CONFIG_ERROR);
+    char *many[] = {"sfu",      "--announce-ip", "10.0.0.1", "--announce-ip",
+                    "10.0.0.2", "--announce-ip", "10.0.0.3", "--announce-ip",
+                    "10.0.0.4", "--announce-ip", "10.0.0.5", "--announce-ip",
+                    "10.0.0.6", "--announce-ip", "10.0.0.7", "--announce-ip",
+                    "10.0.0.8", "--announce-ip", "10.0.0.9"};
+    assert_int_equal(parse(&cfg, err, 19, many), CONFIG_ERROR);
+    assert_non_null(strstr(err, "at most 8"));
+}
+
 static void test_bad_environment_names_the_variable(void **state)
 {
     (void)state;
@@ -104,6 +155,8 @@ int main(void)
         cmocka_unit_test(test_defaults_are_loopback),
         cmocka_unit_test(test_flags_override_environment),
         cmocka_unit_test(test_bad_values_name_the_flag),
+        cmocka_unit_test(test_wildcard_bind_needs_announce_ip),
+        cmocka_unit_test(test_announce_ip_repeats),
         cmocka_unit_test(test_bad_environment_names_the_variable),
         cmocka_unit_test(test_tls_needs_both_files),
         cmocka_unit_test(test_worker_ports_must_fit),

@@ -214,12 +214,13 @@ static void test_ice_dtls_srtp_round_trip(void **state)
         size_t len = make_rtp(pkt, seq, payload);
         assert_int_equal(srtp_session_protect_rtp(H.client_srtp, pkt, &len, sizeof pkt), 0);
         sendto(H.fd, pkt, len, 0, (struct sockaddr *)&H.server, sizeof H.server);
-        /* The echo; a DTLS record the server sent again meanwhile (its
-         * retransmission timer, on a loaded machine) is not it. */
-        ssize_t r;
-        do
+        ssize_t r = recv_timeout(H.fd, back, sizeof back, 2000);
+        /* A slow handshake (sanitizers) makes the client resend its last
+         * flight, which the server answers with its own again: DTLS. */
+        while (r > 0 && back[0] >= 20 && back[0] <= 63) {
+            dtls_transport_feed(H.client_dtls, back, (size_t)r);
             r = recv_timeout(H.fd, back, sizeof back, 2000);
-        while (r > 0 && (back[0] & 0xc0) != 0x80);
+        }
         assert_true(r > 12);
         size_t blen = (size_t)r;
         assert_int_equal(srtp_session_unprotect_rtp(H.client_srtp, back, &blen), 0);

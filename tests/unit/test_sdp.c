@@ -767,10 +767,103 @@ static void test_simulcast_by_rid_and_by_ssrc(void **state)
     assert_int_equal(rtc_sdp_parse(text, &parsed, err, sizeof err), 0);
 }
 
+/* Firefox's max-bundle offer: the second section is port 0 + a=bundle-only,
+ * with no transport attributes of its own (RFC 8843 7.2). */
+static const char firefox_offer[] = "v=0\r\n"
+                                    "o=mozilla...THIS_IS_SDPARTA-128.0 4711 0 IN IP4 0.0.0.0\r\n"
+                                    "s=-\r\n"
+                                    "t=0 0\r\n"
+                                    "a=fingerprint:sha-256 " FP_CHROME "\r\n"
+                                    "a=group:BUNDLE 0 1\r\n"
+                                    "a=ice-options:trickle\r\n"
+                                    "a=msid-semantic:WMS *\r\n"
+                                    "m=audio 9 UDP/TLS/RTP/SAVPF 109 0\r\n"
+                                    "c=IN IP4 0.0.0.0\r\n"
+                                    "a=sendonly\r\n"
+                                    "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n"
+                                    "a=extmap:3 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
+                                    "a=fmtp:109 maxplaybackrate=48000;stereo=1;useinbandfec=1\r\n"
+                                    "a=ice-pwd:1b2b6b8a4e6d0f7e0d2c4a5b6c7d8e9f\r\n"
+                                    "a=ice-ufrag:ff01ab23\r\n"
+                                    "a=mid:0\r\n"
+                                    "a=msid:{a1} {a2}\r\n"
+                                    "a=rtcp-mux\r\n"
+                                    "a=rtpmap:109 opus/48000/2\r\n"
+                                    "a=rtpmap:0 PCMU/8000\r\n"
+                                    "a=setup:actpass\r\n"
+                                    "a=ssrc:3001 cname:{ff}\r\n"
+                                    "m=video 0 UDP/TLS/RTP/SAVPF 120 124\r\n"
+                                    "c=IN IP4 0.0.0.0\r\n"
+                                    "a=bundle-only\r\n"
+                                    "a=sendonly\r\n"
+                                    "a=extmap:3 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
+                                    "a=fmtp:120 max-fs=12288;max-fr=60\r\n"
+                                    "a=fmtp:124 apt=120\r\n"
+                                    "a=mid:1\r\n"
+                                    "a=msid:{a1} {v2}\r\n"
+                                    "a=rtcp-fb:120 nack\r\n"
+                                    "a=rtcp-fb:120 nack pli\r\n"
+                                    "a=rtcp-fb:120 ccm fir\r\n"
+                                    "a=rtpmap:120 VP8/90000\r\n"
+                                    "a=rtpmap:124 rtx/90000\r\n"
+                                    "a=ssrc:3002 cname:{ff}\r\n"
+                                    "a=ssrc:3003 cname:{ff}\r\n"
+                                    "a=ssrc-group:FID 3002 3003\r\n";
+
+static void test_firefox_bundle_only_section_is_taken(void **state)
+{
+    (void)state;
+    assert_int_equal(rtc_sdp_parse(firefox_offer, &parsed, err, sizeof err), 0);
+    assert_int_equal(parsed.media_count, 2);
+    const rtc_sdp_media_t *video = media_by_mid(&parsed, "1");
+    assert_true(video->port != 0);
+    assert_non_null(rtc_sdp_pick_codec(video));
+    assert_int_equal(video->ssrc, 3002);
+    int n = rtc_sdp_write_publish_answer(&parsed, &node_local, text, sizeof text, err, sizeof err);
+    assert_true(n > 0);
+    /* Both sections are answered and bundled; none is rejected. */
+    assert_non_null(strstr(text, "a=group:BUNDLE 0 1\r\n"));
+    assert_null(strstr(text, "m=video 0 "));
+    assert_int_equal(rtc_sdp_parse(text, &reparsed, err, sizeof err), 0);
+    assert_string_equal(media_by_mid(&reparsed, "1")->direction, "recvonly");
+    assert_true(media_by_mid(&reparsed, "1")->port != 0);
+    /* A section at port 0 without a=bundle-only is still a rejected one. */
+    replace(text2, sizeof text2, firefox_offer, "a=bundle-only\r\n", "");
+    assert_int_equal(rtc_sdp_parse(text2, &parsed, err, sizeof err), 0);
+    assert_int_equal(media_by_mid(&parsed, "1")->port, 0);
+}
+
+static void test_candidates_per_address_and_tcp(void **state)
+{
+    (void)state;
+    rtc_sdp_local_t l = node_local;
+    l.ip = "2001:db8::10,192.0.2.10";
+    l.tcp_port = 40100;
+    assert_int_equal(rtc_sdp_parse(chrome_offer, &parsed, err, sizeof err), 0);
+    int n = rtc_sdp_write_publish_answer(&parsed, &l, text, sizeof text, err, sizeof err);
+    assert_true(n > 0);
+    /* The first address is c=, in its family. */
+    assert_non_null(strstr(text, "c=IN IP6 2001:db8::10\r\na=rtcp:40000 IN IP6 2001:db8::10\r\n"));
+    /* Per address a UDP candidate and a passive TCP one, TCP below every UDP one. */
+    assert_non_null(strstr(text, "a=candidate:1 1 udp 2130706431 2001:db8::10 40000 typ host\r\n"));
+    assert_non_null(strstr(
+        text, "a=candidate:2 1 tcp 1459617791 2001:db8::10 40100 typ host tcptype passive\r\n"));
+    assert_non_null(strstr(text, "a=candidate:3 1 udp 2130706175 192.0.2.10 40000 typ host\r\n"));
+    assert_non_null(strstr(
+        text, "a=candidate:4 1 tcp 1459617535 192.0.2.10 40100 typ host tcptype passive\r\n"));
+    assert_int_equal(rtc_sdp_parse(text, &reparsed, err, sizeof err), 0);
+    /* Without a TCP port, UDP only. */
+    l.tcp_port = 0;
+    assert_true(rtc_sdp_write_publish_answer(&parsed, &l, text, sizeof text, err, sizeof err) > 0);
+    assert_null(strstr(text, " tcp "));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_chrome_offer),
+        cmocka_unit_test(test_candidates_per_address_and_tcp),
+        cmocka_unit_test(test_firefox_bundle_only_section_is_taken),
         cmocka_unit_test(test_simulcast_by_rid_and_by_ssrc),
         cmocka_unit_test(test_parse_lf_and_crlf_agree),
         cmocka_unit_test(test_parse_session_level_credentials),

@@ -43,9 +43,43 @@ function newPc() {
   pc.addEventListener('connectionstatechange', () => {
     if (pc !== call.pub && pc !== call.sub) return;
     if (pc.connectionState === 'connected' && call.phase === 'connecting') connected();
-    if (pc.connectionState === 'failed') failCall('the media connection failed');
+    if (pc.connectionState === 'connected') iceRestarts.delete(pc);
+    if (pc.connectionState === 'failed' && (iceRestarts.get(pc) || 0) >= ICE_RESTARTS_MAX) failCall('the media connection failed');
+  });
+  // A path that stopped working (a network change, a NAT binding gone):
+  // restart ICE on the same PeerConnection; tracks and streams stay.
+  pc.addEventListener('iceconnectionstatechange', () => {
+    if (pc !== call.pub && pc !== call.sub) return;
+    if (['connected', 'completed'].includes(pc.iceConnectionState)) iceRestarts.delete(pc);
+    if (pc.iceConnectionState === 'failed') restartIce(pc);
+    if (pc.iceConnectionState === 'disconnected') {
+      call.timers.push(setTimeout(() => { if (pc.iceConnectionState === 'disconnected') restartIce(pc); }, ICE_DISCONNECTED_GRACE_MS));
+    }
   });
   return pc;
+}
+
+const ICE_RESTARTS_MAX = 3; // in a row without connecting in between
+const ICE_DISCONNECTED_GRACE_MS = 2000; // a short outage recovers by itself
+const iceRestarts = new Map(); // pc -> restarts since it last connected
+const iceRestarting = new Set();
+
+// ICE restart with new credentials: the publish side offers with iceRestart,
+// the subscribe side asks the node for a new offer (call_restart_ice).
+export async function restartIce(pc) {
+  if (!inCall() || !pc || iceRestarting.has(pc) || (pc !== call.pub && pc !== call.sub)) return;
+  const n = (iceRestarts.get(pc) || 0) + 1;
+  if (n > ICE_RESTARTS_MAX) return failCall('the media connection failed');
+  iceRestarts.set(pc, n);
+  iceRestarting.add(pc);
+  try {
+    if (pc === call.pub) await publish({ iceRestart: true });
+    else await request({ type: 'call_restart_ice', roomId: call.roomId });
+  } catch (e) {
+    setStatus(`Reconnecting media failed: ${e.message}`);
+  } finally {
+    iceRestarting.delete(pc);
+  }
 }
 
 function connected() {
@@ -200,8 +234,8 @@ function onJoined(joined) {
   for (const p of joined.participants) upsertParticipant(p);
 }
 
-async function publish() {
-  const offer = await call.pub.createOffer();
+async function publish(options = {}) {
+  const offer = await call.pub.createOffer(options);
   await call.pub.setLocalDescription(offer);
   const tracks = call.pub.getTransceivers()
     .filter((t) => t.sender.track && t.direction === 'sendonly' && t.mid !== null)
@@ -329,6 +363,7 @@ function teardown() {
   call.screen?.getTracks().forEach((t) => t.stop());
   call.pub = call.sub = call.local = call.screen = call.screenTr = call.dc = null;
   call.subChain = Promise.resolve();
+  iceRestarts.clear();
   call.participants.clear();
   call.trackStream.clear();
   resetLayerRequests();
@@ -577,6 +612,7 @@ export function initCall() {
     for (const id of [...tiles.keys()]) if (id.startsWith(`u${m.userId}-`)) removeTile(id);
     renderParticipantList();
   });
+  on('ws:call_left', (m) => { if (inCall() && m.roomId === call.roomId && m.reason === 'media_closed') leaveCall('You left the call: the media connection was closed'); });
   on('ws:call_ended', (m) => { if (inCall() && m.roomId === call.roomId) leaveCall('The host ended the call'); });
   on('ws:room_ended', (m) => { if (inCall() && m.roomId === call.roomId) leaveCall('The call ended: the room was deleted'); });
   on('ws:error', (m) => { if (m.code === 'media_failed' && inCall()) failCall('the media connection was lost'); });

@@ -2,7 +2,7 @@
 // Semantics kept from the first client: stats() per remote user id,
 // publishStats() about our published tracks, tiles() the stream ids shown,
 // joinRoom(code), joinCall(), leaveCall(), endCall(), status().
-import { call, joinCall, leaveCall, sendData } from './call.js';
+import { call, joinCall, leaveCall, restartIce, sendData } from './call.js';
 import { directCallState } from './direct-call.js';
 import { openRoom } from './room.js';
 import { tiles } from './tiles.js';
@@ -61,6 +61,8 @@ window.sfu = {
   },
   joinCall: () => joinCall(),
   leaveCall: () => leaveCall(),
+  // ICE restart of both PeerConnections, as the page does when a path fails.
+  restartIce: () => Promise.all([restartIce(call.pub), restartIce(call.sub)]),
   endCall: () => request({ type: 'call_end', roomId: call.roomId }),
   status: () => $('call-status').textContent,
   phase: () => call.phase,
