@@ -123,21 +123,24 @@ void sfu_leg_set_rtx(sfu_leg_t *leg, bool rtx)
     leg->rtx = rtx;
 }
 
-/* A probe raises what the leg sends by half the estimate for a second with
- * padding (RTX copies of recent packets, which the subscriber discards):
- * when the link carries it, the estimate follows the acknowledged rate up and
- * a higher layer fits. Probes that raised nothing come less often. */
+/* A probe raises what the leg sends for a second with padding (RTX copies
+ * of recent packets, which the subscriber discards): by half the estimate,
+ * by all of it after a probe that raised the estimate. When the link carries
+ * it, the estimate follows the acknowledged rate up and a higher layer fits.
+ * Probes that raised nothing come less often, at least every 4 s, so a link
+ * that got faster is found within seconds. */
 #define PROBE_MS             1000
 #define PROBE_MIN_BACKOFF_MS 2000
-#define PROBE_MAX_BACKOFF_MS 16000
+#define PROBE_MAX_BACKOFF_MS 4000
 
 void sfu_leg__want_probe(sfu_leg_t *leg, uint64_t now_ms)
 {
     if (!leg->bwe || !leg->rtx || now_ms < leg->next_probe_ms || now_ms < leg->probe_until_ms)
         return;
     uint64_t est = rtp_bwe_estimate_bps(leg->bwe);
+    bool raised = false;
     if (leg->probe_from_bps) {
-        bool raised = est >= leg->probe_from_bps * 6 / 5;
+        raised = est >= leg->probe_from_bps * 6 / 5;
         leg->probe_backoff_ms = raised ? PROBE_MIN_BACKOFF_MS : leg->probe_backoff_ms * 2;
     }
     if (leg->probe_backoff_ms < PROBE_MIN_BACKOFF_MS)
@@ -145,7 +148,7 @@ void sfu_leg__want_probe(sfu_leg_t *leg, uint64_t now_ms)
     if (leg->probe_backoff_ms > PROBE_MAX_BACKOFF_MS)
         leg->probe_backoff_ms = PROBE_MAX_BACKOFF_MS;
     leg->probe_from_bps = est;
-    leg->probe_bps = est * 3 / 2;
+    leg->probe_bps = raised ? est * 2 : est * 3 / 2;
     leg->probe_start_ms = now_ms;
     leg->probe_until_ms = now_ms + PROBE_MS;
     leg->probe_bytes = 0;

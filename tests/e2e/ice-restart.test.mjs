@@ -90,10 +90,13 @@ test('ICE restart mid-call keeps tiles, producers and consumers and resumes deco
     // Page 0 restarts ICE on its publish and subscribe PeerConnections.
     const t0 = Date.now();
     await pages[0].evaluate(() => window.sfu.restartIce());
-    const restarted = await until('new ICE credentials from the node, ICE up again', async () => {
+    // The browser keeps the old pair until a new one is nominated.
+    const portsBefore = before[0].map((p) => p.port).sort();
+    const restarted = await until('new ICE credentials from the node, ICE up again on a new pair', async () => {
       const snap = await pages[0].evaluate(SNAPSHOT);
       const renewed = snap.every((p) => !before[0].some((b) => b.ufrag === p.ufrag));
-      return snap.length === 2 && renewed && iceUp(snap) ? snap : null;
+      const moved = JSON.stringify(snap.map((p) => p.port).sort()) !== JSON.stringify(portsBefore);
+      return snap.length === 2 && renewed && moved && iceUp(snap) ? snap : null;
     }, 10000);
     const mark = await Promise.all(pages.map((p) => p.evaluate(SNAPSHOT)));
     for (let i = 0; i < 2; i++) {
@@ -105,7 +108,6 @@ test('ICE restart mid-call keeps tiles, producers and consumers and resumes deco
     assert.ok(resumedMs <= 3000, `decoding resumed ${resumedMs} ms after the restart began`);
 
     // A real restart: new candidates, so a new selected pair on page 0's side.
-    const portsBefore = before[0].map((p) => p.port).sort();
     const portsAfter = restarted.map((p) => p.port).sort();
     assert.notDeepEqual(portsAfter, portsBefore, 'the selected pairs use the new candidates');
 

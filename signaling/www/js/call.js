@@ -148,7 +148,7 @@ export async function joinCall(opts = null, stream = null) {
     }
     renderSelf();
     if (!call.pub) connected(); // nothing to send: the subscribe side connects when there is something to receive
-    else setStatus('Connecting media…');
+    else if (call.phase === 'connecting') setStatus('Connecting media…');
     // A call whose media never comes up must not look joined.
     call.timers.push(setTimeout(() => {
       if (call.phase === 'connecting') failCall('the media connection timed out');
