@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 
 import { api, register, startServer } from '../tests/integration/lib.mjs';
-import { CHROMIUM, FLAGS, RECORD_PCS, joinCall, signIn, until } from '../tests/e2e/browser.mjs';
+import { launchChromium, openCallPages, until } from '../tests/e2e/browser.mjs';
 
 const require = createRequire(new URL('../tests/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
@@ -71,16 +71,8 @@ try {
   const sessions = [await register(server), await register(server)];
   const created = await api(server, 'POST', '/api/rooms', { token: sessions[0].accessToken, body: { name: 'idle' } });
   const code = created.json.room.code;
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: false, ignoreDefaultArgs: ['--headless'], args: FLAGS });
-  const pages = [];
-  for (const s of sessions) {
-    const context = await browser.newContext();
-    await context.addInitScript(RECORD_PCS);
-    const page = await context.newPage();
-    await signIn(page, server, s);
-    await joinCall(page, code);
-    pages.push(page);
-  }
+  browser = await launchChromium();
+  const pages = await openCallPages(browser, server, sessions, code);
   for (const page of pages) {
     await until('video from the other page', () => page.evaluate(async () => {
       let frames = 0;

@@ -9,7 +9,6 @@
 
 #include "common/bytes.h"
 #include "common/util.h"
-#include "rtp/rtp_codec.h"
 #include "sfu/simulcast.h"
 #include "sfu/room_internal.h"
 
@@ -298,20 +297,26 @@ static int vp8_map(sfu_consumer_t *c, const rtp_vp8_desc_t *d, bool fresh, bool 
     return 0;
 }
 
-/* Rewrites a VP8 packet's descriptor in place (simulcast consumers only). */
-static int vp8_rewrite(sfu_consumer_t *c, rtp_packet_t *p, bool fresh)
+/* Rewrites a VP8 packet's descriptor in place (simulcast consumers only);
+ * d: the descriptor as the producer read it, NULL to read it here. */
+static int vp8_rewrite(sfu_consumer_t *c, rtp_packet_t *p, bool fresh, const rtp_vp8_desc_t *d)
 {
-    rtp_vp8_desc_t d;
+    rtp_vp8_desc_t own;
     if (c->producer->nstreams < 2 || c->producer->p.codec != RTP_CODEC_VP8)
         return 0;
-    if (rtp_vp8_parse(p->payload, p->payload_len, &d) || !d.has_picture_id)
+    if (!d) {
+        if (rtp_vp8_parse(p->payload, p->payload_len, &own))
+            return 0;
+        d = &own;
+    }
+    if (!d->has_picture_id)
         return 0;
     uint16_t pic;
     uint8_t tl0;
-    int rc = vp8_map(c, &d, fresh, false, &pic, &tl0);
+    int rc = vp8_map(c, d, fresh, false, &pic, &tl0);
     if (rc)
         return rc > 0 ? -EINVAL : rc;
-    rtp_vp8_write(p->payload, &d, pic, tl0);
+    rtp_vp8_write(p->payload, d, pic, tl0);
     return 0;
 }
 
@@ -328,7 +333,7 @@ static int consumer_retransmit(sfu_consumer_t *c, const uint8_t *pkt, size_t len
     if (rtp_packet_parse(&p, buf, len) || p.ssrc != c->rw.in_ssrc)
         return -EINVAL;
     rtp_rewriter_apply(&c->rw, &p);
-    if (vp8_rewrite(c, &p, false) < 0)
+    if (vp8_rewrite(c, &p, false, NULL) < 0)
         return -EINVAL;
     if (p.ext && (rtp_ext_remap(&p, &c->ext_map) < 0 ||
                   stamp_extensions(c, &p, r->env.scratch_cap, now_ms) < 0))
@@ -413,14 +418,13 @@ static void choose_layer(sfu_consumer_t *c, uint64_t now_ms)
  * layers on the target's keyframe and temporal layers where the decoder can
  * follow. 1: send it; 0: not this consumer's; -1: left out (numbering
  * closes up behind it). */
-static int simulcast_gate(sfu_consumer_t *c, const rtp_packet_t *pkt, int layer, uint64_t now_ms,
-                          rtp_vp8_desc_t *d, bool *have_desc)
+static int simulcast_gate(sfu_consumer_t *c, const rtp_packet_t *pkt, const sfu_rtp_info_t *info,
+                          uint64_t now_ms)
 {
-    sfu_producer_t *pr = c->producer;
     if (!c->layer_checked_ms || now_ms - c->layer_checked_ms >= SFU_LAYER_CHECK_MS)
         choose_layer(c, now_ms);
-    if (layer == c->target_layer && layer != c->layer &&
-        rtp_is_keyframe(pr->p.codec, pkt->payload, pkt->payload_len)) {
+    int layer = info->layer;
+    if (layer == c->target_layer && layer != c->layer && info->keyframe) {
         if (c->layer >= 0) {
             c->stats.layer_switches++;
             counter_inc(&c->room->env.stats->layer_switches);
@@ -433,9 +437,8 @@ static int simulcast_gate(sfu_consumer_t *c, const rtp_packet_t *pkt, int layer,
     }
     if (layer != c->layer)
         return 0;
-    *have_desc = pr->p.codec == RTP_CODEC_VP8 &&
-                 rtp_vp8_parse(pkt->payload, pkt->payload_len, d) == 0 && d->has_tid;
-    if (!*have_desc)
+    const rtp_vp8_desc_t *d = &info->vp8_desc;
+    if (!info->vp8 || !d->has_tid)
         return 1;
     /* A new picture may change the temporal layers let through: fewer at
      * once, more where a frame depends on TL0 only. */
@@ -446,23 +449,22 @@ static int simulcast_gate(sfu_consumer_t *c, const rtp_packet_t *pkt, int layer,
     return d->tid < c->tl ? 1 : -1;
 }
 
-void sfu_consumer__send_rtp(sfu_consumer_t *c, const rtp_packet_t *pkt, int layer, uint64_t now_ms)
+void sfu_consumer__send_rtp(sfu_consumer_t *c, const rtp_packet_t *pkt, const sfu_rtp_info_t *info,
+                            uint64_t now_ms)
 {
     sfu_room_t *r = c->room;
     sfu_media_stats_t *st = r->env.stats;
     if (c->p.paused || !c->leg->connected)
         return;
-    rtp_vp8_desc_t d;
-    bool have_desc = false;
     if (c->producer->nstreams > 1) {
-        int gate = simulcast_gate(c, pkt, layer, now_ms, &d, &have_desc);
+        int gate = simulcast_gate(c, pkt, info, now_ms);
         if (gate == 0)
             return;
         if (gate < 0) {
             uint16_t pic;
             uint8_t tl0;
-            if (rtp_rewriter_drop(&c->rw, pkt, now_ms) == 0 && d.has_picture_id)
-                vp8_map(c, &d, true, true, &pic, &tl0);
+            if (rtp_rewriter_drop(&c->rw, pkt, now_ms) == 0 && info->vp8_desc.has_picture_id)
+                vp8_map(c, &info->vp8_desc, true, true, &pic, &tl0);
             c->stats.dropped_temporal++;
             return;
         }
@@ -483,7 +485,7 @@ void sfu_consumer__send_rtp(sfu_consumer_t *c, const rtp_packet_t *pkt, int laye
         counter_inc(&st->rtp_not_placed);
         return;
     }
-    if (vp8_rewrite(c, &p, true) < 0) {
+    if (vp8_rewrite(c, &p, true, info->vp8 ? &info->vp8_desc : NULL) < 0) {
         c->stats.not_placed++;
         counter_inc(&st->rtp_not_placed);
         return;

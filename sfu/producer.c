@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "rtp/rtp_codec.h"
 #include "sfu/room_internal.h"
 
 static void producer_release(sfu_producer_t *pr)
@@ -361,15 +360,12 @@ static void producer_audio_level(sfu_producer_t *pr, const rtp_packet_t *pkt, ui
 }
 
 /* The stream's bitrate by temporal layer, in windows of a second. */
-static void stream_meter(sfu_producer_t *pr, sfu_stream_t *s, const rtp_packet_t *pkt,
+static void stream_meter(sfu_stream_t *s, const rtp_packet_t *pkt, const sfu_rtp_info_t *info,
                          uint64_t now_ms)
 {
     int tid = 0;
-    if (pr->p.codec == RTP_CODEC_VP8 && pr->nstreams > 1) {
-        rtp_vp8_desc_t d;
-        if (rtp_vp8_parse(pkt->payload, pkt->payload_len, &d) == 0 && d.has_tid)
-            tid = d.tid < SFU_MAX_TEMPORAL ? d.tid : SFU_MAX_TEMPORAL - 1;
-    }
+    if (info->vp8 && info->vp8_desc.has_tid)
+        tid = info->vp8_desc.tid < SFU_MAX_TEMPORAL ? info->vp8_desc.tid : SFU_MAX_TEMPORAL - 1;
     if (now_ms - s->win_start_ms >= 1000) {
         uint64_t span = now_ms - s->win_start_ms;
         uint64_t sum = 0;
@@ -388,6 +384,19 @@ static void stream_meter(sfu_producer_t *pr, sfu_stream_t *s, const rtp_packet_t
         s->tl_seen = tid + 1;
 }
 
+/* Simulcast: the payload read once, for the meter and every consumer. */
+static void read_payload(const sfu_producer_t *pr, const rtp_packet_t *pkt, sfu_rtp_info_t *info)
+{
+    if (pr->nstreams < 2)
+        return;
+    if (pr->p.codec == RTP_CODEC_VP8) {
+        info->vp8 = rtp_vp8_parse(pkt->payload, pkt->payload_len, &info->vp8_desc) == 0;
+        info->keyframe = info->vp8 && info->vp8_desc.keyframe;
+    } else {
+        info->keyframe = rtp_is_keyframe(pr->p.codec, pkt->payload, pkt->payload_len);
+    }
+}
+
 void sfu_producer__on_rtp(sfu_producer_t *pr, const rtp_packet_t *pkt, uint64_t now_ms)
 {
     sfu_media_stats_t *st = pr->room->env.stats;
@@ -398,8 +407,11 @@ void sfu_producer__on_rtp(sfu_producer_t *pr, const rtp_packet_t *pkt, uint64_t 
     pr->stats.packets++;
     pr->stats.bytes += pkt->len;
     s->last_packet_ms = now_ms ? now_ms : 1;
-    if (pr->p.video)
-        stream_meter(pr, s, pkt, now_ms);
+    sfu_rtp_info_t info = {.layer = layer};
+    if (pr->p.video) {
+        read_payload(pr, pkt, &info);
+        stream_meter(s, pkt, &info, now_ms);
+    }
     uint32_t arrival = (uint32_t)(now_ms * pr->p.clock_hz / 1000);
     rtp_rx_stats_update(&s->rx, pkt->seq, pkt->ts, arrival);
     if (s->nack && rtp_nack_gen_on_packet(s->nack, pkt->seq, now_ms)) {
@@ -409,7 +421,7 @@ void sfu_producer__on_rtp(sfu_producer_t *pr, const rtp_packet_t *pkt, uint64_t 
     if (s->cache)
         rtp_packet_cache_put(s->cache, pkt->seq, pkt->data, pkt->len, now_ms);
     for (sfu_consumer_t *c = pr->consumers; c; c = c->next_of_producer)
-        sfu_consumer__send_rtp(c, pkt, layer, now_ms);
+        sfu_consumer__send_rtp(c, pkt, &info, now_ms);
     if (!pr->p.video)
         producer_audio_level(pr, pkt, now_ms);
     /* A gap on the uplink is repaired once, for every subscriber. */

@@ -7,6 +7,7 @@
 #include "rtp/rtp_nack_gen.h"
 #include "rtp/rtp_packet_cache.h"
 #include "rtp/rtp_bwe.h"
+#include "rtp/rtp_codec.h"
 #include "rtp/rtp_rx_stats.h"
 #include "rtp/rtp_twcc.h"
 #include "sfu/room.h"
@@ -77,6 +78,14 @@ struct sfu_producer {
     sfu_producer_stats_t stats;
 };
 
+/* What a simulcast producer read of one packet, once for all its consumers. */
+typedef struct sfu_rtp_info {
+    int layer;     /* the stream it came on (0 without simulcast) */
+    bool keyframe; /* simulcast only: it starts a keyframe */
+    bool vp8;      /* simulcast VP8: vp8_desc was read */
+    rtp_vp8_desc_t vp8_desc;
+} sfu_rtp_info_t;
+
 /* A VP8 picture id's fate, for the consumer's picture id continuity. */
 typedef struct sfu_vp8_pic {
     uint16_t in, out;
@@ -127,8 +136,9 @@ int sfu_producer__bind(sfu_producer_t *pr, int layer, uint32_t ssrc);
 
 /* consumer.c */
 void sfu_consumer__free(sfu_consumer_t *c);
-/* A packet of the producer's layer (0 without simulcast). */
-void sfu_consumer__send_rtp(sfu_consumer_t *c, const rtp_packet_t *pkt, int layer, uint64_t now_ms);
+/* A packet of the producer, with what the producer read of it. */
+void sfu_consumer__send_rtp(sfu_consumer_t *c, const rtp_packet_t *pkt, const sfu_rtp_info_t *info,
+                            uint64_t now_ms);
 void sfu_consumer__rebuild_ext_map(sfu_consumer_t *c);
 void sfu_consumer__on_feedback(sfu_consumer_t *c, const rtcp_fb_t *fb, uint64_t now_ms);
 void sfu_consumer__on_report(sfu_consumer_t *c, const rtcp_report_block_t *rb);

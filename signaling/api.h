@@ -75,6 +75,10 @@ void api_ingest_key_create(http_req_t *req);
 void api_ingest_key_revoke(http_req_t *req);
 /* Shared with api_whep.c. CORS headers of every WHIP/WHEP answer. */
 void api_whip_cors(http_req_t *req);
+/* 201 Created for a WHIP or WHEP session (kind "whip" or "whep"): Location
+ * /kind/room/id, ETag, Accept-Patch, and the SDP answer. */
+void api_whip_reply_created(http_req_t *req, const char *kind, const char *room, const char *id,
+                            const char *answer);
 /* The live room named by id or share code; false after replying 404. */
 bool api_whip_room(http_req_t *req, const char *name, store_room_t *room);
 /* A member's access token (*user_id set) or an ingest key of room (*key_id

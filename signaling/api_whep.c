@@ -301,14 +301,8 @@ void api_whep_post(http_req_t *req)
     s->next = sig->whep_sessions;
     sig->whep_sessions = s;
     session_follow(sig, s);
-    char location[200], etag[40];
-    snprintf(location, sizeof location, "/whep/%s/%s", s->room, s->id);
-    snprintf(etag, sizeof etag, "\"%s\"", s->id);
-    http_reply_header(req, "location", location);
-    http_reply_header(req, "etag", etag);
-    http_reply_header(req, "accept-patch", "application/trickle-ice-sdpfrag");
     log_info("whep", "session %.8s: %s plays room %lld", s->id, name, (long long)room.id);
-    http_reply_text_take(req, 201, "application/sdp", strdup(answer), strlen(answer));
+    api_whip_reply_created(req, "whep", s->room, s->id, answer);
     return;
 fail:
     free(s);

@@ -176,6 +176,18 @@ static bool offer_usable(const rtc_sdp_t *offer)
     return false;
 }
 
+void api_whip_reply_created(http_req_t *req, const char *kind, const char *room, const char *id,
+                            const char *answer)
+{
+    char location[200], etag[40];
+    snprintf(location, sizeof location, "/%s/%s/%s", kind, room, id);
+    snprintf(etag, sizeof etag, "\"%s\"", id);
+    http_reply_header(req, "location", location);
+    http_reply_header(req, "etag", etag);
+    http_reply_header(req, "accept-patch", "application/trickle-ice-sdpfrag");
+    http_reply_text_take(req, 201, "application/sdp", strdup(answer), strlen(answer));
+}
+
 void api_whip_options(http_req_t *req)
 {
     api_whip_cors(req);
@@ -248,14 +260,8 @@ void api_whip_post(http_req_t *req)
     }
     s->next = sig->whip_sessions;
     sig->whip_sessions = s;
-    char location[200], etag[40];
-    snprintf(location, sizeof location, "/whip/%s/%s", s->room, s->id);
-    snprintf(etag, sizeof etag, "\"%s\"", s->id);
-    http_reply_header(req, "location", location);
-    http_reply_header(req, "etag", etag);
-    http_reply_header(req, "accept-patch", "application/trickle-ice-sdpfrag");
     log_info("whip", "session %.8s: %s publishes into room %lld", s->id, name, (long long)room.id);
-    http_reply_text_take(req, 201, "application/sdp", strdup(answer), strlen(answer));
+    api_whip_reply_created(req, "whip", s->room, s->id, answer);
     return;
 fail:
     free(s);

@@ -2,6 +2,8 @@
 // suite needs (see STACK_NOTES: fake devices, loopback candidates), waiting
 // on a condition, recording a page's PeerConnections, and signing a page in
 // with a session made over REST.
+import { chromium } from 'playwright-core';
+
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 export const FLAGS = [
@@ -50,4 +52,28 @@ export async function signIn(page, server, session) {
 export async function joinCall(page, code) {
   await page.evaluate((c) => window.sfu.joinRoom(c), code);
   await page.evaluate(() => window.sfu.joinCall());
+}
+
+/* Debian's Chromium, headed by the new headless mode, with FLAGS (replaced
+ * by flags when given) and extra arguments. */
+export function launchChromium(extra = [], flags = FLAGS) {
+  return chromium.launch({ executablePath: CHROMIUM, headless: false, ignoreDefaultArgs: ['--headless'], args: [...flags, ...extra] });
+}
+
+/* One page per session, each in a context of its own recording its
+ * PeerConnections (and running initScripts), signed in and in the call of
+ * the room with that code. onPage(page, i) runs before signing in. */
+export async function openCallPages(browser, server, sessions, code, { contextOptions = {}, initScripts = [], onPage } = {}) {
+  const pages = [];
+  for (const [i, s] of sessions.entries()) {
+    const context = await browser.newContext(contextOptions);
+    await context.addInitScript(RECORD_PCS);
+    for (const script of initScripts) await context.addInitScript(script);
+    const page = await context.newPage();
+    if (onPage) onPage(page, i);
+    await signIn(page, server, s);
+    await joinCall(page, code);
+    pages.push(page);
+  }
+  return pages;
 }

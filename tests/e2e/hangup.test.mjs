@@ -7,10 +7,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import test from 'node:test';
-import { chromium } from 'playwright-core';
 
 import { api, register, startServer } from '../integration/lib.mjs';
-import { CHROMIUM, FLAGS, RECORD_PCS, joinCall, signIn, until } from './browser.mjs';
+import { CHROMIUM, launchChromium, openCallPages, until } from './browser.mjs';
 
 test('closing a PeerConnection (DTLS close_notify) is a leave, not a media failure', { timeout: 120000 }, async () => {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: tools/deps.sh installs it`);
@@ -20,13 +19,9 @@ test('closing a PeerConnection (DTLS close_notify) is a leave, not a media failu
     const sessions = [await register(server), await register(server)];
     const created = await api(server, 'POST', '/api/rooms', { token: sessions[0].accessToken, body: { name: 'hangup' } });
     assert.equal(created.status, 201);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: false, ignoreDefaultArgs: ['--headless'], args: FLAGS });
-    const pages = [];
-    for (const s of sessions) {
-      const context = await browser.newContext();
-      await context.addInitScript(RECORD_PCS);
-      // Every WebSocket message the page receives, for the assertions below.
-      await context.addInitScript(() => {
+    browser = await launchChromium();
+    // Every WebSocket message the page receives, for the assertions below.
+    const recordWs = () => {
         window.__wsIn = [];
         const Orig = window.WebSocket;
         window.WebSocket = function (...a) {
@@ -36,12 +31,8 @@ test('closing a PeerConnection (DTLS close_notify) is a leave, not a media failu
         };
         window.WebSocket.prototype = Orig.prototype;
         Object.assign(window.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
-      });
-      const page = await context.newPage();
-      await signIn(page, server, s);
-      await joinCall(page, created.json.room.code);
-      pages.push(page);
-    }
+    };
+    const pages = await openCallPages(browser, server, sessions, created.json.room.code, { initScripts: [recordWs] });
     const leaverId = sessions[0].user.id;
     await until('page 1 to decode page 0', async () => {
       const s = await pages[1].evaluate(() => window.sfu.stats());

@@ -13,10 +13,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'node:test';
-import { chromium } from 'playwright-core';
 
 import { REPO_ROOT, SFU_BIN, api, register, startServer } from '../integration/lib.mjs';
-import { CHROMIUM, FLAGS, RECORD_PCS, joinCall, signIn, until } from './browser.mjs';
+import { CHROMIUM, launchChromium, openCallPages, until } from './browser.mjs';
 
 /* Per open PeerConnection: the node's ICE ufrag, the selected pair's local
  * port, ICE state, decoded video frames, and per mid of what the node sends
@@ -66,17 +65,10 @@ test('ICE restart mid-call keeps tiles, producers and consumers and resumes deco
     const sessions = [await register(server), await register(server)];
     const created = await api(server, 'POST', '/api/rooms', { token: sessions[0].accessToken, body: { name: 'restart' } });
     assert.equal(created.status, 201);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: false, ignoreDefaultArgs: ['--headless'], args: FLAGS });
-    const pages = [];
-    for (const s of sessions) {
-      const context = await browser.newContext();
-      await context.addInitScript(RECORD_PCS);
-      const page = await context.newPage();
-      page.on('pageerror', (e) => console.log(`# page error: ${e.message}`));
-      await signIn(page, server, s);
-      await joinCall(page, created.json.room.code);
-      pages.push(page);
-    }
+    browser = await launchChromium();
+    const pages = await openCallPages(browser, server, sessions, created.json.room.code, {
+      onPage: (page) => page.on('pageerror', (e) => console.log(`# page error: ${e.message}`)),
+    });
     for (const page of pages) {
       await until('both PeerConnections up and video decoded', async () => {
         const snap = await page.evaluate(SNAPSHOT);

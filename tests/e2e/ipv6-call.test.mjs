@@ -5,10 +5,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import test from 'node:test';
-import { chromium } from 'playwright-core';
 
 import { api, register, startServer } from '../integration/lib.mjs';
-import { CHROMIUM, FLAGS, RECORD_PCS, joinCall, signIn, until } from './browser.mjs';
+import { CHROMIUM, launchChromium, openCallPages, until } from './browser.mjs';
 
 /* Per open PeerConnection: the selected pair's remote address and family,
  * and the video frames decoded. */
@@ -45,16 +44,8 @@ test('a call over IPv6: --rtc-bind :: with two --announce-ip addresses, media ov
     const sessions = [await register(server), await register(server)];
     const created = await api(server, 'POST', '/api/rooms', { token: sessions[0].accessToken, body: { name: 'v6' } });
     assert.equal(created.status, 201);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: false, ignoreDefaultArgs: ['--headless'], args: FLAGS });
-    const pages = [];
-    for (const s of sessions) {
-      const context = await browser.newContext();
-      await context.addInitScript(RECORD_PCS);
-      const page = await context.newPage();
-      await signIn(page, server, s);
-      await joinCall(page, created.json.room.code);
-      pages.push(page);
-    }
+    browser = await launchChromium();
+    const pages = await openCallPages(browser, server, sessions, created.json.room.code);
     for (const [i, page] of pages.entries()) {
       const first = await until(`page ${i} to decode video over IPv6`, async () => {
         const p = await page.evaluate(PATHS);

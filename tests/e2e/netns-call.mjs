@@ -17,10 +17,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 
 import { api, register, startServer } from '../integration/lib.mjs';
-import { CHROMIUM, FLAGS, RECORD_PCS, joinCall, signIn, until } from './browser.mjs';
+import { launchChromium, openCallPages, until } from './browser.mjs';
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
@@ -168,16 +167,8 @@ async function main() {
     const sessions = [await register(server), await register(server)];
     const created = await api(server, 'POST', '/api/rooms', { token: sessions[0].accessToken, body: { name: 'lossy call' } });
     const code = created.json.room.code;
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: false, ignoreDefaultArgs: ['--headless'], args: FLAGS });
-    const pages = [];
-    for (const s of sessions) {
-      const context = await browser.newContext();
-      await context.addInitScript(RECORD_PCS);
-      const page = await context.newPage();
-      await signIn(page, server, s);
-      await joinCall(page, code);
-      pages.push(page);
-    }
+    browser = await launchChromium();
+    const pages = await openCallPages(browser, server, sessions, code);
     for (const page of pages) {
       await until('video decoded from the other page', async () =>
         (await page.evaluate(INBOUND_VIDEO)).framesDecoded > 30, 60000);

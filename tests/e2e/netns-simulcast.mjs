@@ -6,10 +6,9 @@
 // second page shows its tiles small, then hides one. Must run as root in a
 // fresh namespace: it brings lo up and adds the nftables rules.
 import { spawnSync } from 'node:child_process';
-import { chromium } from 'playwright-core';
 
 import { api, register, startServer } from '../integration/lib.mjs';
-import { CHROMIUM, FLAGS, RECORD_PCS, joinCall, signIn, until } from './browser.mjs';
+import { FLAGS, launchChromium, openCallPages, until } from './browser.mjs';
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
@@ -76,21 +75,10 @@ async function main() {
     const created = await api(server, 'POST', '/api/rooms', { token: sessions[0].accessToken, body: { name: 'simulcast' } });
     const code = created.json.room.code;
     // Three layers at 640x480 (Chromium sends two below 960x540 otherwise).
-    browser = await chromium.launch({
-      executablePath: CHROMIUM, headless: false, ignoreDefaultArgs: ['--headless'],
-      // 15 fps: three pages encoding three layers each fit this machine's cores.
-      args: [...FLAGS.map((f) => (f === '--use-fake-device-for-media-stream' ? `${f}=fps=15` : f)),
-        '--force-fieldtrials=WebRTC-LegacySimulcastLayerLimit/Disabled/'],
-    });
-    const pages = [];
-    for (const s of sessions) {
-      const context = await browser.newContext({ viewport: { width: 1600, height: 1200 } });
-      await context.addInitScript(RECORD_PCS);
-      const page = await context.newPage();
-      await signIn(page, server, s);
-      await joinCall(page, code);
-      pages.push(page);
-    }
+    // 15 fps: three pages encoding three layers each fit this machine's cores.
+    browser = await launchChromium(['--force-fieldtrials=WebRTC-LegacySimulcastLayerLimit/Disabled/'],
+      FLAGS.map((f) => (f === '--use-fake-device-for-media-stream' ? `${f}=fps=15` : f)));
+    const pages = await openCallPages(browser, server, sessions, code, { contextOptions: { viewport: { width: 1600, height: 1200 } } });
     for (const page of pages) {
       await until('two videos decoded', async () => {
         const s = await page.evaluate(INBOUND);
