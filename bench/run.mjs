@@ -11,6 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { deleteNamespace, JANUS_PEER_IP, janusMissing, makeNamespace, startJanus } from './janus.mjs';
+
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
 const SFU_BIN = path.resolve(process.env.SFU_BIN ?? path.join(ROOT, 'build', 'sfu'));
@@ -28,13 +30,14 @@ function usage(out = process.stderr) {
     .filter((f) => f.endsWith('.json'))
     .map((f) => f.slice(0, -5));
   out.write(
-    `Usage: bench/run SCENARIO [--duration S] [--target sfu|null|null-bare] [--out DIR]\n` +
+    `Usage: bench/run SCENARIO [--duration S] [--target sfu|null|null-bare|janus] [--out DIR]\n` +
       `                 [--participants N] [--workers N] [--simulcast] [--prefer-layer L[,L...]]\n` +
       `                 [--quiet]\n` +
       `Scenarios: ${names.join(', ')}\n` +
       `  --duration S       measured seconds per step (default: the scenario's)\n` +
       `  --target sfu|null|null-bare  the node (default), the null forwarder (the\n` +
-      `                     ceiling), or it without SRTP (the bare socket ceiling)\n` +
+      `                     ceiling), or it without SRTP (the bare socket ceiling), or\n` +
+      `                     Janus's videoroom (Debian's janus; root: it runs in a namespace)\n` +
       `  --out DIR          where report.json/.txt/.svg go (default bench/out/SCENARIO[-TARGET])\n` +
       `  --participants N   participants per room in every step (smoke runs)\n` +
       `  --workers N        the node's --workers (default: its own default)\n` +
@@ -70,7 +73,8 @@ function parseArgs(argv) {
     else throw new Error(`unexpected argument ${k}`);
   }
   if (!a.scenario) throw new Error('which scenario?');
-  if (!['sfu', 'null', 'null-bare'].includes(a.target)) throw new Error('--target is sfu, null or null-bare');
+  if (!['sfu', 'null', 'null-bare', 'janus'].includes(a.target))
+    throw new Error('--target is sfu, null, null-bare or janus');
   if (a.duration !== undefined && !(a.duration > 0 && a.duration <= 3600))
     throw new Error('--duration must be 0-3600 s');
   return a;
@@ -222,13 +226,22 @@ function loadgenArgs(step, duration, quiet) {
   return a;
 }
 
-// One step: a fresh node (or null forwarder), one load generator run.
-async function runStep(opts, step, duration) {
+// One step: a fresh node (or null forwarder, or Janus), one load generator run.
+async function runStep(opts, step, duration, stepIndex) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sfu-bench-'));
   let target;
+  let ns = null;
+  let genCmd = LOADGEN_BIN;
   try {
     let args = loadgenArgs(step, duration, opts.quiet);
-    if (opts.target !== 'sfu') {
+    if (opts.target === 'janus') {
+      // Janus and the load generator share a namespace of their own (see janus.mjs).
+      ns = makeNamespace();
+      target = await startJanus(start, ns, path.join(opts.outDir, `janus-step${stepIndex + 1}`));
+      args.push('--janus', `127.0.0.1:${target.wsPort}`, '--media-ip', JANUS_PEER_IP);
+      args = ['netns', 'exec', ns, LOADGEN_BIN, ...args];
+      genCmd = 'ip';
+    } else if (opts.target !== 'sfu') {
       const port = await freeUdpPorts(1);
       const participants = (step.rooms ?? 1) * step.per_room;
       const bare = opts.target === 'null-bare';
@@ -247,7 +260,7 @@ async function runStep(opts, step, duration) {
     const limitMs =
       ((step.ramp_s ?? 0) + (step.connect_timeout_s ?? 30) + duration + 60) * 1000 +
       (step.rooms ?? 1) * step.per_room * 500;
-    const gen = start(LOADGEN_BIN, args);
+    const gen = start(genCmd, args);
     if (!opts.quiet) gen.proc.stderr.pipe(process.stderr);
     const killer = setTimeout(() => gen.proc.kill('SIGKILL'), limitMs);
     const { code, signal } = await gen.exited;
@@ -279,6 +292,7 @@ async function runStep(opts, step, duration) {
     return summary;
   } finally {
     if (target) await stop(target);
+    if (ns) deleteNamespace(ns);
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -456,6 +470,14 @@ async function main() {
   for (const bin of [SFU_BIN, LOADGEN_BIN]) {
     if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: run make first`);
   }
+  if (opts.target === 'janus') {
+    const why = janusMissing();
+    if (why) {
+      process.stderr.write(`bench: cannot run Janus: ${why}\n`);
+      process.exit(4);
+    }
+  }
+  opts.outDir = outDir;
   const steps = [];
   let capacity = 0;
   for (const raw of scenario.steps) {
@@ -470,8 +492,12 @@ async function main() {
       process.stderr.write('bench: the null forwarder has no simulcast (it forwards every layer)\n');
       process.exit(1);
     }
+    if (opts.target === 'janus' && (step.simulcast || step.prefer_layer !== undefined)) {
+      process.stderr.write('bench: the Janus target runs without simulcast\n');
+      process.exit(1);
+    }
     log(opts.quiet, `${scenario.name}: ${step.label} (${(step.rooms ?? 1) * step.per_room} participants)`);
-    const s = await runStep(opts, step, duration);
+    const s = await runStep(opts, step, duration, steps.length);
     const r = { label: step.label, ...reportOf(scenario, opts, s, duration) };
     steps.push(r);
     if (scenario.mode === 'max') {

@@ -160,6 +160,8 @@ int ice_lite_handle(ice_lite_t *lite, const uint8_t *req, size_t len, const stru
 
     /* An ICE-lite agent is always controlled (RFC 8445 6.1.1) and cannot switch, so a
      * peer that also claims ICE-CONTROLLED gets 487, signed (RFC 8445 7.3.1.1). */
+    if (lite->controlling)
+        result->role_conflict = false;
     if (result->role_conflict && stun_message_get_method(&msg) == STUN_BINDING) {
         result->use_candidate = false;
         StunMessage err;
@@ -169,7 +171,7 @@ int ice_lite_handle(ice_lite_t *lite, const uint8_t *req, size_t len, const stru
         return *resp_len ? -EPROTO : -ENOSPC;
     }
 
-    bool controlling = false;
+    bool controlling = lite->controlling;
     StunMessage out;
     size_t out_len = cap;
     StunUsageIceReturn r = stun_usage_ice_conncheck_create_reply(

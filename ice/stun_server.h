@@ -35,6 +35,10 @@ typedef struct ice_lite_result {
  * table of sent transactions that a responder never fills). */
 typedef struct ice_lite {
     StunAgent agent;
+    /* Answer as a full agent in the controlling role (the load generator facing a
+     * full-ICE peer): a request claiming ICE-CONTROLLED is then no conflict.
+     * ice_lite_init clears it. */
+    bool controlling;
 } ice_lite_t;
 
 /* RFC 5389 with short-term credentials, FINGERPRINT required on input and added on output. */

@@ -24,6 +24,15 @@ if [ "${1:-}" = runtime ]; then
   packages=("${runtime_packages[@]}")
   runtime_only=1
 fi
+# `deps.sh janus` (bench/run --target janus, bench/compare): Debian's Janus,
+# the peer SFU of the bench. The bench runs its own instance with a config it
+# writes, so the packaged service is neither started nor enabled.
+janus_only=0
+if [ "${1:-}" = janus ]; then
+  packages=(janus)
+  runtime_only=1
+  janus_only=1
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -58,4 +67,15 @@ fi
 echo "deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 "${as_root[@]}" apt-get update -qq
+policy_rc=""
+if [ "$janus_only" = 1 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+  # Keep the package's service from starting during the install.
+  policy_rc=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\nexit 101\n' | "${as_root[@]}" tee "$policy_rc" >/dev/null
+  "${as_root[@]}" chmod 755 "$policy_rc"
+fi
 "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ -z "$policy_rc" ] || "${as_root[@]}" rm -f "$policy_rc"
+if [ "$janus_only" = 1 ] && command -v systemctl >/dev/null 2>&1; then
+  "${as_root[@]}" systemctl disable --now janus.service >/dev/null 2>&1 || true
+fi

@@ -97,21 +97,59 @@ static void send_hello(lg_leg_t *leg)
     leg_send_raw(leg, hello, sizeof hello);
 }
 
-static void on_stun(lg_leg_t *leg, const uint8_t *data, size_t len)
+/* The pair works: the DTLS handshake starts, in the role the SDP gave us. */
+static void ice_done(lg_leg_t *leg)
 {
+    static const dtls_transport_callbacks_t cb = {
+        .send_datagram = dtls_send, .on_connected = dtls_connected, .on_closed = dtls_closed};
+    leg->dtls =
+        dtls_transport_new(leg->dtls_role, leg->peer->lg->cert, leg->remote_fp, NULL, &cb, leg);
+    leg->state = LEG_DTLS;
+    leg->dtls_started_ns = uv_hrtime();
+    if (!leg->dtls || dtls_transport_start(leg->dtls))
+        leg_fail(leg, "DTLS could not start");
+}
+
+static const char *responder_lookup(void *ctx, const char *local_ufrag, void **transport)
+{
+    lg_leg_t *leg = ctx;
+    *transport = leg;
+    return strcmp(local_ufrag, leg->ufrag) ? NULL : leg->pwd;
+}
+
+/* A full-ICE peer's connectivity check (RFC 8445 7.3): answered; a controlled
+ * leg's pair works once the peer checked it. */
+static void on_stun_request(lg_leg_t *leg, const uint8_t *data, size_t len,
+                            const struct sockaddr_in *from)
+{
+    uint8_t resp[ICE_STUN_MAX_LEN];
+    size_t resp_len = sizeof resp;
+    ice_lite_result_t r;
+    ice_lite_handle(&leg->peer->lg->responder[leg->controlled ? 0 : 1], data, len,
+                    (const struct sockaddr *)from, sizeof *from, responder_lookup, leg, resp,
+                    &resp_len, &r);
+    if (resp_len)
+        leg_send_raw(leg, resp, resp_len);
+    if (!r.binding_ok)
+        return;
+    leg->checked = true;
+    if (leg->controlled && leg->state == LEG_ICE)
+        ice_done(leg);
+}
+
+static void on_stun(lg_leg_t *leg, const uint8_t *data, size_t len, const struct sockaddr_in *from)
+{
+    /* STUN class bits (RFC 5389 6): 0b00 is a request. */
+    if (leg->full_ice && len >= 2 && (data[0] & 0x01) == 0 && (data[1] & 0x10) == 0) {
+        on_stun_request(leg, data, len, from);
+        return;
+    }
     if (!leg->ice)
         return;
     if (ice_client_conncheck_response(leg->ice, data, len, NULL, NULL, NULL) ||
         leg->state != LEG_ICE)
         return;
-    static const dtls_transport_callbacks_t cb = {
-        .send_datagram = dtls_send, .on_connected = dtls_connected, .on_closed = dtls_closed};
-    leg->dtls =
-        dtls_transport_new(DTLS_ROLE_CLIENT, leg->peer->lg->cert, leg->remote_fp, NULL, &cb, leg);
-    leg->state = LEG_DTLS;
-    leg->dtls_started_ns = uv_hrtime();
-    if (!leg->dtls || dtls_transport_start(leg->dtls))
-        leg_fail(leg, "DTLS could not start");
+    ice_done(leg);
 }
 
 static void on_srtp(lg_leg_t *leg, uint8_t *data, size_t len, uint64_t now_ns)
@@ -151,9 +189,12 @@ static void on_recv(void *ctx, uint8_t *data, size_t n, const struct sockaddr_in
     }
     switch (ice_demux_kind(data, n)) {
     case ICE_DEMUX_STUN:
-        on_stun(leg, data, n);
+        on_stun(leg, data, n, from);
         break;
     case ICE_DEMUX_DTLS:
+        /* The peer's DTLS client may start as soon as its own check passed. */
+        if (!leg->dtls && leg->full_ice && leg->state == LEG_ICE && leg->checked)
+            ice_done(leg);
         if (leg->dtls)
             dtls_transport_feed(leg->dtls, data, n);
         break;
@@ -195,6 +236,16 @@ int lg_leg_start(lg_leg_t *leg, const lg_sdp_remote_t *remote)
     leg->ice = ice_client_new(leg->ufrag, leg->remote_ufrag, leg->remote_pwd, 0);
     if (!leg->ice)
         return -EINVAL;
+    /* Our node is ICE-lite and the DTLS server; a full-ICE peer (Janus) also
+     * checks, is controlling when it offered, and takes the DTLS role its
+     * a=setup says (RFC 5763 5: an answer's "active" makes us the server). */
+    leg->dtls_role = DTLS_ROLE_CLIENT;
+    if (leg->peer->lg->o.janus) {
+        leg->full_ice = true;
+        leg->controlled = !strcmp(remote->setup, "actpass");
+        if (!strcmp(remote->setup, "active"))
+            leg->dtls_role = DTLS_ROLE_SERVER;
+    }
     leg->state = LEG_ICE;
     leg->next_check_ns = 0; /* the first check goes out on the next housekeeping pass */
     return 0;
@@ -215,16 +266,21 @@ void lg_leg_housekeeping(lg_leg_t *leg, uint64_t now_ns)
     case LEG_ICE:
         if (now_ns < leg->next_check_ns)
             break;
-        if (leg->ice_tries++ >= ICE_MAX_TRIES) {
-            leg_fail(leg, leg->null_mode ? "no answer to hellos" : "no ICE answer");
+        if (leg->ice_tries++ >= (leg->controlled ? ICE_MAX_TRIES * 3 : ICE_MAX_TRIES)) {
+            leg_fail(leg, leg->null_mode    ? "no answer to hellos"
+                          : leg->controlled ? "no ICE check from the peer"
+                                            : "no ICE answer");
             break;
         }
+        leg->next_check_ns = now_ns + ICE_RTO_NS;
+        /* A controlled leg waits for the controlling peer's checks. */
+        if (leg->controlled)
+            break;
         /* Aggressive nomination: every check carries USE-CANDIDATE. */
         if (leg->null_mode)
             send_hello(leg);
         else
             send_check(leg, true);
-        leg->next_check_ns = now_ns + ICE_RTO_NS;
         break;
     case LEG_DTLS:
         if (dtls_transport_timeout_ms(leg->dtls) == 0)
@@ -233,7 +289,7 @@ void lg_leg_housekeeping(lg_leg_t *leg, uint64_t now_ns)
             leg_fail(leg, "DTLS handshake timed out");
         break;
     case LEG_UP:
-        if (!leg->null_mode && now_ns >= leg->next_check_ns) {
+        if (!leg->null_mode && !leg->controlled && now_ns >= leg->next_check_ns) {
             send_check(leg, true);
             leg->next_check_ns = now_ns + CONSENT_PERIOD_NS;
         }

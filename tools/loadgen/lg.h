@@ -16,6 +16,7 @@
 #include "dtls/dtls_transport.h"
 #include "dtls/srtp_session.h"
 #include "ice/stun_client.h"
+#include "ice/stun_server.h"
 #include "rtp/rtp.h"
 
 #define LG_AUDIO_PT       111
@@ -144,6 +145,8 @@ struct lg_ws {
     lg_ws_callbacks_t cb;
     void *ctx;
     char host[64];
+    char path[64];     /* of the upgrade request */
+    char protocol[32]; /* Sec-WebSocket-Protocol, "" for none */
     uint8_t *in;
     size_t in_len, in_cap;
     char *msg; /* a fragmented message being reassembled */
@@ -154,6 +157,9 @@ struct lg_ws {
 
 int lg_ws_connect(lg_ws_t *ws, uv_loop_t *loop, const struct sockaddr_in *addr,
                   const lg_ws_callbacks_t *cb, void *ctx);
+/* The same with another request path and a subprotocol (NULL: none). */
+int lg_ws_connect_to(lg_ws_t *ws, uv_loop_t *loop, const struct sockaddr_in *addr, const char *path,
+                     const char *protocol, const lg_ws_callbacks_t *cb, void *ctx);
 int lg_ws_send_text(lg_ws_t *ws, const char *text, size_t len);
 /* Sends a Close frame and closes the TCP handle; on_closed runs once. */
 void lg_ws_close(lg_ws_t *ws);
@@ -170,9 +176,11 @@ typedef struct lg_sock {
     void *ctx;
 } lg_sock_t;
 
+/* The address media sockets bind and SDP announces (--media-ip). */
+extern char lg_media_ip[INET_ADDRSTRLEN];
 /* Wall-clock ns (CLOCK_REALTIME): the clock of send stamps and kernel receive times. */
 uint64_t lg_now_ns(void);
-/* Binds 127.0.0.1:0 and starts reading. 0 or a negative errno / UV error. */
+/* Binds lg_media_ip:0 and starts reading. 0 or a negative errno / UV error. */
 int lg_sock_open(lg_sock_t *s, uv_loop_t *loop, lg_sock_recv_fn on_recv, void *ctx);
 /* One datagram, now (non-blocking). 0 or -errno. */
 int lg_sock_send(lg_sock_t *s, const struct sockaddr_in *to, const uint8_t *data, size_t len);
@@ -199,6 +207,7 @@ typedef struct lg_sdp_section {
 
 typedef struct lg_sdp_remote {
     char ufrag[64], pwd[128], fingerprint[128];
+    char setup[16]; /* a=setup: actpass, active or passive; "" when absent */
     char ip[64];
     int port;
     lg_sdp_section_t sections[LG_SUB_SECTIONS];
@@ -214,6 +223,7 @@ typedef struct lg_sdp_local {
     uint32_t layer_ssrc[LG_MAX_LAYERS];
     int video_layers;
     unsigned cname_id;
+    int max_sections; /* sections a subscribe answer may hold; 0: LG_NODE_MAX_MEDIA */
 } lg_sdp_local_t;
 
 /* 0, or -EINVAL when credentials, fingerprint or the address are missing. */
@@ -241,6 +251,10 @@ typedef struct lg_leg {
     char ufrag[16], pwd[40];
     char remote_ufrag[64], remote_pwd[128], remote_fp[128];
     ice_client_t *ice;
+    /* Against a full-ICE peer (--janus): the leg also answers the peer's
+     * checks; a controlled leg (the peer offered) only answers them. */
+    bool full_ice, controlled, checked;
+    dtls_role_t dtls_role;
     dtls_transport_t *dtls;
     srtp_session_t *srtp;
     srtp_session_profile_t profile;
@@ -318,6 +332,13 @@ struct lg_peer {
     uint64_t join_ns, first_rx_ns;
     uint64_t ws_errors;
     char last_error[160];
+    /* --janus: the Janus API session, its videoroom handles, this
+     * participant's feed, and the room's feeds (publishers) it has seen; the
+     * first feeds_asked of them are subscribed or being subscribed. */
+    uint64_t j_session, j_pub_handle, j_sub_handle, j_feed;
+    uint64_t *j_feeds;
+    int j_feed_count, j_feeds_asked;
+    bool j_sub_attaching, j_sub_busy;
 };
 
 typedef struct lg_opts {
@@ -339,6 +360,7 @@ typedef struct lg_opts {
     bool null_bare;   /* --null-bare: one shared key, for null-forwarder --bare */
     bool fixed_ssrc;  /* SSRCs from the index in the room and the track, not random */
     bool simulcast;   /* video as LG_MAX_LAYERS layers (a=ssrc-group:SIM) */
+    bool janus;       /* --janus HOST:PORT: Janus's videoroom over its WebSocket API */
     /* --prefer-layer: subscriber i of a room asks for prefer[i % prefer_count]
      * (-1: asks nothing). */
     int prefer[16];
@@ -372,6 +394,7 @@ struct lg {
     int seconds;
     uint64_t prev_rx;
     srtp_session_profile_t profile;
+    ice_lite_t responder[2]; /* --janus: answers checks; [1] as the controlling agent */
     long idle_rss_kib, peak_rss_kib;
     double cpu_at_start_s, cpu_at_end_s;
     int exit_code;
@@ -394,6 +417,10 @@ void lg_leg_close(lg_leg_t *leg);
 uint64_t lg_leg_auth_failures(const lg_leg_t *leg);
 
 /* peer.c */
+/* The leg's SDP parameters and the participant's SSRCs. */
+lg_sdp_local_t lg_peer_local_desc(lg_peer_t *p, lg_leg_t *leg);
+/* Notes what a subscribe offer announces (before the leg answers it). */
+void lg_peer_note_offer(lg_peer_t *p, const lg_sdp_remote_t *offer);
 int lg_peer_start(lg_peer_t *p);
 void lg_peer_leave(lg_peer_t *p);
 /* Marks the participant failed (counted in the summary), saying why once. */
@@ -403,6 +430,15 @@ void lg_peer_send_due(lg_peer_t *p, uint64_t now_ns);
 void lg_peer_on_media(lg_peer_t *p, uint8_t *pkt, size_t len, uint64_t now_ns);
 /* A decrypted RTCP compound packet on either leg. */
 void lg_peer_on_rtcp(lg_peer_t *p, lg_leg_t *leg, uint8_t *pkt, size_t len, uint64_t now_ns);
+
+/* janus.c: the same participant against Janus's videoroom (RFC 6455 text
+ * frames of the Janus API, subprotocol janus-protocol): a session, a publisher
+ * handle that creates the room if needed, joins and publishes, and one
+ * subscriber handle that subscribes to every feed of the room, renegotiating
+ * as feeds appear. Room r of the run is Janus room LG_JANUS_ROOM_BASE + r. */
+#define LG_JANUS_ROOM_BASE 1000
+int lg_janus_start(lg_peer_t *p);
+void lg_janus_leave(lg_peer_t *p);
 
 /* baseline.c: two sockets talking straight to each other on the same loop */
 lg_baseline_t *lg_baseline_new(lg_t *lg);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -442,6 +443,10 @@ static void usage(FILE *out)
                  "  --null HOST:PORT         the null forwarder instead of a node (bench ceiling)\n"
                  "  --null-bare              with --null: one key for every leg, for\n"
                  "                           null-forwarder --bare (no SRTP there)\n"
+                 "  --janus HOST:PORT        Janus's videoroom over its WebSocket API instead\n"
+                 "                           of a node (the bench's peer SFU)\n"
+                 "  --media-ip IP            the IPv4 address media sockets bind and offer\n"
+                 "                           (default 127.0.0.1)\n"
                  "  --json FILE              also write the summary to FILE\n"
                  "  --quiet                  no progress line\n");
 }
@@ -496,6 +501,8 @@ static int parse_opts(int argc, char **argv, lg_opts_t *o)
         O_FIXED_SSRC,
         O_SIMULCAST,
         O_PREFER_LAYER,
+        O_JANUS,
+        O_MEDIA_IP,
         O_JSON,
         O_QUIET,
         O_HELP
@@ -527,6 +534,8 @@ static int parse_opts(int argc, char **argv, lg_opts_t *o)
         {"fixed-ssrc", 0, 0, O_FIXED_SSRC},
         {"simulcast", 0, 0, O_SIMULCAST},
         {"prefer-layer", 1, 0, O_PREFER_LAYER},
+        {"janus", 1, 0, O_JANUS},
+        {"media-ip", 1, 0, O_MEDIA_IP},
         {"json", 1, 0, O_JSON},
         {"quiet", 0, 0, O_QUIET},
         {"help", 0, 0, O_HELP},
@@ -637,6 +646,18 @@ static int parse_opts(int argc, char **argv, lg_opts_t *o)
             if (parse_prefer(optarg, o))
                 return -1;
             break;
+        case O_JANUS:
+            if (sscanf(optarg, "%63[^:]:%d", o->host, &o->port) != 2)
+                return -1;
+            o->janus = true;
+            break;
+        case O_MEDIA_IP: {
+            struct in_addr a;
+            if (inet_pton(AF_INET, optarg, &a) != 1)
+                return -1;
+            snprintf(lg_media_ip, sizeof lg_media_ip, "%s", optarg);
+            break;
+        }
         case O_JSON:
             o->json_out = optarg;
             break;
@@ -657,7 +678,8 @@ static int parse_opts(int argc, char **argv, lg_opts_t *o)
         o->video_fps < 1 || o->duration_s <= 0 || o->duration_s > LG_SECONDS_MAX ||
         o->warmup_s < 0 || o->ramp_s < 0 || o->connect_timeout_s <= 0 ||
         (o->tokens_file && (o->room_id <= 0 || o->rooms != 1)) ||
-        (o->null_target && (o->simulcast || o->prefer_count)))
+        (o->null_target && (o->simulcast || o->prefer_count)) ||
+        (o->janus && (o->null_target || o->tokens_file || o->simulcast || o->prefer_count)))
         return -1;
     return 0;
 }
@@ -695,6 +717,13 @@ static int setup(lg_t *lg, uv_loop_t *loop)
         p->room = i / lg->o.per_room;
         p->publishes = i % lg->o.per_room < publishers;
         p->rx = calloc((size_t)lg->participants * LG_MAX_STREAMS, sizeof *p->rx);
+        if (lg->o.janus) {
+            p->room_id = LG_JANUS_ROOM_BASE + p->room;
+            snprintf(p->username, sizeof p->username, "lg%d", i);
+            p->j_feeds = calloc((size_t)lg->o.per_room, sizeof *p->j_feeds);
+            if (!p->j_feeds)
+                return -1;
+        }
         p->prefer_layer =
             lg->o.prefer_count ? lg->o.prefer[(i % lg->o.per_room) % lg->o.prefer_count] : -1;
         if (!p->rx || lg_leg_init(&p->pub, p, true) || lg_leg_init(&p->sub, p, false)) {
@@ -706,7 +735,10 @@ static int setup(lg_t *lg, uv_loop_t *loop)
     }
     if (collect_publisher_ssrcs(lg))
         return -1;
-    if (lg->o.null_target)
+    ice_lite_init(&lg->responder[0]);
+    ice_lite_init(&lg->responder[1]);
+    lg->responder[1].controlling = true;
+    if (lg->o.null_target || lg->o.janus)
         return 0;
     if (lg->o.tokens_file)
         return read_tokens(lg);
@@ -777,6 +809,7 @@ int main(int argc, char **argv)
         srtp_session_free(lg->peers[i].pub.srtp);
         srtp_session_free(lg->peers[i].sub.srtp);
         free(lg->peers[i].rx);
+        free(lg->peers[i].j_feeds);
         lg_ssrc_set_free(&lg->peers[i].announced);
     }
     free(lg->peers);

@@ -31,13 +31,14 @@ static void send_json(lg_peer_t *p, json_t *msg)
     free(text);
 }
 
-static lg_sdp_local_t local_desc(lg_peer_t *p, lg_leg_t *leg)
+lg_sdp_local_t lg_peer_local_desc(lg_peer_t *p, lg_leg_t *leg)
 {
     lg_sdp_local_t l = {.ufrag = leg->ufrag,
                         .pwd = leg->pwd,
                         .fingerprint = dtls_cert_fingerprint(p->lg->cert),
                         .port = leg->local_port,
-                        .cname_id = (unsigned)p->index};
+                        .cname_id = (unsigned)p->index,
+                        .max_sections = p->lg->o.janus ? LG_SUB_SECTIONS : 0};
     for (int i = 0; i < p->stream_count; i++) {
         const lg_stream_t *s = &p->streams[i];
         if (!s->video || s->layer == 0)
@@ -53,7 +54,7 @@ static lg_sdp_local_t local_desc(lg_peer_t *p, lg_leg_t *leg)
 static void publish(lg_peer_t *p)
 {
     static char sdp[LG_SDP_MAX];
-    lg_sdp_local_t l = local_desc(p, &p->pub);
+    lg_sdp_local_t l = lg_peer_local_desc(p, &p->pub);
     if (lg_sdp_write_publish_offer(&l, sdp, sizeof sdp) < 0) {
         lg_peer_fail(p, "publish offer too large");
         return;
@@ -88,7 +89,7 @@ static void on_publish_answer(lg_peer_t *p, json_t *msg)
 /* What the offer announces: every SSRC of its active sections joins the leg's
  * set; a section under a publisher's own SSRC is counted (the node should
  * announce per-subscriber SSRCs of its own). */
-static void note_offer_ssrcs(lg_peer_t *p, const lg_sdp_remote_t *offer)
+void lg_peer_note_offer(lg_peer_t *p, const lg_sdp_remote_t *offer)
 {
     lg_t *lg = p->lg;
     uint64_t now_ns = lg_now_ns();
@@ -137,13 +138,13 @@ static void on_subscribe_offer(lg_peer_t *p, json_t *msg)
         lg_peer_fail(p, "unusable call_subscribe_offer SDP");
         return;
     }
-    lg_sdp_local_t l = local_desc(p, &p->sub);
+    lg_sdp_local_t l = lg_peer_local_desc(p, &p->sub);
     if (lg_sdp_write_subscribe_answer(&offer, &l, answer, sizeof answer) < 0) {
         lg_peer_fail(p, "subscribe answer too large");
         return;
     }
     p->sub_version = (unsigned)version;
-    note_offer_ssrcs(p, &offer);
+    lg_peer_note_offer(p, &offer);
     send_json(p, json_pack("{s:s,s:I,s:s,s:I,s:i}", "type", "call_subscribe_answer", "roomId",
                            (json_int_t)p->room_id, "sdp", answer, "version", version, "id",
                            ++p->next_id));
@@ -208,6 +209,8 @@ static void on_closed(lg_ws_t *ws, const char *reason)
 
 int lg_peer_start(lg_peer_t *p)
 {
+    if (p->lg->o.janus)
+        return lg_janus_start(p);
     if (p->lg->o.null_target) {
         p->ws_live = p->joined = true;
         p->join_ns = lg_now_ns();
@@ -229,6 +232,12 @@ void lg_peer_leave(lg_peer_t *p)
     if (p->left)
         return;
     p->left = true;
+    if (p->lg->o.janus) {
+        lg_janus_leave(p);
+        lg_leg_close(&p->pub);
+        lg_leg_close(&p->sub);
+        return;
+    }
     if (!p->lg->o.null_target && p->ws.open && p->joined)
         send_json(p, json_pack("{s:s,s:I,s:i}", "type", "call_leave", "roomId",
                                (json_int_t)p->room_id, "id", ++p->next_id));

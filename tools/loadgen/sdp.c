@@ -54,6 +54,8 @@ static void parse_line(lg_sdp_remote_t *s, lg_sdp_section_t *m, char type, const
         snprintf(s->pwd, sizeof s->pwd, "%s", val);
     } else if (!strcmp(line, "fingerprint") && !strncasecmp(val, "sha-256 ", 8)) {
         snprintf(s->fingerprint, sizeof s->fingerprint, "%s", val + 8);
+    } else if (!strcmp(line, "setup")) {
+        snprintf(s->setup, sizeof s->setup, "%s", val);
     } else if (!strcmp(line, "candidate")) {
         char ip[64], proto[8];
         int port;
@@ -128,17 +130,18 @@ int lg_sdp_parse(const char *sdp, lg_sdp_remote_t *out)
 
 static void write_head(strbuf_t *w, const lg_sdp_local_t *l, const char *bundle)
 {
-    strbuf_printf(w, "v=0\r\no=- %u 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n", l->cname_id + 1000);
+    strbuf_printf(w, "v=0\r\no=- %u 2 IN IP4 %s\r\ns=-\r\nt=0 0\r\n", l->cname_id + 1000,
+                  lg_media_ip);
     strbuf_printf(w, "a=group:BUNDLE%s\r\na=msid-semantic: WMS lg%u\r\n", bundle, l->cname_id);
 }
 
 static void write_transport(strbuf_t *w, const lg_sdp_local_t *l, const char *setup, bool cand)
 {
-    strbuf_printf(w, "c=IN IP4 127.0.0.1\r\na=rtcp:9 IN IP4 0.0.0.0\r\n");
+    strbuf_printf(w, "c=IN IP4 %s\r\na=rtcp:9 IN IP4 0.0.0.0\r\n", lg_media_ip);
     strbuf_printf(w, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:sha-256 %s\r\na=setup:%s\r\n",
                   l->ufrag, l->pwd, l->fingerprint, setup);
     if (cand)
-        strbuf_printf(w, "a=candidate:1 1 udp 2130706431 127.0.0.1 %d typ host\r\n", l->port);
+        strbuf_printf(w, "a=candidate:1 1 udp 2130706431 %s %d typ host\r\n", lg_media_ip, l->port);
 }
 
 int lg_sdp_write_publish_offer(const lg_sdp_local_t *l, char *out, size_t cap)
@@ -194,11 +197,12 @@ int lg_sdp_write_subscribe_answer(const lg_sdp_remote_t *offer, const lg_sdp_loc
 {
     strbuf_t w = {out, cap, 0, false};
     int count = offer->section_count;
+    int max = l->max_sections > 0 ? l->max_sections : LG_NODE_MAX_MEDIA;
     /* The node parses at most LG_NODE_MAX_MEDIA sections; it needs only our ICE and
      * DTLS parameters from the answer, so the sections past that are left out. */
-    if (count > LG_NODE_MAX_MEDIA)
-        count = LG_NODE_MAX_MEDIA;
-    char bundle[LG_NODE_MAX_MEDIA * 34] = "";
+    if (count > max)
+        count = max;
+    char bundle[LG_SUB_SECTIONS * 34] = "";
     for (int i = 0; i < count; i++)
         snprintf(bundle + strlen(bundle), sizeof bundle - strlen(bundle), " %s",
                  offer->sections[i].mid);

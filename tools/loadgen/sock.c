@@ -1,4 +1,4 @@
-/* tools/loadgen/sock.c: a UDP socket on 127.0.0.1 watched by a uv_poll handle,
+/* tools/loadgen/sock.c: a UDP socket on 127.0.0.1 (--media-ip) watched by a uv_poll handle,
  * read with recvmmsg batches; each datagram carries the kernel's receive time
  * (SO_TIMESTAMPNS), so latency excludes the generator's own queueing. */
 #define _GNU_SOURCE /* recvmmsg */
@@ -16,6 +16,8 @@
 #define RECV_ROUNDS 8 /* batches per wake-up, so one busy socket cannot starve the loop */
 
 static uint8_t bufs[RECV_BATCH][2048];
+
+char lg_media_ip[INET_ADDRSTRLEN] = "127.0.0.1";
 
 uint64_t lg_now_ns(void)
 {
@@ -73,7 +75,11 @@ int lg_sock_open(lg_sock_t *s, uv_loop_t *loop, lg_sock_recv_fn on_recv, void *c
     if (s->fd < 0)
         return -errno;
     struct sockaddr_in a = {.sin_family = AF_INET};
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (inet_pton(AF_INET, lg_media_ip, &a.sin_addr) != 1) {
+        close(s->fd);
+        s->fd = -1;
+        return -EINVAL;
+    }
     int on = 1, rcv = 2 << 20, snd = 1 << 20;
     setsockopt(s->fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
     setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);

@@ -247,12 +247,15 @@ static void on_connect(uv_connect_t *req, int status)
         ws_fail(ws, "no memory");
         return;
     }
+    char proto[64] = "";
+    if (ws->protocol[0])
+        snprintf(proto, sizeof proto, "Sec-WebSocket-Protocol: %s\r\n", ws->protocol);
     /* The key is any 16 bytes in base64; the node does not need it to be random. */
     int n = snprintf(req_text, 512,
-                     "GET /ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
+                     "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                     "Sec-WebSocket-Version: 13\r\n\r\n",
-                     ws->host);
+                     "Sec-WebSocket-Version: 13\r\n%s\r\n",
+                     ws->path, ws->host, proto);
     if (write_bytes(ws, (uint8_t *)req_text, (size_t)n) ||
         uv_read_start((uv_stream_t *)&ws->tcp, on_alloc, on_read))
         ws_fail(ws, "could not write the upgrade request");
@@ -261,7 +264,15 @@ static void on_connect(uv_connect_t *req, int status)
 int lg_ws_connect(lg_ws_t *ws, uv_loop_t *loop, const struct sockaddr_in *addr,
                   const lg_ws_callbacks_t *cb, void *ctx)
 {
+    return lg_ws_connect_to(ws, loop, addr, "/ws", NULL, cb, ctx);
+}
+
+int lg_ws_connect_to(lg_ws_t *ws, uv_loop_t *loop, const struct sockaddr_in *addr, const char *path,
+                     const char *protocol, const lg_ws_callbacks_t *cb, void *ctx)
+{
     memset(ws, 0, sizeof *ws);
+    snprintf(ws->path, sizeof ws->path, "%s", path);
+    snprintf(ws->protocol, sizeof ws->protocol, "%s", protocol ? protocol : "");
     ws->cb = *cb;
     ws->ctx = ctx;
     ws->mask_seed = (uint32_t)(uintptr_t)ws ^ 0x9e3779b9u;
