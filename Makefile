@@ -37,7 +37,7 @@ LIB_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: node-deps fuzz-build all run test test-unit test-integration e2e bench deps lint format clean
+.PHONY: node-deps fuzz-build all run test test-unit test-integration e2e bench bench-compare deps lint format clean
 
 all: $(BUILD)/sfu
 

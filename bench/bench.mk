@@ -35,3 +35,14 @@ $(BUILD)/srtp-bench: $(patsubst %.c,$(BUILD)/obj/%.o,$(SRTP_BENCH_SRCS)) $(BUILD
 	$(CC) -o $@ $^ $(LDLIBS)
 
 EXTRA_FORMAT_SRCS += $(SRTP_BENCH_SRCS)
+
+# make bench-compare: our node against Janus (installed first by tools/deps.sh
+# janus) on BENCH_COMPARE_SCENARIOS, BENCH_PAIRS runs of each alternating;
+# results in bench/out/compare/ and docs/BENCHMARKS.md (generated, never edited).
+BENCH_COMPARE_SCENARIOS ?= room-10 fanout max
+BENCH_PAIRS             ?= 3
+
+bench-compare: all
+	@tools/deps.sh janus
+	SFU_BIN=$(BUILD)/sfu bench/compare $(BENCH_COMPARE_SCENARIOS) --pairs $(BENCH_PAIRS) \
+	  $(BENCH_ARGS) --docs docs/BENCHMARKS.md

@@ -10,6 +10,7 @@ packages=(
   dpkg-dev libcmocka-dev curl chromium clang clang-format libclang-rt-14-dev nftables espeak-ng
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-nice gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1 python3-gi coturn firefox-esr
+  janus
 )
 
 # `deps.sh runtime` (make run, make install): only what building and running
@@ -25,13 +26,12 @@ if [ "${1:-}" = runtime ]; then
   runtime_only=1
 fi
 # `deps.sh janus` (bench/run --target janus, bench/compare): Debian's Janus,
-# the peer SFU of the bench. The bench runs its own instance with a config it
-# writes, so the packaged service is neither started nor enabled.
-janus_only=0
+# the peer SFU of the bench (make test compares against it too). The bench
+# runs its own instance with a config it writes, so the packaged service is
+# neither started nor enabled.
 if [ "${1:-}" = janus ]; then
   packages=(janus)
   runtime_only=1
-  janus_only=1
 fi
 
 missing=()
@@ -67,15 +67,18 @@ fi
 echo "deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 "${as_root[@]}" apt-get update -qq
-policy_rc=""
-if [ "$janus_only" = 1 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
-  # Keep the package's service from starting during the install.
-  policy_rc=/usr/sbin/policy-rc.d
-  printf '#!/bin/sh\nexit 101\n' | "${as_root[@]}" tee "$policy_rc" >/dev/null
-  "${as_root[@]}" chmod 755 "$policy_rc"
+with_janus=0
+for p in "${missing[@]}"; do
+  if [ "$p" = janus ]; then with_janus=1; fi
+done
+if [ "$with_janus" = 1 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+  # Keep Janus's packaged service from starting during the install
+  # (invoke-rc.d and deb-systemd-invoke ask policy-rc.d; 101: not allowed).
+  trap '"${as_root[@]}" rm -f /usr/sbin/policy-rc.d' EXIT
+  printf '#!/bin/sh\nexit 101\n' | "${as_root[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+  "${as_root[@]}" chmod 755 /usr/sbin/policy-rc.d
 fi
 "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-[ -z "$policy_rc" ] || "${as_root[@]}" rm -f "$policy_rc"
-if [ "$janus_only" = 1 ] && command -v systemctl >/dev/null 2>&1; then
+if [ "$with_janus" = 1 ] && command -v systemctl >/dev/null 2>&1; then
   "${as_root[@]}" systemctl disable --now janus.service >/dev/null 2>&1 || true
 fi
