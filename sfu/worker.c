@@ -191,6 +191,8 @@ static void on_tcp_close(void *ctx, sfu_tcp_conn_t *c, void *owner)
 static const sfu_tcp_listener_t tcp_listener = {.on_packet = on_tcp_packet,
                                                 .on_close = on_tcp_close};
 
+static void flush_sends(sfu_worker_t *w);
+
 static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
                     unsigned flags)
 {
@@ -218,6 +220,10 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
     case ICE_DEMUX_RTP:
         if ((t = by_tuple(w, addr))) {
             rtc_transport__on_srtp(t, p, n, ice_demux_is_rtcp(p, n));
+            /* One packet's copies leave together, before the next datagram of
+             * the batch is read: a batch of 16 would otherwise hold the first
+             * one's copies back while the other 15 are decrypted and rewritten. */
+            flush_sends(w);
             return;
         }
         break;
