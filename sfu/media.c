@@ -609,6 +609,15 @@ void sfu_media_counters(const sfu_media_t *m, sfu_media_counters_t *out)
         out->rtcp_unknown_ssrc += counter_get(&s->rtcp_unknown_ssrc);
         out->rtp_not_placed += counter_get(&s->rtp_not_placed);
         out->send_failed += counter_get(&s->send_failed);
+        const sfu_dc_stats_t *d = &m->workers[i].dc_stats;
+        out->dc_relayed_reliable += counter_get(&d->relayed_reliable);
+        out->dc_relayed_unreliable += counter_get(&d->relayed_unreliable);
+        out->dc_bytes_reliable += counter_get(&d->bytes_reliable);
+        out->dc_bytes_unreliable += counter_get(&d->bytes_unreliable);
+        out->dc_dropped_size += counter_get(&d->dropped_size);
+        out->dc_dropped_rate += counter_get(&d->dropped_rate);
+        out->dc_dropped_full += counter_get(&d->dropped_full);
+        out->dc_closed_not_reading += counter_get(&d->closed_not_reading);
         sfu_worker_stats_t ws;
         sfu_worker_stats(m->workers[i].worker, &ws);
         out->udp_rx += ws.rx_packets;

@@ -39,6 +39,9 @@ typedef struct sfu_media_counters {
     uint64_t srtp_auth_failed, srtp_replayed, dtls_failed;
     uint64_t transports;
     uint64_t tcp_accepted, tcp_refused, tcp_timed_out, tcp_bad; /* ICE-TCP connections */
+    /* Data channels (sfu/datachannel.h, sfu_dc_stats_t). */
+    uint64_t dc_relayed_reliable, dc_relayed_unreliable, dc_bytes_reliable, dc_bytes_unreliable;
+    uint64_t dc_dropped_size, dc_dropped_rate, dc_dropped_full, dc_closed_not_reading;
 } sfu_media_counters_t;
 
 sfu_media_t *sfu_media_new(uv_loop_t *main_loop, sfu_worker_t *const *workers, int count,
