@@ -217,6 +217,7 @@ typedef enum {
     CMD_CONSUMER_PAUSE,
     CMD_CONSUMER_LAYERS,
     CMD_LEG_DATACHANNEL,
+    CMD_CONSUMER_SWITCH,
 } media_cmd_kind_t;
 
 typedef struct media_cmd {
@@ -356,6 +357,18 @@ static void run_cmd(void *worker, void *arg)
     case CMD_CONSUMER_LAYERS:
         rc = r ? sfu_room_consumer_set_layers(r, c->consumer_id, c->layer_limit, 0, now) : -ENOENT;
         break;
+    case CMD_CONSUMER_SWITCH: {
+        sfu_consumer_t *con = r ? sfu_room_consumer(r, c->consumer.id) : NULL;
+        sfu_producer_t *pr = r ? sfu_room_producer(r, c->producer_id) : NULL;
+        if (con && pr)
+            rc = sfu_consumer_switch_producer(con, pr, now);
+        else if (!con) /* its producer went, and the consumer with it */
+            rc = r && ml ? sfu_consumer_new(r, c->producer_id, ml->leg, &c->consumer, now, NULL)
+                         : -ENOENT;
+        else
+            rc = -ENOENT;
+        break;
+    }
     case CMD_LEG_DATACHANNEL:
         if (ml && !ml->dc) {
             ml->dc = sfu_dc_leg_new(&mw->dc_hub, sfu_worker__loop(worker), &mw->dc_stats,
@@ -533,6 +546,17 @@ int sfu_media_consumer_add(sfu_media_t *m, int64_t room_id, uint64_t producer_id
                            const sfu_consumer_params_t *params)
 {
     media_cmd_t *c = cmd_new(CMD_CONSUMER_ADD, room_id, leg_id);
+    if (c) {
+        c->producer_id = producer_id;
+        c->consumer = *params;
+    }
+    return post(m, c);
+}
+
+int sfu_media_consumer_switch(sfu_media_t *m, int64_t room_id, uint64_t producer_id,
+                              uint64_t leg_id, const sfu_consumer_params_t *params)
+{
+    media_cmd_t *c = cmd_new(CMD_CONSUMER_SWITCH, room_id, leg_id);
     if (c) {
         c->producer_id = producer_id;
         c->consumer = *params;
