@@ -9,7 +9,8 @@
 // it while the first two keep sending; once the node reports the channel it
 // closed, the cut is lifted. The run reports what every page received (with
 // send and receive times), when the third page saw its app channel close,
-// and the node's sfu_dc_* counters.
+// and the node's sfu_dc_* counters; it fails when the node does not exit
+// cleanly (or, built with SANITIZE=1, reports an error).
 // Must run as root in a fresh namespace: it brings lo up and adds the rules.
 import { spawnSync } from 'node:child_process';
 
@@ -83,6 +84,7 @@ async function main() {
   // One worker (one media port), no ICE-TCP: the cut covers every path.
   const server = await startServer({ args: ['--log-level', 'info', '--workers', '1', '--rtc-tcp-port', '0'] });
   let browser;
+  let result;
   try {
     const sessions = [await register(server), await register(server), await register(server)];
     const created = await api(server, 'POST', '/api/rooms', { token: sessions[0].accessToken, body: { name: 'dc stall' } });
@@ -139,18 +141,20 @@ async function main() {
     for (const page of pages) received.push(await page.evaluate(() => window.__got));
     const after = await dcMetrics(server);
     const health = (await api(server, 'GET', '/api/health')).status;
-    console.log(JSON.stringify({
+    result = {
       rate: RATE, size: SIZE, ids, cutAt, closedAt, liftedAt, deadClosedAt, sent, received, during,
       before, after, healthDuringCut, health,
       deadChannels: await pages[2].evaluate(() => window.__channels),
       liveChannels: await Promise.all(pages.slice(0, 2).map((p) => p.evaluate(() => window.__channels))),
       nodeLog: server.stderr().split('\n').filter((l) => /not reading|\[dc\]/.test(l)).slice(-10),
-    }));
+    };
   } finally {
     if (browser) await browser.close().catch(() => {});
     const code = await server.stop();
     if (code !== 0) throw new Error(`node exit code ${code}: ${server.stderr().slice(-3000)}`);
+    if (/AddressSanitizer|LeakSanitizer|runtime error:/.test(server.stderr())) throw new Error(server.stderr().slice(-6000));
   }
+  console.log(JSON.stringify(result));
 }
 
 const watchdog = setTimeout(() => {
