@@ -95,6 +95,9 @@ test('a page the node cannot deliver to loses its channel; the others do not sta
   assert.equal(r.after.relayed_reliable, delivered);
   assert.equal(r.after.relayed_reliable_bytes, delivered * SIZE);
   assert.equal(r.after.dropped_rate + r.after.dropped_size, 0);
+  // Its state channel stayed open: with the buffer full, those messages were lost.
+  assert.ok(r.after.dropped_full > r.before.dropped_full, 'state messages to the cut page counted as lost');
+  assert.ok(r.after.relayed_unreliable > r.before.relayed_unreliable, 'state messages relayed');
   assert.equal(r.healthDuringCut, 200);
   assert.equal(r.health, 200);
 });

@@ -57,13 +57,15 @@ const LOCAL_PORTS = async () => {
   return [...ports];
 };
 
-// Sends `rate` messages a second of `size` bytes on app: "seq|sentMs|xxxx...".
+// Sends `rate` messages a second of `size` bytes on app: "seq|sentMs|xxxx...",
+// each with a short one on state.
 const START_SENDING = ({ rate, size }) => {
   let seq = 0;
   window.__sent = 0;
   window.__sender = setInterval(() => {
     const head = `${seq}|${Date.now()}|`;
     if (window.sfu.sendData(head + 'x'.repeat(Math.max(0, size - head.length)))) {
+      window.sfu.sendData(`${seq}`, 'state');
       seq++;
       window.__sent = seq;
     }
