@@ -145,6 +145,7 @@ static void consumer_restart(sfu_consumer_t *c, uint64_t now_ms)
     }
     rtp_rewriter_switch(&c->rw, pr->p.ssrc);
     c->rw.clock_hz = pr->p.clock_hz;
+    c->layer = c->target_layer = 0; /* after a simulcast producer: its one stream */
     c->vp8_resync = true;
     if (c->leg->connected && !c->p.paused)
         sfu_producer_request_keyframe(pr, now_ms);
