@@ -44,6 +44,15 @@ int sfu_consumer_new(sfu_room_t *r, uint64_t producer_id, sfu_leg_t *sub,
     random_bytes((uint8_t *)&c->rtx_seq, sizeof c->rtx_seq);
     rtp_rewriter_init(&c->rw, pr->nstreams > 1 ? 0 : pr->p.ssrc, params->ssrc, pr->p.clock_hz,
                       first_seq, first_ts);
+    for (int i = 0; i < SFU_LEG_RETIRED; i++) {
+        if (sub->retired[i].ssrc != params->ssrc)
+            continue;
+        /* The SSRC's numbering carries on, as when a consumer switches producer. */
+        c->rw = sub->retired[i].rw;
+        rtp_rewriter_switch(&c->rw, pr->nstreams > 1 ? 0 : pr->p.ssrc);
+        c->rw.clock_hz = pr->p.clock_hz;
+        sub->retired[i].ssrc = 0;
+    }
     c->layer = c->target_layer = pr->nstreams > 1 ? -1 : 0;
     c->tl = c->target_tl = SFU_MAX_TEMPORAL;
     sfu_consumer__rebuild_ext_map(c);
@@ -81,6 +90,18 @@ static void unlink_from_producer(sfu_consumer_t *c)
 
 void sfu_consumer__free(sfu_consumer_t *c)
 {
+    if (c->rw.started) {
+        sfu_leg_t *leg = c->leg;
+        int i = leg->retired_next;
+        for (int k = 0; k < SFU_LEG_RETIRED; k++) {
+            if (leg->retired[k].ssrc == c->p.ssrc)
+                i = k; /* replaces its own older entry */
+        }
+        leg->retired[i].ssrc = c->p.ssrc;
+        leg->retired[i].rw = c->rw;
+        if (i == leg->retired_next)
+            leg->retired_next = (i + 1) % SFU_LEG_RETIRED;
+    }
     unlink_from_producer(c);
     for (sfu_consumer_t **pp = &c->leg->consumers; *pp; pp = &(*pp)->next_in_leg) {
         if (*pp == c) {
@@ -124,6 +145,7 @@ static void consumer_restart(sfu_consumer_t *c, uint64_t now_ms)
     }
     rtp_rewriter_switch(&c->rw, pr->p.ssrc);
     c->rw.clock_hz = pr->p.clock_hz;
+    c->layer = c->target_layer = 0; /* after a simulcast producer: its one stream */
     c->vp8_resync = true;
     if (c->leg->connected && !c->p.paused)
         sfu_producer_request_keyframe(pr, now_ms);

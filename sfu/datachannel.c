@@ -114,11 +114,11 @@ static void dc_message(void *ctx, uint16_t stream, bool binary, const uint8_t *d
     if (!app && stream != from->state)
         return; /* a channel of another name: nothing to do with it */
     if (len > SFU_DC_MAX_MESSAGE) {
-        h->stats->dropped_size++;
+        counter_inc(&h->stats->dropped_size);
         return;
     }
     if (!rate_ok(from)) {
-        h->stats->dropped_rate++;
+        counter_inc(&h->stats->dropped_rate);
         return;
     }
     size_t n = frame(h, from->user_id, binary, data, len);
@@ -129,15 +129,17 @@ static void dc_message(void *ctx, uint16_t stream, bool binary, const uint8_t *d
             continue;
         int rc = sctp_transport_send(to->sctp, (uint16_t)s, binary, h->frame, n);
         if (rc == 0) {
-            h->stats->relayed++;
+            counter_inc(app ? &h->stats->relayed_reliable : &h->stats->relayed_unreliable);
+            counter_add(app ? &h->stats->bytes_reliable : &h->stats->bytes_unreliable, len);
         } else if (rc == -EAGAIN && app) {
             /* Its buffer is full: it does not read. It loses the channel, not the others. */
-            h->stats->closed_not_reading++;
+            counter_inc(&h->stats->closed_not_reading);
             log_info("dc", "room %lld: user %lld's channel app closed: not reading",
                      (long long)to->room_id, (long long)to->user_id);
             sctp_transport_close_channel(to->sctp, (uint16_t)s, "not reading");
+        } else if (rc == -EAGAIN) {
+            counter_inc(&h->stats->dropped_full); /* "state" just loses the message */
         }
-        /* The unreliable channel just loses the message when full. */
     }
 }
 

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "common/counter.h"
+
 #define SFU_DC_MAX_MESSAGE 16384  /* a=max-message-size we announce */
 #define SFU_DC_RATE        500    /* messages per second per participant ... */
 #define SFU_DC_BURST       2000   /* ... with bursts of this many */
@@ -22,8 +24,16 @@
 typedef struct sfu_dc_hub sfu_dc_hub_t;
 typedef struct sfu_dc_leg sfu_dc_leg_t;
 
+/* Per worker; written on the worker thread only, read by /metrics. A
+ * message relayed to two participants counts twice; bytes are the senders'
+ * payloads (without the user id the node puts in front). */
 typedef struct sfu_dc_stats {
-    uint64_t relayed, dropped_rate, dropped_size, closed_not_reading;
+    counter_t relayed_reliable, relayed_unreliable; /* messages sent on "app" / "state" */
+    counter_t bytes_reliable, bytes_unreliable;
+    counter_t dropped_size;       /* incoming messages over SFU_DC_MAX_MESSAGE */
+    counter_t dropped_rate;       /* incoming messages over the participant's rate */
+    counter_t dropped_full;       /* "state" messages a receiver's full buffer lost */
+    counter_t closed_not_reading; /* "app" channels closed: the receiver's buffer was full */
 } sfu_dc_stats_t;
 
 /* send: one SCTP packet to the leg's DTLS transport. */

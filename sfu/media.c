@@ -217,6 +217,7 @@ typedef enum {
     CMD_CONSUMER_PAUSE,
     CMD_CONSUMER_LAYERS,
     CMD_LEG_DATACHANNEL,
+    CMD_CONSUMER_SWITCH,
 } media_cmd_kind_t;
 
 typedef struct media_cmd {
@@ -356,6 +357,18 @@ static void run_cmd(void *worker, void *arg)
     case CMD_CONSUMER_LAYERS:
         rc = r ? sfu_room_consumer_set_layers(r, c->consumer_id, c->layer_limit, 0, now) : -ENOENT;
         break;
+    case CMD_CONSUMER_SWITCH: {
+        sfu_consumer_t *con = r ? sfu_room_consumer(r, c->consumer.id) : NULL;
+        sfu_producer_t *pr = r ? sfu_room_producer(r, c->producer_id) : NULL;
+        if (con && pr)
+            rc = sfu_consumer_switch_producer(con, pr, now);
+        else if (!con) /* its producer went, and the consumer with it */
+            rc = r && ml ? sfu_consumer_new(r, c->producer_id, ml->leg, &c->consumer, now, NULL)
+                         : -ENOENT;
+        else
+            rc = -ENOENT;
+        break;
+    }
     case CMD_LEG_DATACHANNEL:
         if (ml && !ml->dc) {
             ml->dc = sfu_dc_leg_new(&mw->dc_hub, sfu_worker__loop(worker), &mw->dc_stats,
@@ -540,6 +553,17 @@ int sfu_media_consumer_add(sfu_media_t *m, int64_t room_id, uint64_t producer_id
     return post(m, c);
 }
 
+int sfu_media_consumer_switch(sfu_media_t *m, int64_t room_id, uint64_t producer_id,
+                              uint64_t leg_id, const sfu_consumer_params_t *params)
+{
+    media_cmd_t *c = cmd_new(CMD_CONSUMER_SWITCH, room_id, leg_id);
+    if (c) {
+        c->producer_id = producer_id;
+        c->consumer = *params;
+    }
+    return post(m, c);
+}
+
 int sfu_media_consumer_remove(sfu_media_t *m, int64_t room_id, uint64_t consumer_id)
 {
     media_cmd_t *c = cmd_new(CMD_CONSUMER_REMOVE, room_id, 0);
@@ -609,6 +633,15 @@ void sfu_media_counters(const sfu_media_t *m, sfu_media_counters_t *out)
         out->rtcp_unknown_ssrc += counter_get(&s->rtcp_unknown_ssrc);
         out->rtp_not_placed += counter_get(&s->rtp_not_placed);
         out->send_failed += counter_get(&s->send_failed);
+        const sfu_dc_stats_t *d = &m->workers[i].dc_stats;
+        out->dc_relayed_reliable += counter_get(&d->relayed_reliable);
+        out->dc_relayed_unreliable += counter_get(&d->relayed_unreliable);
+        out->dc_bytes_reliable += counter_get(&d->bytes_reliable);
+        out->dc_bytes_unreliable += counter_get(&d->bytes_unreliable);
+        out->dc_dropped_size += counter_get(&d->dropped_size);
+        out->dc_dropped_rate += counter_get(&d->dropped_rate);
+        out->dc_dropped_full += counter_get(&d->dropped_full);
+        out->dc_closed_not_reading += counter_get(&d->closed_not_reading);
         sfu_worker_stats_t ws;
         sfu_worker_stats(m->workers[i].worker, &ws);
         out->udp_rx += ws.rx_packets;

@@ -39,6 +39,9 @@ typedef struct sfu_media_counters {
     uint64_t srtp_auth_failed, srtp_replayed, dtls_failed;
     uint64_t transports;
     uint64_t tcp_accepted, tcp_refused, tcp_timed_out, tcp_bad; /* ICE-TCP connections */
+    /* Data channels (sfu/datachannel.h, sfu_dc_stats_t). */
+    uint64_t dc_relayed_reliable, dc_relayed_unreliable, dc_bytes_reliable, dc_bytes_unreliable;
+    uint64_t dc_dropped_size, dc_dropped_rate, dc_dropped_full, dc_closed_not_reading;
 } sfu_media_counters_t;
 
 sfu_media_t *sfu_media_new(uv_loop_t *main_loop, sfu_worker_t *const *workers, int count,
@@ -79,6 +82,12 @@ int sfu_media_consumer_add(sfu_media_t *m, int64_t room_id, uint64_t producer_id
 /* The leg terminates data channels (SCTP over its DTLS) for user_id, whose
  * messages on "app"/"state" go to the room's other such legs. */
 int sfu_media_leg_datachannel(sfu_media_t *m, int64_t room_id, uint64_t leg_id, int64_t user_id);
+/* The consumer params->id sends producer_id's packets from now on, under
+ * the same SSRC with its numbering and timestamps carried on (the
+ * subscriber sees one stream whose source changed); made anew on the leg
+ * when it is gone (its producer left). Same kind of track only. */
+int sfu_media_consumer_switch(sfu_media_t *m, int64_t room_id, uint64_t producer_id,
+                              uint64_t leg_id, const sfu_consumer_params_t *params);
 int sfu_media_consumer_remove(sfu_media_t *m, int64_t room_id, uint64_t consumer_id);
 int sfu_media_consumer_pause(sfu_media_t *m, int64_t room_id, uint64_t consumer_id, bool paused);
 /* Simulcast: the most layers the consumer's subscriber takes (0: all). */

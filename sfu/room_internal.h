@@ -23,6 +23,8 @@ struct sfu_room {
     size_t leg_count;
 };
 
+#define SFU_LEG_RETIRED 4
+
 struct sfu_leg {
     sfu_room_t *room;
     uint64_t id;
@@ -43,6 +45,14 @@ struct sfu_leg {
     sfu_producer_t *producers; /* published on this leg: owned */
     sfu_consumer_t *consumers; /* sent on this leg: owned */
     idmap_t consumers_by_ssrc; /* outgoing ssrc + 1 -> consumer, for feedback */
+    /* Where the last consumers removed from the leg left their numbering, by
+     * SSRC: one made again under that SSRC carries on from there (the
+     * subscriber's SRTP refuses a sequence number that jumps back). */
+    struct {
+        uint32_t ssrc; /* 0: empty */
+        rtp_rewriter_t rw;
+    } retired[SFU_LEG_RETIRED];
+    int retired_next;
 };
 
 /* One encoding of a producer: a stream with its own SSRC. */

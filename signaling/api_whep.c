@@ -5,8 +5,9 @@
  * else the room's active speaker (the first participant publishing until
  * anyone has spoken). It is not a participant of the call: nobody sees it,
  * and it follows the call from outside, re-pointing its consumers
- * (sfu/media.h) when the call or its active speaker changes. The SSRC and
- * mid of each section stay, so the viewer renegotiates nothing. */
+ * (sfu/media.h) when the call or its active speaker changes. The SSRC, mid
+ * and RTP numbering of each section stay, so the viewer renegotiates
+ * nothing and sees one stream whose source changed. */
 #include "signaling/signaling_internal.h"
 
 #include <errno.h>
@@ -114,16 +115,24 @@ static void session_follow(signaling_t *sig, whep_session_t *s)
         uint64_t want = t ? t->producer_id : 0;
         if (want == x->producer_id)
             continue;
-        if (x->consumer_id)
-            sfu_media_consumer_remove(sig->media, s->room_id, x->consumer_id);
-        x->consumer_id = 0;
         x->producer_id = want;
-        if (!want)
+        if (!want) {
+            if (x->consumer_id)
+                sfu_media_consumer_remove(sig->media, s->room_id, x->consumer_id);
+            x->consumer_id = 0;
             continue;
-        x->consumer_id = ++sig->next_leg_id;
+        }
+        /* Another source on the same stream: the consumer carries on its
+         * numbering, or the viewer's SRTP would refuse a jump back. */
+        bool fresh = !x->consumer_id;
+        if (fresh)
+            x->consumer_id = ++sig->next_leg_id;
         sfu_consumer_params_t cp = {.id = x->consumer_id, .ssrc = x->t.ssrc};
         snprintf(cp.mid, sizeof cp.mid, "%s", x->t.mid);
-        sfu_media_consumer_add(sig->media, s->room_id, want, s->leg, &cp);
+        if (fresh)
+            sfu_media_consumer_add(sig->media, s->room_id, want, s->leg, &cp);
+        else
+            sfu_media_consumer_switch(sig->media, s->room_id, want, s->leg, &cp);
     }
 }
 

@@ -2,7 +2,9 @@
 // messages each on the reliable channel "app" (text and binary) and 200 on
 // the unreliable "state"; every page gets each other page's app messages
 // once and in order, marked with the sender's user id, and some state ones;
-// a reaction from the web client's button shows on the sender's tile.
+// the node's /metrics count exactly what it relayed, and a burst over the
+// rate limit is cut down to the limit and counted; a reaction from the web
+// client's button shows on the sender's tile.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import test from 'node:test';
@@ -13,6 +15,15 @@ import { CHROMIUM, FLAGS, joinCall, signIn, until } from './browser.mjs';
 
 const PER_PAGE = 1000;
 const STATE = 200;
+const BURST = 2600; // over the node's burst of 2,000 messages
+
+/* The node's sfu_dc_* counters from /metrics. */
+async function dcMetrics(server) {
+  const text = await (await fetch(server.url + '/metrics')).text();
+  const out = {};
+  for (const m of text.matchAll(/^sfu_dc_(\w+)_total (\d+)$/gm)) out[m[1]] = Number(m[2]);
+  return out;
+}
 
 test('three pages exchange 1,000 data channel messages each through the node', { timeout: 300000 }, async () => {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: tools/deps.sh installs it`);
@@ -79,6 +90,46 @@ test('three pages exchange 1,000 data channel messages each through the node', {
       assert.ok(state.length > 0 && state.length <= 2 * STATE);
     }
     console.log(`# ${3 * PER_PAGE} app messages relayed to two pages each in ${Date.now() - t0} ms`);
+
+    // The node counted each app message once per receiver, with the bytes
+    // the senders sent; state messages as many as it handed on (at least
+    // what arrived); nothing dropped.
+    const textBytes = (idx) => Array.from({ length: PER_PAGE }, (_, i) => (i % 3 === 2 ? 4 : `p${idx} #${i}`.length))
+      .reduce((a, b) => a + b, 0);
+    const stateBytes = (idx) => Array.from({ length: STATE }, (_, i) => `s${idx} ${i}`.length).reduce((a, b) => a + b, 0);
+    const m0 = await dcMetrics(server);
+    console.log(`# node data channel counters: ${JSON.stringify(m0)}`);
+    assert.equal(m0.relayed_reliable, 3 * PER_PAGE * 2);
+    assert.equal(m0.relayed_reliable_bytes, 2 * [0, 1, 2].map(textBytes).reduce((a, b) => a + b, 0));
+    let stateReceived = 0;
+    for (const { page } of pages) {
+      stateReceived += await page.evaluate(() => window.sfu.dataReceived().filter((m) => m.channel === 'state').length);
+    }
+    assert.ok(m0.relayed_unreliable >= stateReceived && m0.relayed_unreliable <= 3 * STATE * 2,
+      `state messages relayed ${m0.relayed_unreliable}, received ${stateReceived}`);
+    if (m0.relayed_unreliable === 3 * STATE * 2) {
+      assert.equal(m0.relayed_unreliable_bytes, 2 * [0, 1, 2].map(stateBytes).reduce((a, b) => a + b, 0));
+    }
+    for (const k of ['dropped_size', 'dropped_rate', 'dropped_full', 'closed_not_reading']) assert.equal(m0[k], 0, k);
+
+    // One page sends a burst over the rate limit at once: the node relays
+    // about the burst allowance and counts the rest as dropped. First its
+    // allowance refills from the exchange (500 a second).
+    await new Promise((r) => setTimeout(r, 4500));
+    await pages[1].page.evaluate((n) => { for (let i = 0; i < n; i++) window.sfu.sendData(`b${i}`); }, BURST);
+    const m1 = await until('the node to account for the whole burst', async () => {
+      const m = await dcMetrics(server);
+      const relayed = (m.relayed_reliable - m0.relayed_reliable) / 2;
+      return relayed + m.dropped_rate === BURST ? m : null;
+    }, 30000);
+    const burstRelayed = (m1.relayed_reliable - m0.relayed_reliable) / 2;
+    console.log(`# burst of ${BURST}: ${burstRelayed} relayed, ${m1.dropped_rate} dropped over the rate`);
+    assert.ok(m1.dropped_rate > 0 && burstRelayed >= 2000, JSON.stringify(m1));
+    for (const { page, s } of [pages[0], pages[2]]) {
+      await until(`${s.user.username} to receive the relayed part of the burst`, () => page.evaluate((n) =>
+        window.sfu.dataReceived().filter((m) => m.channel === 'app' && /^b\d+$/.test(m.data)).length === n, burstRelayed), 30000);
+    }
+    await new Promise((r) => setTimeout(r, 1000)); // tokens for the reaction
 
     // The web client's reaction button: the others see it on the sender's tile.
     await pages[0].page.click('#react');

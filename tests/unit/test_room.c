@@ -316,6 +316,40 @@ static void test_switching_source_keeps_sequence_and_timestamps_continuous(void 
     assert_ptr_equal(sfu_consumer_producer(c), prb);
 }
 
+/* A subscriber's stream whose producer left and that is given another
+ * producer under the same SSRC (a WHEP section following the speaker): its
+ * numbering carries on, or the subscriber's SRTP would refuse the jump back. */
+static void test_consumer_made_again_under_its_ssrc_carries_numbering_on(void **state)
+{
+    fixture_t *f = *state;
+    sfu_producer_params_t pa = video_params(10, 1111), pb = video_params(11, 2222);
+    assert_int_equal(sfu_producer_new(f->room, f->pub_a, &pa, NULL), 0);
+    assert_int_equal(sfu_producer_new(f->room, f->pub_b, &pb, NULL), 0);
+    sfu_consumer_params_t cp = consumer_params(20, 5555);
+    assert_int_equal(sfu_consumer_new(f->room, 10, f->sub_b, &cp, 1, NULL), 0);
+    for (uint16_t s = 0; s < 3; s++)
+        feed_rtp(f->pub_a, 1111, (uint16_t)(40000 + s), 100000u + s * 3000u, 1000 + s * 33);
+    rtp_packet_t before = last_rtp(&f->cap_sub_b);
+    /* A leaves: its consumers go with its producer. */
+    assert_int_equal(sfu_room_producer_close(f->room, 10, 1), 0);
+    assert_null(sfu_room_consumer(f->room, 20));
+    cp = consumer_params(21, 5555);
+    assert_int_equal(sfu_consumer_new(f->room, 11, f->sub_b, &cp, 1100, NULL), 0);
+    feed_rtp(f->pub_b, 2222, 7, 555, 1106);
+    rtp_packet_t after = last_rtp(&f->cap_sub_b);
+    assert_int_equal(after.ssrc, 5555);
+    assert_int_equal((uint16_t)(after.seq - before.seq), 1);
+    assert_int_equal(after.ts - before.ts, 3600); /* 40 ms at 90 kHz */
+    /* Removed and made again on the same producer: the same. */
+    assert_int_equal(sfu_room_consumer_close(f->room, 21), 0);
+    cp = consumer_params(22, 5555);
+    assert_int_equal(sfu_consumer_new(f->room, 11, f->sub_b, &cp, 1140, NULL), 0);
+    feed_rtp(f->pub_b, 2222, 8, 3555, 1139);
+    rtp_packet_t again = last_rtp(&f->cap_sub_b);
+    assert_int_equal((uint16_t)(again.seq - after.seq), 1);
+    assert_int_equal(again.ts - after.ts, 2970); /* 33 ms later */
+}
+
 static void test_pause_sends_nothing_and_resumes_without_a_gap(void **state)
 {
     fixture_t *f = *state;
@@ -697,6 +731,7 @@ int main(void)
         T(test_two_rooms_with_the_same_ssrc_stay_apart),
         T(test_consumer_sends_its_own_ssrc_and_numbering),
         T(test_switching_source_keeps_sequence_and_timestamps_continuous),
+        T(test_consumer_made_again_under_its_ssrc_carries_numbering_on),
         T(test_pause_sends_nothing_and_resumes_without_a_gap),
         T(test_extensions_are_remapped_and_stamped),
         T(test_sender_report_translates_the_publishers_mapping),

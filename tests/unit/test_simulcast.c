@@ -526,6 +526,36 @@ static void test_a_paused_consumer_sends_nothing(void **state)
     assert_int_equal(f->cap_sub.rtp_count, 1);
 }
 
+/* A consumer that switches from a simulcast producer to one with a single
+ * stream (a WHEP section now showing a WHIP ingest) sends that stream and
+ * its subscriber's PLIs reach the new publisher. */
+static void test_switching_to_a_single_stream_producer(void **state)
+{
+    fixture_t *f = *state;
+    uint64_t t = reach_top(f);
+    capture_t cap_pub2 = {0};
+    sfu_leg_t *pub2 = sfu_leg_new(f->room, 3, &cap_io, &cap_pub2);
+    sfu_leg_set_connected(pub2, true, t);
+    sfu_producer_params_t pp = {
+        .id = 11, .ssrc = 5000, .video = true, .pt = 96, .clock_hz = 90000, .codec = RTP_CODEC_VP8};
+    sfu_producer_t *pr;
+    assert_int_equal(sfu_producer_new(f->room, pub2, &pp, &pr), 0);
+    sfu_consumer_t *c = sfu_room_consumer(f->room, 20);
+    assert_int_equal(sfu_consumer_switch_producer(c, pr, t + 10), 0);
+    assert_int_equal(cap_pub2.pli_count, 1); /* a keyframe for the new subscriber */
+    int before = f->cap_sub.rtp_count;
+    uint8_t pkt[128];
+    rtp_header_write(pkt, sizeof pkt, 96, false, 9, 90000, 5000);
+    size_t n = vp8_payload(pkt + 12, true, true, 77, 0, 0);
+    sfu_leg_receive_rtp(pub2, pkt, 12 + n, t + 20);
+    assert_int_equal(f->cap_sub.rtp_count, before + 1);
+    /* The subscriber asks for a keyframe (PLI on its SSRC) a second later. */
+    uint8_t pli[12] = {0x81, 206, 0, 2, 0, 0, 0, 1, 0, 0, 0x1e, 0x61}; /* media SSRC 7777 */
+    sfu_leg_receive_rtcp(f->sub, pli, sizeof pli, t + 1100);
+    assert_int_equal(cap_pub2.pli_count, 2);
+    assert_int_equal(cap_pub2.pli_ssrc[1], 5000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -541,6 +571,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_temporal_layers_are_left_out_without_a_gap, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_a_paused_consumer_sends_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_switching_to_a_single_stream_producer, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
