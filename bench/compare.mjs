@@ -34,12 +34,14 @@ const FIGURES = [
 function usage(out = process.stderr) {
   out.write(
     'Usage: bench/compare SCENARIO... [--pairs N] [--duration S] [--participants N]\n' +
-      '                     [--out DIR] [--docs FILE] [--quiet]\n' +
+      '                     [--out DIR] [--docs FILE] [--resume] [--quiet]\n' +
       '  --pairs N          runs of ours and of Janus per scenario, alternating (default 3)\n' +
       '  --duration S       measured seconds per step (default: the scenario\'s)\n' +
       '  --participants N   participants per room in every step (smoke runs)\n' +
       '  --out DIR          default bench/out/compare\n' +
-      '  --docs FILE        also write the comparison as Markdown (docs/BENCHMARKS.md)\n',
+      '  --docs FILE        also write the comparison as Markdown (docs/BENCHMARKS.md)\n' +
+      '  --resume           keep the runs DIR already holds (an interrupted comparison,\n' +
+      '                     or one scenario run again after removing DIR/SCENARIO)\n',
   );
 }
 
@@ -58,6 +60,7 @@ function parseArgs(argv) {
     else if (k === '--out') a.out = v();
     else if (k === '--docs') a.docs = v();
     else if (k === '--quiet') a.quiet = true;
+    else if (k === '--resume') a.resume = true;
     else if (k === '--help' || k === '-h') {
       usage(process.stdout);
       process.exit(0);
@@ -232,7 +235,9 @@ function markdown(result, svgName) {
     `${m.cores} cores (${m.cpu}), Linux ${m.kernel}; Janus ${result.versions.janus ?? 'unknown'} ` +
     `(Debian's package, videoroom plugin), our node at ${result.versions.sfu_commit ?? 'unknown'}; ` +
     `load average ${result.load_average.start.join(' ')} at the start, ` +
-    `${result.load_average.end.join(' ')} at the end.\n\n`;
+    `${result.load_average.end.join(' ')} at the end` +
+    (result.kept_runs ? ` (${result.kept_runs} of the runs kept from an earlier invocation with --resume)` : '') +
+    '.\n\n';
   out += 'Both run the same scenario with the same synthetic participants (`build/sfu-loadgen`: ' +
     'real ICE, DTLS and SRTP; one-way latency from kernel receive timestamps), one after the other, ' +
     `${result.pairs} time(s) each, alternating; every figure is the median over those runs and the ` +
@@ -279,6 +284,7 @@ async function main() {
     machine: { cores: cpus.length, cpu: cpus[0]?.model ?? 'unknown', kernel: os.release() },
     versions: versions(),
     load_average: { start: os.loadavg().map((x) => Number(x.toFixed(2))) },
+    kept_runs: 0,
     scenarios: {},
   };
   for (const scenario of opts.scenarios) {
@@ -286,8 +292,17 @@ async function main() {
     for (let i = 1; i <= opts.pairs; i++) {
       const pair = {};
       for (const [side, target] of [['ours', 'sfu'], ['janus', 'janus']]) {
-        log(opts, `${scenario}: pair ${i}/${opts.pairs}, ${side}`);
-        const report = await benchRun(opts, scenario, target, path.join(outDir, scenario, `pair${i}-${side}`));
+        const runDir = path.join(outDir, scenario, `pair${i}-${side}`);
+        const kept = path.join(runDir, 'report.json');
+        let report;
+        if (opts.resume && fs.existsSync(kept)) {
+          log(opts, `${scenario}: pair ${i}/${opts.pairs}, ${side}: kept from ${runDir}`);
+          report = JSON.parse(fs.readFileSync(kept, 'utf8'));
+          result.kept_runs++;
+        } else {
+          log(opts, `${scenario}: pair ${i}/${opts.pairs}, ${side}`);
+          report = await benchRun(opts, scenario, target, runDir);
+        }
         pair[side] = figures(report);
         log(opts, `${scenario}: ${side}: ${report.forwarded_pps} pkt/s, p99 ${report.latency_us?.p99} us, ` +
           `${report.cpu_s_per_mpkt} CPU s/Mpkt, loss ${report.loss_pct} %`);
