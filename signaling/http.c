@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "signaling/api.h"
+#include "signaling/listener.h"
 #include "signaling/ws.h"
 #include "signaling/ws_call.h"
 #include "signaling/ws_direct.h"
@@ -492,44 +493,6 @@ static void lws_log_emit(int level, const char *line)
     log_write(level == LLL_ERR ? LOG_WARN : LOG_DEBUG, "lws", "%s", msg);
 }
 
-/* lws only logs a failed bind; probe the address first to name the reason. */
-static int probe_tcp_listen(const char *host, int port, char *err, size_t err_cap)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl;
-    memset(&ss, 0, sizeof ss);
-    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)port);
-        sl = sizeof *v4;
-    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)port);
-        sl = sizeof *v6;
-    } else {
-        snprintf(err, err_cap, "cannot listen on %s:%d: not an IP address", host, port);
-        return -EINVAL;
-    }
-    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
-    if (fd < 0) {
-        snprintf(err, err_cap, "cannot listen on %s:%d: %s", host, port, strerror(errno));
-        return -errno;
-    }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    int rc = bind(fd, (struct sockaddr *)&ss, sl) == 0 ? listen(fd, 1) : -1;
-    int e = errno;
-    close(fd);
-    if (rc) {
-        snprintf(err, err_cap, "cannot listen on %s:%d: %s", host, port,
-                 e == EADDRINUSE ? "port already in use" : strerror(e));
-        return -e;
-    }
-    return 0;
-}
-
 /* lws accepts files it cannot use; load them here to name the problem. */
 static int check_tls_files(const char *cert_path, const char *key_path, char *err, size_t err_cap)
 {
@@ -572,12 +535,16 @@ int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t *
     bool tls = opts->tls_cert && opts->tls_cert[0];
     if (tls && check_tls_files(opts->tls_cert, opts->tls_key, err, err_cap))
         return -EINVAL;
-    int rc = probe_tcp_listen(opts->listen_host, opts->listen_port, err, err_cap);
+    /* The node accepts on its own socket (signaling/listener.c) and hands
+     * connections to lws: the vhost itself listens on nothing. */
+    int listen_fd = -1;
+    int rc = http_listener_bind(opts->listen_host, opts->listen_port, &listen_fd, err, err_cap);
     if (rc)
         return rc;
 
     signaling_t *sig = calloc(1, sizeof *sig);
     if (!sig) {
+        close(listen_fd);
         snprintf(err, err_cap, "out of memory");
         return -ENOMEM;
     }
@@ -626,12 +593,14 @@ int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t *
         snprintf(sig->tls_key, sizeof sig->tls_key, "%s", opts->tls_key);
     }
     if (ws_hub_init(sig)) {
+        close(listen_fd);
         snprintf(err, err_cap, "out of memory");
         free(sig);
         return -ENOMEM;
     }
     sig->lws = lws_create_context(&info);
     if (!sig->lws) {
+        close(listen_fd);
         snprintf(err, err_cap, "cannot start the HTTP server (libwebsockets context)");
         free(sig);
         return -EIO;
@@ -655,16 +624,13 @@ int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t *
 
     struct lws_context_creation_info vinfo;
     memset(&vinfo, 0, sizeof vinfo);
-    vinfo.port = opts->listen_port;
-    vinfo.iface = opts->listen_host;
+    vinfo.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     vinfo.protocols = protocols;
     vinfo.mounts = m;
     vinfo.vhost_name = "sfu";
     vinfo.pvo = &ws_pvo;
     vinfo.retry_and_idle_policy = &ws_idle_policy;
     vinfo.options = LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
-    if (!strchr(opts->listen_host, ':'))
-        vinfo.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (tls) {
         /* lws turns a vhost's TLS off unless its own options ask for it too. */
         vinfo.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
@@ -672,9 +638,12 @@ int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t *
         vinfo.ssl_private_key_filepath = opts->tls_key;
     }
     sig->vhost = lws_create_vhost(sig->lws, &vinfo);
-    if (!sig->vhost) {
+    if (sig->vhost)
+        sig->listener = http_listener_start(loop, listen_fd, sig->vhost);
+    if (!sig->listener) {
+        close(listen_fd);
         snprintf(err, err_cap, "cannot listen on %s:%d%s", opts->listen_host, opts->listen_port,
-                 tls ? ": the TLS certificate or key was refused" : "");
+                 !sig->vhost && tls ? ": the TLS certificate or key was refused" : "");
         lws_context_destroy(sig->lws);
         free(sig);
         return -EIO;
@@ -761,6 +730,8 @@ void signaling_stop(signaling_t *sig)
     if (!sig || !sig->lws || sig->lws_stopping)
         return;
     sig->lws_stopping = true;
+    http_listener_close(sig->listener);
+    sig->listener = NULL;
     lws_context_destroy(sig->lws);
     ws_direct_close_all(sig);
     ws_call_close_all(sig);
