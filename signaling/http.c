@@ -25,8 +25,9 @@
 #include "signaling/ws_direct.h"
 #include "signaling/ws_internal.h"
 
-#define WRITE_CHUNK    16384
-#define HTTP_DRAIN_MAX (16u * 1024 * 1024) /* larger bodies: answer 413 at once and close */
+#define WRITE_CHUNK         16384
+#define HTTP_HEAD_TIMEOUT_S 5                   /* seconds a request head may take to arrive */
+#define HTTP_DRAIN_MAX      (16u * 1024 * 1024) /* larger bodies: answer 413 at once and close */
 
 struct http_pss {
     http_req_t *req;
@@ -411,12 +412,28 @@ static int req_write(struct http_pss *pss, struct lws *wsi)
     return req_finish(pss, wsi);
 }
 
-static void req_dispatch(http_req_t *req)
+/* Routes the request. An answer that is ready and small is written at once,
+ * from the callback that completed the request: lws reads a pipelined next
+ * request into the same connection as soon as this callback returns, and
+ * the first one would go unanswered if its answer waited for writability.
+ * Returns the lws callback's return value. */
+static int req_dispatch(struct http_pss *pss, struct lws *wsi)
 {
+    http_req_t *req = pss->req;
     if (!req->responded)
         router_dispatch(req);
-    if (req->responded && !req->deferred)
-        lws_callback_on_writable(req->wsi);
+    if (!req->responded || req->deferred)
+        return 0;
+    if (req->resp_len > WRITE_CHUNK) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    while (pss->req) {
+        int rc = req_write(pss, wsi);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -432,7 +449,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         if (!pss->req)
             return -1;
         if (!pss->req->body_expected)
-            req_dispatch(pss->req);
+            return req_dispatch(pss, wsi);
         return 0;
     case LWS_CALLBACK_HTTP_BODY:
         if (!pss->req)
@@ -446,8 +463,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
                              "request body over %zu bytes", pss->req->body_max);
             pss->req->close_after = true;
         }
-        req_dispatch(pss->req);
-        return 0;
+        return req_dispatch(pss, wsi);
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return req_write(pss, wsi);
     case LWS_CALLBACK_CLOSED_HTTP:
@@ -630,6 +646,9 @@ int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t *
     vinfo.vhost_name = "sfu";
     vinfo.pvo = &ws_pvo;
     vinfo.retry_and_idle_policy = &ws_idle_policy;
+    /* A request head not complete after this long is dropped (slow senders,
+     * and heads lws's parser cannot finish: docs/DEPLOY.md). */
+    vinfo.timeout_secs_ah_idle = HTTP_HEAD_TIMEOUT_S;
     vinfo.options = LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
     if (tls) {
         /* lws turns a vhost's TLS off unless its own options ask for it too. */

@@ -63,8 +63,9 @@ static void on_rest_over(uv_timer_t *t)
 static void on_exhausted(http_listener_t *l, int err)
 {
     if (!l->exhausted)
-        log_warn("http", "out of file descriptors (%s): new connections are closed until some "
-                         "are free; raise the limit (LimitNOFILE / ulimit -n)",
+        log_warn("http",
+                 "out of file descriptors (%s): new connections are closed until some "
+                 "are free; raise the limit (LimitNOFILE / ulimit -n)",
                  strerror(err));
     l->exhausted = true;
     if (l->spare_fd >= 0) {
