@@ -428,12 +428,15 @@ static int req_dispatch(struct http_pss *pss, struct lws *wsi)
         lws_callback_on_writable(wsi);
         return 0;
     }
-    while (pss->req) {
+    for (;;) {
+        /* The write that finishes the request ends the transaction, and lws
+         * may then free pss with the protocol's user space: decide first. */
+        bool last = req->headers_sent ? req->resp_len - req->resp_off <= WRITE_CHUNK
+                                      : !req->resp_len || req->method == HTTP_HEAD;
         int rc = req_write(pss, wsi);
-        if (rc)
+        if (rc || last)
             return rc;
     }
-    return 0;
 }
 
 static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

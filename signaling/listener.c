@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,9 @@ static void on_readable(uv_poll_t *p, int status, int events)
         }
         if (l->spare_fd < 0)
             l->spare_fd = open_spare();
+        /* As lws's own listener does: small answers go out without waiting. */
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         /* lws closes the socket itself when it cannot take it. */
         lws_adopt_socket_vhost(l->vhost, fd);
     }
