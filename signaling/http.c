@@ -412,31 +412,29 @@ static int req_write(struct http_pss *pss, struct lws *wsi)
     return req_finish(pss, wsi);
 }
 
-/* Routes the request. An answer that is ready and small is written at once,
- * from the callback that completed the request: lws reads a pipelined next
- * request into the same connection as soon as this callback returns, and
- * the first one would go unanswered if its answer waited for writability.
- * Returns the lws callback's return value. */
-static int req_dispatch(struct http_pss *pss, struct lws *wsi)
+/* Routes the request; a ready answer goes out once the socket is writable. */
+static void req_dispatch(http_req_t *req)
 {
-    http_req_t *req = pss->req;
+    req->dispatched = true;
     if (!req->responded)
         router_dispatch(req);
-    if (!req->responded || req->deferred)
-        return 0;
-    if (req->resp_len > WRITE_CHUNK) {
-        lws_callback_on_writable(wsi);
-        return 0;
-    }
-    for (;;) {
-        /* The write that finishes the request ends the transaction, and lws
-         * may then free pss with the protocol's user space: decide first. */
-        bool last = req->headers_sent ? req->resp_len - req->resp_off <= WRITE_CHUNK
-                                      : !req->resp_len || req->method == HTTP_HEAD;
-        int rc = req_write(pss, wsi);
-        if (rc || last)
-            return rc;
-    }
+    if (req->responded && !req->deferred)
+        lws_callback_on_writable(req->wsi);
+}
+
+/* A request that is still being answered (deferred work, or an answer not
+ * yet written) when lws hands over another one on the same connection:
+ * libwebsockets 4.1 cannot keep pipelined requests apart (it resets the
+ * request for the next one, or feeds the next one's bytes as a body). The
+ * pending work is told the connection is gone, and the connection closes. */
+static int req_pipelined(struct http_pss *pss)
+{
+    if (pss->req->deferred)
+        pss->req->wsi = NULL; /* the pending work frees it */
+    else
+        req_free(pss->req);
+    pss->req = NULL;
+    return -1;
 }
 
 static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -447,26 +445,33 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 
     switch (reason) {
     case LWS_CALLBACK_HTTP:
+        if (pss->req && pss->req->dispatched)
+            return req_pipelined(pss);
         req_free(pss->req);
         pss->req = req_begin(sig, wsi, in, strlen(in));
         if (!pss->req)
             return -1;
         if (!pss->req->body_expected)
-            return req_dispatch(pss, wsi);
+            req_dispatch(pss->req);
         return 0;
     case LWS_CALLBACK_HTTP_BODY:
         if (!pss->req)
             return -1;
+        if (pss->req->dispatched)
+            return req_pipelined(pss);
         return req_body_append(pss->req, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         if (!pss->req)
             return -1;
+        if (pss->req->dispatched)
+            return req_pipelined(pss);
         if (pss->req->body_discard && !pss->req->responded) {
             http_reply_error(pss->req, 413, "payload_too_large", NULL,
                              "request body over %zu bytes", pss->req->body_max);
             pss->req->close_after = true;
         }
-        return req_dispatch(pss, wsi);
+        req_dispatch(pss->req);
+        return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return req_write(pss, wsi);
     case LWS_CALLBACK_CLOSED_HTTP:

@@ -55,8 +55,6 @@ function exchange(port, head, ms) {
   });
 }
 
-const statuses = (data) => [...data.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
-
 test('at the open-file limit the node stays idle, closes what it cannot take, and serves again once fds are free', { timeout: 60000 }, async () => {
   const server = await startServer();
   const held = [];
@@ -102,23 +100,39 @@ test('at the open-file limit the node stays idle, closes what it cannot take, an
   }
 });
 
-test('pipelined requests are all answered, in order, on the one connection', T, async () => {
+// libwebsockets 4.1 cannot keep pipelined requests apart (docs/DEPLOY.md):
+// a request sent before the previous one was answered ends the connection.
+// What must hold: no crash (a pipelined request behind a sign-in used to free
+// the sign-in's request while its password hash was still being computed),
+// no spinning, the connection closed within the keep-alive, everyone else served.
+test('pipelined requests: the connection ends within seconds, the node neither crashes nor spins', { timeout: 60000 }, async () => {
   const server = await startServer();
   try {
+    const pid = server.proc.pid;
+    const body = JSON.stringify({ email: 'nobody@example.com', password: 'correct horse battery' });
+    const login = `POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
     const get = (p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`;
-    const r = await exchange(server.port, get('/api/health') + get('/api/nope') + get('/api/health'), 3000);
-    assert.deepEqual(statuses(r.data), [200, 404, 200], r.data);
-    assert.ok(r.firstByteMs !== null && r.firstByteMs < 1000, `answered at once (${r.firstByteMs} ms)`);
-
-    // Requests with bodies too, and a last one asking to close.
-    const body = '{"email":1}';
-    const post = `POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
-    const r2 = await exchange(server.port, post + get('/api/health') + 'GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 3000);
-    assert.deepEqual(statuses(r2.data), [400, 200, 200], r2.data);
-    assert.equal(r2.how, 'closed', 'closed after the request that asked for it');
-    assert.ok(r2.ms < 1000, `all three within ${r2.ms} ms`);
+    const cases = {
+      'sign-in, then a GET': login + get('/api/health'),
+      'two sign-ins': login + login,
+      'a GET, then a sign-in': get('/api/health') + login,
+      'three GETs': get('/api/health') + get('/api/nope') + get('/api/health'),
+      'a file, then a GET': get('/index.html') + get('/api/health'),
+    };
+    for (const [what, payload] of Object.entries(cases)) {
+      const r = await exchange(server.port, payload, 9000);
+      assert.equal(r.how, 'closed', `${what}: closed by the node`);
+      assert.ok(r.ms < 7000, `${what}: closed within ${r.ms} ms`);
+      await sleep(300); // a sign-in's hash finishes
+      assert.equal(server.exited(), null, `${what}: the node is running\n${server.stderr().slice(-2000)}`);
+      const before = cpuSeconds(pid);
+      await sleep(1000);
+      const share = cpuSeconds(pid) - before;
+      assert.ok(share < 0.2, `${what}: ${(share * 100).toFixed(0)} % of a core afterwards`);
+      assert.equal((await api(server, 'GET', '/api/health', { timeoutMs: 2000 })).status, 200, what);
+    }
   } finally {
-    assert.equal(await server.stop(), 0);
+    assert.equal(await server.stop(), 0, 'a clean exit');
   }
 });
 
