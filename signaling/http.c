@@ -458,13 +458,18 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         if (!pss->req)
             return -1;
         if (pss->req->dispatched)
-            return req_pipelined(pss);
+            return 0; /* bytes after an answered or pending request: dropped */
         return req_body_append(pss->req, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         if (!pss->req)
             return -1;
-        if (pss->req->dispatched)
+        /* lws repeats the completion when requests are pipelined behind
+         * this one (and would spin on it): that ends the connection. */
+        if (pss->req->body_completed)
             return req_pipelined(pss);
+        pss->req->body_completed = true;
+        if (pss->req->dispatched)
+            return 0; /* a request without a body, dispatched from its headers */
         if (pss->req->body_discard && !pss->req->responded) {
             http_reply_error(pss->req, 413, "payload_too_large", NULL,
                              "request body over %zu bytes", pss->req->body_max);
