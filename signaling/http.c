@@ -310,7 +310,13 @@ static http_req_t *req_begin(signaling_t *sig, struct lws *wsi, const char *path
     req->body_max = strcmp(req->path, HTTP_UPLOAD_PATH) ? HTTP_MAX_BODY : HTTP_MAX_UPLOAD + 16384;
 
     char clen[32];
-    if (lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+    bool chunked = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
+    if (chunked && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+        /* RFC 9112 6.3: a request smuggling attempt, or a broken client. */
+        http_reply_error(req, 400, "bad_request", NULL,
+                         "send either Content-Length or Transfer-Encoding, not both");
+        req->close_after = true;
+    } else if (lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
         char *end;
         errno = 0;
         unsigned long long n = strtoull(clen, &end, 10);
@@ -330,7 +336,7 @@ static http_req_t *req_begin(signaling_t *sig, struct lws *wsi, const char *path
         }
         if (req->body_expected)
             req_admit_body(req, (size_t)n);
-    } else if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+    } else if (chunked) {
         http_reply_error(req, 411, "length_required", NULL,
                          "send the request body with a Content-Length");
         req->close_after = true;
@@ -422,6 +428,22 @@ static void req_dispatch(http_req_t *req)
         lws_callback_on_writable(req->wsi);
 }
 
+/* An answer that ends the connection (refused from the headers), written at
+ * once: lws may close the connection over the bytes that follow (a body it
+ * cannot frame) before the socket is next writable. Returns the callback's
+ * return value: -1 once written. */
+static int req_write_closing(struct http_pss *pss, struct lws *wsi)
+{
+    http_req_t *req = pss->req;
+    for (;;) {
+        bool last = req->headers_sent ? req->resp_len - req->resp_off <= WRITE_CHUNK
+                                      : !req->resp_len || req->method == HTTP_HEAD;
+        int rc = req_write(pss, wsi);
+        if (rc || last)
+            return rc ? rc : -1;
+    }
+}
+
 /* A request that is still being answered (deferred work, or an answer not
  * yet written) when lws hands over another one on the same connection:
  * libwebsockets 4.1 cannot keep pipelined requests apart (it resets the
@@ -451,6 +473,10 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         pss->req = req_begin(sig, wsi, in, strlen(in));
         if (!pss->req)
             return -1;
+        if (pss->req->responded && pss->req->close_after) {
+            pss->req->dispatched = true;
+            return req_write_closing(pss, wsi);
+        }
         if (!pss->req->body_expected)
             req_dispatch(pss->req);
         return 0;
