@@ -140,19 +140,40 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_UNDER) $$(FUZZ_EXTRA_$$*) $(wildcard common/
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -I. $(shell pkg-config --cflags $(FUZZ_PKGS)) \
 	    $< $(FUZZ_UNDER) $(FUZZ_EXTRA_$*) $(shell pkg-config --libs $(FUZZ_PKGS)) -o $@
 
+# Targets above that need the whole node (the WebSocket message table, the
+# HTTP routes) link every library source built for fuzzing, once, in an archive.
+FUZZ_NODE      := fuzz_ws fuzz_http
+FUZZ_NODE_OBJS := $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRCS))
+FUZZ_NODE_CFLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -I. $(SRTP_CFLAGS) \
+                   $(PKG_CFLAGS) -DSFU_VERSION=\"$(VERSION)\" -DSFU_WWW_DIR=\"$(CURDIR)/signaling/www\" -MMD -MP
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_NODE_CFLAGS) -c $< -o $@
+
+build/fuzz/libsfu-fuzz.a: $(FUZZ_NODE_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(addprefix build/fuzz/,$(FUZZ_NODE)): build/fuzz/%: tests/fuzz/%.c build/fuzz/libsfu-fuzz.a
+	$(FUZZ_CC) $(FUZZ_NODE_CFLAGS) -fsanitize=fuzzer $< build/fuzz/libsfu-fuzz.a $(SRTP_LIBS) $(PKG_LIBS) \
+	    -lpthread -lm -o $@
+
 fuzz-build: $(FUZZ_BINS)
 
 # make fuzz [FUZZ_SECONDS=60]: builds every target, runs each for that long
-# from its corpus in build/fuzz/corpus/NAME (kept between runs); stops at the
-# first crash, which libFuzzer leaves as build/fuzz/crash-*.
+# from its corpus in build/fuzz/corpus/NAME (kept between runs) and its seeds
+# in tests/fuzz/corpus/NAME; stops at the first crash, which libFuzzer leaves
+# as build/fuzz/crash-*.
 FUZZ_SECONDS ?= 60
 .PHONY: fuzz
 fuzz: fuzz-build
 	@set -e; for bin in $(FUZZ_BINS); do \
 	  name=$$(basename $$bin); mkdir -p build/fuzz/corpus/$$name; \
 	  echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+	  seeds=$$([ -d tests/fuzz/corpus/$$name ] && echo tests/fuzz/corpus/$$name); \
 	  $$bin -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=build/fuzz/ \
-	    build/fuzz/corpus/$$name 2>build/fuzz/$$name.log || { tail -40 build/fuzz/$$name.log; exit 1; }; \
+	    build/fuzz/corpus/$$name $$seeds 2>build/fuzz/$$name.log || { tail -40 build/fuzz/$$name.log; exit 1; }; \
 	  grep -E '^stat::number_of_executed_units' build/fuzz/$$name.log || true; \
 	done
 
@@ -171,3 +192,4 @@ clean:
 include $(wildcard tools/*.mk bench/*.mk)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find build/fuzz/obj -name '*.d' 2>/dev/null)

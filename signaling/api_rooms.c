@@ -13,6 +13,7 @@
 
 #define MESSAGES_DEFAULT_LIMIT 50
 #define MESSAGES_MAX_LIMIT     100
+#define ROOMS_MAX_LIMIT        500 /* the default page of GET /api/rooms, and its largest */
 #define ROOM_CODE_ATTEMPTS     8
 #define ROOMS_HOSTED_MAX       100 /* live rooms one user hosts */
 
@@ -126,21 +127,39 @@ static bool room_as_member(http_req_t *req, store_room_t *room, char role[8])
     return false;
 }
 
+typedef struct page_ctx {
+    json_t *list;
+    int limit;
+    bool has_more;
+} page_ctx_t;
+
 static int collect_room(void *ctx, const store_room_t *room)
 {
-    return json_array_append_new(ctx, api_room_json(room));
+    page_ctx_t *pc = ctx;
+    if ((int)json_array_size(pc->list) == pc->limit) {
+        pc->has_more = true;
+        return 1;
+    }
+    return json_array_append_new(pc->list, api_room_json(room));
 }
 
 void api_rooms_list(http_req_t *req)
 {
-    json_t *rooms = json_array();
-    int rc = store_rooms_visible(req->sig->store, req->user.id, collect_room, rooms);
+    int64_t limit = ROOMS_MAX_LIMIT, before = 0;
+    if (!api_query_positive(req, "limit", &limit) || !api_query_positive(req, "before", &before))
+        return;
+    if (limit > ROOMS_MAX_LIMIT)
+        limit = ROOMS_MAX_LIMIT;
+    page_ctx_t pc = {.list = json_array(), .limit = (int)limit};
+    /* One row beyond the page tells whether there is more. */
+    int rc = store_rooms_visible_page(req->sig->store, req->user.id, before, (int)limit + 1,
+                                      collect_room, &pc);
     if (rc) {
-        json_decref(rooms);
+        json_decref(pc.list);
         api_reply_store_error(req, rc);
         return;
     }
-    http_reply_json(req, 200, json_pack("{s:o}", "rooms", rooms));
+    http_reply_json(req, 200, json_pack("{s:o,s:b}", "rooms", pc.list, "hasMore", pc.has_more));
 }
 
 void api_rooms_create(http_req_t *req)
@@ -310,12 +329,6 @@ bool api_query_positive(http_req_t *req, const char *name, int64_t *out)
     *out = v;
     return true;
 }
-
-typedef struct page_ctx {
-    json_t *list;
-    int limit;
-    bool has_more;
-} page_ctx_t;
 
 static int collect_message(void *ctx, const store_message_t *m)
 {

@@ -19,13 +19,15 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "signaling/api.h"
+#include "signaling/listener.h"
 #include "signaling/ws.h"
 #include "signaling/ws_call.h"
 #include "signaling/ws_direct.h"
 #include "signaling/ws_internal.h"
 
-#define WRITE_CHUNK    16384
-#define HTTP_DRAIN_MAX (16u * 1024 * 1024) /* larger bodies: answer 413 at once and close */
+#define WRITE_CHUNK         16384
+#define HTTP_HEAD_TIMEOUT_S 5                   /* seconds a request head may take to arrive */
+#define HTTP_DRAIN_MAX      (16u * 1024 * 1024) /* larger bodies: answer 413 at once and close */
 
 struct http_pss {
     http_req_t *req;
@@ -308,7 +310,13 @@ static http_req_t *req_begin(signaling_t *sig, struct lws *wsi, const char *path
     req->body_max = strcmp(req->path, HTTP_UPLOAD_PATH) ? HTTP_MAX_BODY : HTTP_MAX_UPLOAD + 16384;
 
     char clen[32];
-    if (lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+    bool chunked = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
+    if (chunked && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+        /* RFC 9112 6.3: a request smuggling attempt, or a broken client. */
+        http_reply_error(req, 400, "bad_request", NULL,
+                         "send either Content-Length or Transfer-Encoding, not both");
+        req->close_after = true;
+    } else if (lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
         char *end;
         errno = 0;
         unsigned long long n = strtoull(clen, &end, 10);
@@ -328,7 +336,7 @@ static http_req_t *req_begin(signaling_t *sig, struct lws *wsi, const char *path
         }
         if (req->body_expected)
             req_admit_body(req, (size_t)n);
-    } else if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+    } else if (chunked) {
         http_reply_error(req, 411, "length_required", NULL,
                          "send the request body with a Content-Length");
         req->close_after = true;
@@ -410,12 +418,45 @@ static int req_write(struct http_pss *pss, struct lws *wsi)
     return req_finish(pss, wsi);
 }
 
+/* Routes the request; a ready answer goes out once the socket is writable. */
 static void req_dispatch(http_req_t *req)
 {
+    req->dispatched = true;
     if (!req->responded)
         router_dispatch(req);
     if (req->responded && !req->deferred)
         lws_callback_on_writable(req->wsi);
+}
+
+/* An answer that ends the connection (refused from the headers), written at
+ * once: lws may close the connection over the bytes that follow (a body it
+ * cannot frame) before the socket is next writable. Returns the callback's
+ * return value: -1 once written. */
+static int req_write_closing(struct http_pss *pss, struct lws *wsi)
+{
+    http_req_t *req = pss->req;
+    for (;;) {
+        bool last = req->headers_sent ? req->resp_len - req->resp_off <= WRITE_CHUNK
+                                      : !req->resp_len || req->method == HTTP_HEAD;
+        int rc = req_write(pss, wsi);
+        if (rc || last)
+            return rc ? rc : -1;
+    }
+}
+
+/* A request that is still being answered (deferred work, or an answer not
+ * yet written) when lws hands over another one on the same connection:
+ * libwebsockets 4.1 cannot keep pipelined requests apart (it resets the
+ * request for the next one, or feeds the next one's bytes as a body). The
+ * pending work is told the connection is gone, and the connection closes. */
+static int req_pipelined(struct http_pss *pss)
+{
+    if (pss->req->deferred)
+        pss->req->wsi = NULL; /* the pending work frees it */
+    else
+        req_free(pss->req);
+    pss->req = NULL;
+    return -1;
 }
 
 static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -426,20 +467,35 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 
     switch (reason) {
     case LWS_CALLBACK_HTTP:
+        if (pss->req && pss->req->dispatched)
+            return req_pipelined(pss);
         req_free(pss->req);
         pss->req = req_begin(sig, wsi, in, strlen(in));
         if (!pss->req)
             return -1;
+        if (pss->req->responded && pss->req->close_after) {
+            pss->req->dispatched = true;
+            return req_write_closing(pss, wsi);
+        }
         if (!pss->req->body_expected)
             req_dispatch(pss->req);
         return 0;
     case LWS_CALLBACK_HTTP_BODY:
         if (!pss->req)
             return -1;
+        if (pss->req->dispatched)
+            return 0; /* bytes after an answered or pending request: dropped */
         return req_body_append(pss->req, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         if (!pss->req)
             return -1;
+        /* lws repeats the completion when requests are pipelined behind
+         * this one (and would spin on it): that ends the connection. */
+        if (pss->req->body_completed)
+            return req_pipelined(pss);
+        pss->req->body_completed = true;
+        if (pss->req->dispatched)
+            return 0; /* a request without a body, dispatched from its headers */
         if (pss->req->body_discard && !pss->req->responded) {
             http_reply_error(pss->req, 413, "payload_too_large", NULL,
                              "request body over %zu bytes", pss->req->body_max);
@@ -492,44 +548,6 @@ static void lws_log_emit(int level, const char *line)
     log_write(level == LLL_ERR ? LOG_WARN : LOG_DEBUG, "lws", "%s", msg);
 }
 
-/* lws only logs a failed bind; probe the address first to name the reason. */
-static int probe_tcp_listen(const char *host, int port, char *err, size_t err_cap)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl;
-    memset(&ss, 0, sizeof ss);
-    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)port);
-        sl = sizeof *v4;
-    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)port);
-        sl = sizeof *v6;
-    } else {
-        snprintf(err, err_cap, "cannot listen on %s:%d: not an IP address", host, port);
-        return -EINVAL;
-    }
-    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
-    if (fd < 0) {
-        snprintf(err, err_cap, "cannot listen on %s:%d: %s", host, port, strerror(errno));
-        return -errno;
-    }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    int rc = bind(fd, (struct sockaddr *)&ss, sl) == 0 ? listen(fd, 1) : -1;
-    int e = errno;
-    close(fd);
-    if (rc) {
-        snprintf(err, err_cap, "cannot listen on %s:%d: %s", host, port,
-                 e == EADDRINUSE ? "port already in use" : strerror(e));
-        return -e;
-    }
-    return 0;
-}
-
 /* lws accepts files it cannot use; load them here to name the problem. */
 static int check_tls_files(const char *cert_path, const char *key_path, char *err, size_t err_cap)
 {
@@ -572,12 +590,16 @@ int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t *
     bool tls = opts->tls_cert && opts->tls_cert[0];
     if (tls && check_tls_files(opts->tls_cert, opts->tls_key, err, err_cap))
         return -EINVAL;
-    int rc = probe_tcp_listen(opts->listen_host, opts->listen_port, err, err_cap);
+    /* The node accepts on its own socket (signaling/listener.c) and hands
+     * connections to lws: the vhost itself listens on nothing. */
+    int listen_fd = -1;
+    int rc = http_listener_bind(opts->listen_host, opts->listen_port, &listen_fd, err, err_cap);
     if (rc)
         return rc;
 
     signaling_t *sig = calloc(1, sizeof *sig);
     if (!sig) {
+        close(listen_fd);
         snprintf(err, err_cap, "out of memory");
         return -ENOMEM;
     }
@@ -626,12 +648,14 @@ int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t *
         snprintf(sig->tls_key, sizeof sig->tls_key, "%s", opts->tls_key);
     }
     if (ws_hub_init(sig)) {
+        close(listen_fd);
         snprintf(err, err_cap, "out of memory");
         free(sig);
         return -ENOMEM;
     }
     sig->lws = lws_create_context(&info);
     if (!sig->lws) {
+        close(listen_fd);
         snprintf(err, err_cap, "cannot start the HTTP server (libwebsockets context)");
         free(sig);
         return -EIO;
@@ -655,16 +679,16 @@ int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t *
 
     struct lws_context_creation_info vinfo;
     memset(&vinfo, 0, sizeof vinfo);
-    vinfo.port = opts->listen_port;
-    vinfo.iface = opts->listen_host;
+    vinfo.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     vinfo.protocols = protocols;
     vinfo.mounts = m;
     vinfo.vhost_name = "sfu";
     vinfo.pvo = &ws_pvo;
     vinfo.retry_and_idle_policy = &ws_idle_policy;
+    /* A request head not complete after this long is dropped (slow senders,
+     * and heads lws's parser cannot finish: docs/DEPLOY.md). */
+    vinfo.timeout_secs_ah_idle = HTTP_HEAD_TIMEOUT_S;
     vinfo.options = LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
-    if (!strchr(opts->listen_host, ':'))
-        vinfo.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (tls) {
         /* lws turns a vhost's TLS off unless its own options ask for it too. */
         vinfo.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
@@ -672,9 +696,12 @@ int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t *
         vinfo.ssl_private_key_filepath = opts->tls_key;
     }
     sig->vhost = lws_create_vhost(sig->lws, &vinfo);
-    if (!sig->vhost) {
+    if (sig->vhost)
+        sig->listener = http_listener_start(loop, listen_fd, sig->vhost);
+    if (!sig->listener) {
+        close(listen_fd);
         snprintf(err, err_cap, "cannot listen on %s:%d%s", opts->listen_host, opts->listen_port,
-                 tls ? ": the TLS certificate or key was refused" : "");
+                 !sig->vhost && tls ? ": the TLS certificate or key was refused" : "");
         lws_context_destroy(sig->lws);
         free(sig);
         return -EIO;
@@ -761,6 +788,8 @@ void signaling_stop(signaling_t *sig)
     if (!sig || !sig->lws || sig->lws_stopping)
         return;
     sig->lws_stopping = true;
+    http_listener_close(sig->listener);
+    sig->listener = NULL;
     lws_context_destroy(sig->lws);
     ws_direct_close_all(sig);
     ws_call_close_all(sig);

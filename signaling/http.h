@@ -50,6 +50,8 @@ typedef struct http_req {
     bool body_discard;    /* over the limit: read and dropped, then 413 */
     size_t body_reserved; /* counted in the node's HTTP_BODIES_MAX until freed */
     bool admitted;        /* route, limits and token checked (router_admit) */
+    bool dispatched;      /* handed to its handler (then a new request here is pipelined) */
+    bool body_completed;  /* lws said the body is complete (it does for body-less POSTs too) */
 
     /* Set by the router. */
     int route;         /* index in the route table, -1 when none matched */

@@ -32,6 +32,7 @@ struct signaling {
     struct lws_context *lws;
     bool lws_stopping;
     struct lws_vhost *vhost;
+    struct http_listener *listener; /* the port lws serves (listener.c) */
     struct lws_http_mount mounts[3];
     char www_dir[4096];
     store_t *store;

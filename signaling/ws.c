@@ -484,6 +484,30 @@ static void conn_closed(ws_conn_t *c)
     c->rx = NULL;
 }
 
+void ws_conn_text(ws_conn_t *c, const char *text, size_t len)
+{
+    if (c->closing)
+        return;
+    c->rx_binary = false;
+    c->rx_oversize = len > WS_MAX_FRAME;
+    c->rx_len = 0;
+    if (!c->rx_oversize && len) {
+        char *grown = realloc(c->rx, len);
+        if (!grown)
+            return;
+        c->rx = grown;
+        memcpy(c->rx, text, len);
+        c->rx_len = len;
+    }
+    conn_message(c);
+    c->rx_len = 0;
+}
+
+void ws_conn_gone(ws_conn_t *c)
+{
+    conn_closed(c);
+}
+
 int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     ws_conn_t *c = user;

@@ -119,6 +119,11 @@ void ws_broadcast_user(ws_hub_t *hub, int64_t user_id, json_t *obj, const ws_con
 bool ws_account_live(ws_conn_t *c);
 void ws_close(ws_conn_t *c, uint16_t code, const char *reason);
 bool ws_conn_in_room(const ws_conn_t *c, int64_t room_id);
+/* One whole text message from c, handled as one received from its socket
+ * (the seam tests/fuzz/fuzz_ws.c drives the message table through). */
+void ws_conn_text(ws_conn_t *c, const char *text, size_t len);
+/* What the close of c's socket does: rooms, call, presence, queue. */
+void ws_conn_gone(ws_conn_t *c);
 
 /* ws_chat.c: each handler gets the parsed message and its "id" (may be NULL). */
 void ws_chat_join_room(ws_conn_t *c, json_t *msg, json_t *id);

@@ -78,10 +78,18 @@ fail:
 
 int store_rooms_visible(store_t *st, int64_t user_id, store_room_cb cb, void *ctx)
 {
+    return store_rooms_visible_page(st, user_id, 0, 500, cb, ctx);
+}
+
+int store_rooms_visible_page(store_t *st, int64_t user_id, int64_t before_id, int limit,
+                             store_room_cb cb, void *ctx)
+{
     sqlite3_stmt *s = db_stmt(st, Q_ROOMS_VISIBLE);
     if (!s)
         return -EIO;
     sqlite3_bind_int64(s, 1, user_id);
+    sqlite3_bind_int64(s, 2, before_id > 0 ? before_id : INT64_MAX);
+    sqlite3_bind_int(s, 3, limit);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         store_room_t r;

@@ -15,7 +15,7 @@
 
 typedef struct store store_t;
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 typedef struct store_user {
     int64_t id;
@@ -106,6 +106,9 @@ int store_room_get(store_t *st, int64_t id, store_room_t *out);
 int store_room_by_code(store_t *st, const char *code, store_room_t *out);
 /* Live rooms that are public or have user_id as a member, newest first. */
 int store_rooms_visible(store_t *st, int64_t user_id, store_room_cb cb, void *ctx);
+/* The same, one page: ids below before_id (0: from the newest), at most limit. */
+int store_rooms_visible_page(store_t *st, int64_t user_id, int64_t before_id, int limit,
+                             store_room_cb cb, void *ctx);
 int store_room_end(store_t *st, int64_t room_id, int64_t now_ms);
 int store_room_count(store_t *st, int64_t *live_out);
 /* Registration: "open" (the default), "closed" or "invite" (set by sfu admin). */

@@ -1,0 +1,216 @@
+// The HTTP port at its edges: out of file descriptors, pipelined requests,
+// and the request heads libwebsockets' parser cannot answer (docs/DEPLOY.md,
+// "What the HTTP port does with odd requests"): each is closed quickly and
+// holds nothing, and the node goes on serving everyone else.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import { test } from 'node:test';
+
+import { HOST, api, rawExchange, rawStatus, register, sleep, startServer } from './lib.mjs';
+
+const T = { timeout: 30000 };
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+// CPU time (user + system) of a process, in seconds.
+function cpuSeconds(pid) {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+const openFds = (pid) => fs.readdirSync(`/proc/${pid}/fd`).length;
+
+// A raw connection that stays open; closed resolves with the ms it lived.
+function holdConnection(port) {
+  const t0 = Date.now();
+  const sock = net.connect({ host: HOST, port });
+  sock.on('error', () => {});
+  const closed = new Promise((resolve) => sock.on('close', () => resolve(Date.now() - t0)));
+  return { sock, closed };
+}
+
+// Writes head on a fresh connection (without ending it) and collects what
+// comes back until the node closes it or ms pass.
+function exchange(port, head, ms) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const sock = net.connect({ host: HOST, port });
+    const got = [];
+    let firstByteMs = null;
+    const finish = (how) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ data: Buffer.concat(got).toString('latin1'), how, ms: Date.now() - t0, firstByteMs });
+    };
+    const timer = setTimeout(() => finish('open'), ms);
+    sock.on('data', (d) => {
+      if (firstByteMs === null) firstByteMs = Date.now() - t0;
+      got.push(d);
+    });
+    sock.on('error', () => {});
+    sock.on('close', () => finish('closed'));
+    sock.on('connect', () => sock.write(head));
+  });
+}
+
+test('at the open-file limit the node stays idle, closes what it cannot take, and serves again once fds are free', { timeout: 60000 }, async () => {
+  const server = await startServer();
+  const held = [];
+  try {
+    const pid = server.proc.pid;
+    execFileSync('prlimit', ['--pid', String(pid), '--nofile=64:64']);
+    // Far more connections than descriptors left: the node runs out.
+    for (let i = 0; i < 120; i++) held.push(holdConnection(server.port));
+    const deadline = Date.now() + 10000;
+    while (openFds(pid) < 64 && Date.now() < deadline) await sleep(50);
+    assert.ok(openFds(pid) >= 63, `the node reached its limit: ${openFds(pid)} fds open`);
+    await sleep(500);
+
+    const before = cpuSeconds(pid);
+    const t0 = Date.now();
+    await sleep(2000);
+    const share = (cpuSeconds(pid) - before) / ((Date.now() - t0) / 1000);
+    assert.ok(share < 0.2, `the node used ${(share * 100).toFixed(0)} % of a core while out of descriptors`);
+
+    // What could not be served was closed, not left hanging in the backlog.
+    const closedEarly = (await Promise.all(held.map((h) => Promise.race([h.closed, sleep(100).then(() => null)])))).filter((v) => v !== null);
+    assert.ok(closedEarly.length > 0, 'connections beyond the limit are closed');
+    const warnings = server.stderr().split('\n').filter((l) => /out of file descriptors/.test(l));
+    assert.equal(warnings.length, 1, `logged once:\n${warnings.slice(0, 5).join('\n')}`);
+
+    for (const h of held) h.sock.destroy();
+    await sleep(500);
+    let res = null;
+    for (let i = 0; i < 20 && !(res && res.status === 200); i++) {
+      try {
+        res = await api(server, 'GET', '/api/health', { timeoutMs: 2000 });
+      } catch {
+        await sleep(250);
+      }
+    }
+    assert.equal(res?.status, 200, 'served again');
+    const user = await register(server);
+    assert.equal((await api(server, 'GET', '/api/auth/me', { token: user.accessToken })).status, 200);
+    assert.match(server.stderr(), /accepting connections again/);
+  } finally {
+    for (const h of held) h.sock.destroy();
+    assert.equal(await server.stop(), 0, 'a clean exit');
+  }
+});
+
+// libwebsockets 4.1 cannot keep pipelined requests apart (docs/DEPLOY.md):
+// a request sent before the previous one was answered ends the connection.
+// What must hold: no crash (a pipelined request behind a sign-in used to free
+// the sign-in's request while its password hash was still being computed),
+// no spinning, the connection closed within the keep-alive, everyone else served.
+test('pipelined requests: the connection ends within seconds, the node neither crashes nor spins', { timeout: 60000 }, async () => {
+  const server = await startServer();
+  try {
+    const pid = server.proc.pid;
+    const body = JSON.stringify({ email: 'nobody@example.com', password: 'correct horse battery' });
+    const login = `POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const get = (p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`;
+    const cases = {
+      'sign-in, then a GET': login + get('/api/health'),
+      'two sign-ins': login + login,
+      'a GET, then a sign-in': get('/api/health') + login,
+      'three GETs': get('/api/health') + get('/api/nope') + get('/api/health'),
+      'a file, then a GET': get('/index.html') + get('/api/health'),
+    };
+    for (const [what, payload] of Object.entries(cases)) {
+      const r = await exchange(server.port, payload, 9000);
+      assert.equal(r.how, 'closed', `${what}: closed by the node`);
+      assert.ok(r.ms < 7000, `${what}: closed within ${r.ms} ms`);
+      await sleep(300); // a sign-in's hash finishes
+      assert.equal(server.exited(), null, `${what}: the node is running\n${server.stderr().slice(-2000)}`);
+      const before = cpuSeconds(pid);
+      await sleep(1000);
+      const share = cpuSeconds(pid) - before;
+      assert.ok(share < 0.2, `${what}: ${(share * 100).toFixed(0)} % of a core afterwards`);
+      assert.equal((await api(server, 'GET', '/api/health', { timeoutMs: 2000 })).status, 200, what);
+    }
+  } finally {
+    assert.equal(await server.stop(), 0, 'a clean exit');
+  }
+});
+
+test('heads the HTTP parser cannot answer are closed quickly and hold nothing; the node serves meanwhile', T, async () => {
+  const server = await startServer();
+  try {
+    const H = 'GET /api/health HTTP/1.1\r\nHost: x\r\n';
+    // A header name that is the start of one lws knows ("X-A" of
+    // "X-Auth-Token"): its head never completes; dropped after the head timeout.
+    const stalled = exchange(server.port, `${H}X-A: 1\r\n\r\n`, 9000);
+    const t0 = Date.now();
+    assert.equal((await api(server, 'GET', '/api/health')).status, 200, 'others are served meanwhile');
+    assert.ok(Date.now() - t0 < 1000);
+    const s = await stalled;
+    assert.equal(s.how, 'closed', 'closed by the node');
+    assert.ok(s.ms < 7000, `within the 5 s head timeout (${s.ms} ms)`);
+
+    // A stray CRLF before the request line, a head over 4 KiB, a URI over 4 KiB:
+    // closed at once without an answer (a proxy in front answers these).
+    for (const [what, head] of [
+      ['stray CRLF', `\r\n${H}\r\n`],
+      ['8 KiB header', `${H}X-Big: ${'a'.repeat(8192)}\r\n\r\n`],
+      ['8 KiB URI', `GET /api/health?${'a'.repeat(8192)} HTTP/1.1\r\nHost: x\r\n\r\n`],
+      ['500 headers', `${H}${Array.from({ length: 500 }, (_, i) => `X-H${i}: v`).join('\r\n')}\r\n\r\n`],
+    ]) {
+      const r = await exchange(server.port, head, 3000);
+      assert.equal(r.how, 'closed', `${what}: closed`);
+      assert.ok(r.ms < 1000, `${what}: closed within ${r.ms} ms`);
+    }
+    // A head of 3 KiB is fine.
+    const ok = await exchange(server.port, `${H}X-Big: ${'a'.repeat(3000)}\r\nConnection: close\r\n\r\n`, 3000);
+    assert.equal(rawStatus(ok.data), 200, ok.data.slice(0, 200));
+
+    // None of it left a connection open.
+    await sleep(200);
+    const fds = fs.readdirSync(`/proc/${server.proc.pid}/fd`).map((f) => {
+      try {
+        return fs.readlinkSync(`/proc/${server.proc.pid}/fd/${f}`);
+      } catch {
+        return '';
+      }
+    });
+    const sockets = fds.filter((l) => l.startsWith('socket:')).length;
+    const baseline = await startServer();
+    try {
+      await api(baseline, 'GET', '/api/health');
+      await sleep(200);
+      const base = fs.readdirSync(`/proc/${baseline.proc.pid}/fd`).filter((f) => {
+        try {
+          return fs.readlinkSync(`/proc/${baseline.proc.pid}/fd/${f}`).startsWith('socket:');
+        } catch {
+          return false;
+        }
+      }).length;
+      assert.ok(sockets <= base + 1, `sockets open after the odd heads: ${sockets}, a fresh node: ${base}`);
+    } finally {
+      await baseline.stop();
+    }
+  } finally {
+    assert.equal(await server.stop(), 0);
+  }
+});
+
+test('an unmasked client WebSocket frame is taken like a masked one (documented); the node stays up', T, async () => {
+  const server = await startServer();
+  try {
+    const key = crypto.randomBytes(16).toString('base64');
+    const payload = Buffer.from(JSON.stringify({ type: 'authenticate', token: 'not-a-token' }));
+    const frame = Buffer.concat([Buffer.from([0x81, payload.length]), payload]); // FIN, text, no mask bit
+    const r = await rawExchange(
+      server.port,
+      [`GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`, 200, frame, 500],
+      { end: false, timeoutMs: 3000 },
+    );
+    assert.equal(rawStatus(r.data), 101, r.data.slice(0, 200));
+    assert.match(r.data, /auth_error|invalid|token/i, 'the frame was read as a message and answered');
+    assert.equal((await api(server, 'GET', '/api/health')).status, 200);
+  } finally {
+    assert.equal(await server.stop(), 0);
+  }
+});
