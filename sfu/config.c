@@ -395,8 +395,9 @@ static void www_default_installed(sfu_config_t *cfg)
     *slash = '\0';
     char www[PATH_MAX + 32];
     snprintf(www, sizeof www, "%s/../share/sfu/www", exe);
-    if (stat(www, &st) == 0 && S_ISDIR(st.st_mode) && strlen(www) < sizeof cfg->www_dir)
-        snprintf(cfg->www_dir, sizeof cfg->www_dir, "%s", www);
+    size_t len = strlen(www);
+    if (stat(www, &st) == 0 && S_ISDIR(st.st_mode) && len < sizeof cfg->www_dir)
+        memcpy(cfg->www_dir, www, len + 1);
 }
 
 /* The --config file: "name = value" lines (name: a flag without "--"), blank

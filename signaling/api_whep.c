@@ -203,8 +203,10 @@ static int plan_sections(whep_session_t *s, const rtc_sdp_t *offer, const sfu_pa
         t->codec = *codec;
         random_bytes((uint8_t *)&t->ssrc, sizeof t->ssrc);
         t->ssrc |= 1; /* never 0 */
-        snprintf(t->cname, sizeof t->cname, "whep-%.8s", s->id);
-        snprintf(t->stream_id, sizeof t->stream_id, "whep-%.8s", s->id);
+        char name[16];
+        snprintf(name, sizeof name, "whep-%.8s", s->id);
+        snprintf(t->cname, sizeof t->cname, "%s", name);
+        snprintf(t->stream_id, sizeof t->stream_id, "%s", name);
         snprintf(t->track_id, sizeof t->track_id, "%s-%s", m->kind == RTC_MEDIA_AUDIO ? "a" : "v",
                  m->mid);
         usable++;

@@ -347,7 +347,7 @@ json_t *lg_summary(lg_t *lg)
         json_t *sim = tally_json(&all);
         json_t *prefs = json_object();
         for (int k = 0; k <= LG_MAX_LAYERS; k++) {
-            char key[8];
+            char key[12];
             snprintf(key, sizeof key, "%d", k);
             if (by_pref[k].subscribers)
                 json_object_set_new(prefs, k < LG_MAX_LAYERS ? key : "none",
