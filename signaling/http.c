@@ -697,7 +697,7 @@ int signaling_start(uv_loop_t *loop, const signaling_opts_t *opts, signaling_t *
     }
     sig->vhost = lws_create_vhost(sig->lws, &vinfo);
     if (sig->vhost)
-        sig->listener = http_listener_start(loop, listen_fd, sig->vhost);
+        sig->listener = http_listener_start(loop, listen_fd, sig->vhost, !tls);
     if (!sig->listener) {
         close(listen_fd);
         snprintf(err, err_cap, "cannot listen on %s:%d%s", opts->listen_host, opts->listen_port,

@@ -55,6 +55,29 @@ function exchange(port, head, ms) {
   });
 }
 
+// The same with the head written in pieces, 200 ms apart.
+function exchangePieces(port, pieces, ms = 5000) {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: HOST, port });
+    const got = [];
+    const finish = (how) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ data: Buffer.concat(got).toString('latin1'), how });
+    };
+    const timer = setTimeout(() => finish('open'), ms);
+    sock.on('data', (d) => got.push(d));
+    sock.on('error', () => {});
+    sock.on('close', () => finish('closed'));
+    sock.on('connect', async () => {
+      for (const p of pieces) {
+        sock.write(p);
+        await sleep(200);
+      }
+    });
+  });
+}
+
 test('at the open-file limit the node stays idle, closes what it cannot take, and serves again once fds are free', { timeout: 60000 }, async () => {
   const server = await startServer();
   const held = [];
@@ -136,7 +159,7 @@ test('pipelined requests: the connection ends within seconds, the node neither c
   }
 });
 
-test('heads the HTTP parser cannot answer are closed quickly and hold nothing; the node serves meanwhile', T, async () => {
+test('odd request heads: empty lines before one are ignored, 414 and 431 answered, unfinished ones closed after 5 s; the node serves meanwhile', T, async () => {
   const server = await startServer();
   try {
     const H = 'GET /api/health HTTP/1.1\r\nHost: x\r\n';
@@ -150,18 +173,29 @@ test('heads the HTTP parser cannot answer are closed quickly and hold nothing; t
     assert.equal(s.how, 'closed', 'closed by the node');
     assert.ok(s.ms < 7000, `within the 5 s head timeout (${s.ms} ms)`);
 
-    // A stray CRLF before the request line, a head over 4 KiB, a URI over 4 KiB:
-    // closed at once without an answer (a proxy in front answers these).
-    for (const [what, head] of [
-      ['stray CRLF', `\r\n${H}\r\n`],
-      ['8 KiB header', `${H}X-Big: ${'a'.repeat(8192)}\r\n\r\n`],
-      ['8 KiB URI', `GET /api/health?${'a'.repeat(8192)} HTTP/1.1\r\nHost: x\r\n\r\n`],
-      ['500 headers', `${H}${Array.from({ length: 500 }, (_, i) => `X-H${i}: v`).join('\r\n')}\r\n\r\n`],
+    // Empty lines before the request line are ignored (RFC 9112 2.2); a head
+    // over 4 KiB is answered 431, a request line over it 414, and the
+    // connection ends (RFC 6585 5, RFC 9110 15.5.15).
+    for (const [what, head, status] of [
+      ['stray CRLF', `\r\n${H}Connection: close\r\n\r\n`, 200],
+      ['three empty lines', `\r\n\n\r\n${H}Connection: close\r\n\r\n`, 200],
+      ['8 KiB header', `${H}X-Big: ${'a'.repeat(8192)}\r\n\r\n`, 431],
+      ['8 KiB URI', `GET /api/health?${'a'.repeat(8192)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414],
+      ['500 headers', `${H}${Array.from({ length: 500 }, (_, i) => `X-H${i}: v`).join('\r\n')}\r\n\r\n`, 431],
+      ['100 headers', `${H}${Array.from({ length: 100 }, (_, i) => `X-H${i}: v`).join('\r\n')}\r\n\r\n`, 431],
     ]) {
       const r = await exchange(server.port, head, 3000);
+      assert.equal(rawStatus(r.data), status, `${what}: ${r.data.slice(0, 200)}`);
       assert.equal(r.how, 'closed', `${what}: closed`);
-      assert.ok(r.ms < 1000, `${what}: closed within ${r.ms} ms`);
+      assert.ok(r.ms < 1000, `${what}: answered within ${r.ms} ms`);
     }
+    // A head that arrives in pieces is read whole.
+    const pieces = await exchangePieces(server.port, [`GET /api/health HTTP/1.1\r\nHo`, `st: x\r\nConnection: cl`, `ose\r\n\r\n`]);
+    assert.equal(rawStatus(pieces.data), 200, pieces.data.slice(0, 200));
+    // A head that never completes ends after the 5 s head timeout.
+    const slow = await exchange(server.port, `GET /api/health HTTP/1.1\r\nHost: x\r\n`, 9000);
+    assert.equal(slow.how, 'closed');
+    assert.ok(slow.ms >= 4000 && slow.ms < 7000, `closed after ${slow.ms} ms`);
     // A head of 3 KiB is fine.
     const ok = await exchange(server.port, `${H}X-Big: ${'a'.repeat(3000)}\r\nConnection: close\r\n\r\n`, 3000);
     assert.equal(rawStatus(ok.data), 200, ok.data.slice(0, 200));
