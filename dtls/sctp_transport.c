@@ -325,6 +325,8 @@ static void on_control(sctp_transport_t *t, uint16_t stream, const uint8_t *data
     dcep_open_t open;
     if (dcep_parse_open(data, len, &open) || ch->state != CH_NONE) {
         /* Garbage, or a second OPEN on a stream in use: the stream goes. */
+        log_debug("sctp", "stream %u: DCEP %s refused (channel state %d)", stream,
+                  dcep_parse_open(data, len, &open) ? "garbage" : "second OPEN", (int)ch->state);
         t->stats.dcep_invalid++;
         reset_stream(t, stream);
         return;

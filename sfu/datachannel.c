@@ -60,6 +60,9 @@ static void dc_open(void *ctx, uint16_t stream, const dcep_open_t *open, bool re
     sfu_dc_leg_t *l = ctx;
     if (!remote)
         return;
+    log_debug("dc", "room %lld: user %lld opened channel %s on stream %u (type %u)",
+              (long long)l->room_id, (long long)l->user_id, open->label, stream,
+              (unsigned)open->channel_type);
     if (!strcmp(open->label, "app"))
         l->app = stream;
     else if (!strcmp(open->label, "state"))
@@ -69,7 +72,8 @@ static void dc_open(void *ctx, uint16_t stream, const dcep_open_t *open, bool re
 static void dc_channel_closed(void *ctx, uint16_t stream, const char *reason)
 {
     sfu_dc_leg_t *l = ctx;
-    (void)reason;
+    log_debug("dc", "room %lld: user %lld's channel on stream %u closed: %s", (long long)l->room_id,
+              (long long)l->user_id, stream, reason ? reason : "");
     if (l->app == stream)
         l->app = -1;
     if (l->state == stream)

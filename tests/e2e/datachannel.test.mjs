@@ -61,10 +61,9 @@ test('three pages exchange 1,000 data channel messages each through the node', {
         } else {
           window.sfu.sendData(`p${idx} #${i}`);
         }
-        if (i < state) window.sfu.sendData(`s${idx} ${i}`, 'state');
         if (i % 100 === 99) await new Promise((r) => setTimeout(r, 20));
       }
-    }, { n: PER_PAGE, state: STATE, idx })));
+    }, { n: PER_PAGE, idx })));
 
     for (const [idx, { page, s }] of pages.entries()) {
       const others = pages.filter((_, j) => j !== idx);
@@ -85,11 +84,31 @@ test('three pages exchange 1,000 data channel messages each through the node', {
         assert.ok(texts.every((m) => m.data.startsWith(`p${j} `)), 'text carries the sender\'s own words');
       }
       assert.ok(!app.some((m) => m.from === s.user.id), 'nobody gets their own messages back');
-      const state = got.filter((m) => m.channel === 'state');
-      console.log(`# ${s.user.username}: ${app.length} app messages in order, ${state.length} of ${2 * STATE} state messages`);
-      assert.ok(state.length > 0 && state.length <= 2 * STATE);
+      console.log(`# ${s.user.username}: ${app.length} app messages in order`);
     }
     console.log(`# ${3 * PER_PAGE} app messages relayed to two pages each in ${Date.now() - t0} ms`);
+
+    // The unreliable channel on its own (beside a reliable burst, SCTP may
+    // abandon every unreliable message of a congested association): each page
+    // sends STATE messages at 250 a second; every page hears from both others.
+    await Promise.all(pages.map(({ page }, idx) => page.evaluate(async ({ state, idx }) => {
+      for (let i = 0; i < state; i++) {
+        window.sfu.sendData(`s${idx} ${i}`, 'state');
+        if (i % 10 === 9) await new Promise((r) => setTimeout(r, 40));
+      }
+    }, { state: STATE, idx })));
+    for (const { page, s } of pages) {
+      const others = pages.filter((o) => o.s !== s).map((o) => o.s.user.id);
+      const state = await until(`${s.user.username} to receive state messages from both others`, async () => {
+        const r = await page.evaluate(() => window.sfu.dataReceived().filter((m) => m.channel === 'state')
+          .map((m) => ({ from: m.from, data: m.data })));
+        return others.every((id) => r.some((m) => m.from === id)) ? r : null;
+      }, 15000);
+      await new Promise((r) => setTimeout(r, 300));
+      console.log(`# ${s.user.username}: ${state.length}+ of ${2 * STATE} state messages`);
+      assert.ok(state.every((m) => /^s\d \d+$/.test(m.data)), 'state messages carry their text');
+      assert.ok(state.length <= 2 * STATE);
+    }
 
     // The node counted each app message once per receiver, with the bytes
     // the senders sent; state messages as many as it handed on (at least
