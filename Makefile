@@ -16,19 +16,25 @@ endif
 CC        ?= cc
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS    += -std=gnu11 -Wall -Wextra -g $(OPT) $(SAN_FLAGS) -I. $(SRTP_CFLAGS) $(PKG_CFLAGS) \
+CFLAGS    += -std=gnu11 -Wall -Wextra -g $(OPT) $(SAN_FLAGS) -I. $(SRTP_CFLAGS) $(LWS_CFLAGS) $(PKG_CFLAGS) \
              -DSFU_VERSION=\"$(VERSION)\" -DSFU_WWW_DIR=\"$(CURDIR)/signaling/www\" -MMD -MP
-LDLIBS    += $(SAN_FLAGS) $(SRTP_LIBS) $(PKG_LIBS) -lpthread -lm
+LDLIBS    += $(SAN_FLAGS) $(SRTP_LIBS) $(LWS_LIBS) $(PKG_LIBS) -lpthread -lm
 
 # libsrtp2 built on OpenSSL from Debian's source package (tools/build-libsrtp.sh),
 # static; without it (the .mk then warns why) the system's libsrtp2 on NSS.
+# libwebsockets likewise, with the node's patches to its HTTP/1 request-head
+# parser and WebSocket framing (tools/build-libwebsockets.sh), static.
 SRTP_DIR  := build/third_party
 SRTP_MK   := $(SRTP_DIR)/libsrtp2.mk
+LWS_MK    := $(SRTP_DIR)/libwebsockets.mk
 ifneq ($(filter-out clean format lint deps node-deps,$(or $(MAKECMDGOALS),all)),)
-include $(SRTP_MK)
+include $(SRTP_MK) $(LWS_MK)
 endif
 ifeq ($(SRTP_STATIC),1)
 PKGS      := $(filter-out libsrtp2,$(PKGS))
+endif
+ifeq ($(LWS_STATIC),1)
+PKGS      := $(filter-out libwebsockets,$(PKGS))
 endif
 
 LIB_DIRS  := common rtp ice dtls store signaling sfu
@@ -41,10 +47,14 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 all: $(BUILD)/sfu
 
-$(SRTP_MK): tools/build-libsrtp.sh
+$(SRTP_MK): tools/build-libsrtp.sh tools/debian-source.sh
 	@$(if $(MAKE_RESTARTS),:,tools/build-libsrtp.sh $(SRTP_DIR))
 # The one object that includes libsrtp's headers follows a change of library.
 $(BUILD)/obj/dtls/srtp_session.o: $(wildcard $(SRTP_MK))
+$(LWS_MK): tools/build-libwebsockets.sh tools/debian-source.sh $(wildcard tools/patches/libwebsockets/*.patch)
+	@$(if $(MAKE_RESTARTS),:,tools/build-libwebsockets.sh $(SRTP_DIR))
+# libwebsockets' headers change with the library (its lws_config.h).
+$(LIB_OBJS) $(BUILD)/obj/sfu/main.o: $(wildcard $(LWS_MK))
 
 deps:
 	@tools/deps.sh
@@ -144,7 +154,10 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_UNDER) $$(FUZZ_EXTRA_$$*) $(wildcard common/
 # HTTP routes) link every library source built for fuzzing, once, in an archive.
 FUZZ_NODE      := fuzz_ws fuzz_http
 FUZZ_NODE_OBJS := $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRCS))
+# They replace a few libwebsockets calls with recording stubs, which only a
+# shared library lets them do: they use the system's, not the node's static one.
 FUZZ_NODE_CFLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -I. $(SRTP_CFLAGS) \
+                   $(shell pkg-config --cflags libwebsockets) \
                    $(PKG_CFLAGS) -DSFU_VERSION=\"$(VERSION)\" -DSFU_WWW_DIR=\"$(CURDIR)/signaling/www\" -MMD -MP
 
 build/fuzz/obj/%.o: %.c
@@ -155,8 +168,9 @@ build/fuzz/libsfu-fuzz.a: $(FUZZ_NODE_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(addprefix build/fuzz/,$(FUZZ_NODE)): build/fuzz/%: tests/fuzz/%.c build/fuzz/libsfu-fuzz.a
+$(addprefix build/fuzz/,$(FUZZ_NODE)): build/fuzz/%: tests/fuzz/%.c build/fuzz/libsfu-fuzz.a tests/fuzz/fuzz_node.h
 	$(FUZZ_CC) $(FUZZ_NODE_CFLAGS) -fsanitize=fuzzer $< build/fuzz/libsfu-fuzz.a $(SRTP_LIBS) $(PKG_LIBS) \
+	    $(shell pkg-config --libs libwebsockets) \
 	    -lpthread -lm -o $@
 
 fuzz-build: $(FUZZ_BINS)

@@ -13,6 +13,7 @@
 #   - fetching, building or a self-test failed: the .mk stays (the log is in
 #     OUT_DIR/libsrtp2-build.log); remove OUT_DIR/libsrtp2.mk to try again.
 set -uo pipefail
+. "$(dirname "$0")/debian-source.sh"
 
 out=${1:-build/third_party}
 mk=$out/libsrtp2.mk
@@ -74,54 +75,7 @@ done
 echo "libsrtp2: building $version on OpenSSL into $prefix (log: $log)" >&2
 : >"$log"
 
-# A private apt configuration: deb-src twins of the system's Debian entries
-# for this release, with their own lists, so the system's apt is untouched.
-codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-rm -rf "$aptdir"
-mkdir -p "$aptdir/sources.list.d" "$aptdir/lists/partial" "$aptdir/cache/archives/partial"
-for f in /etc/apt/sources.list.d/*.sources; do
-  [ -f "$f" ] || continue
-  # deb822 stanzas with a deb type and a suite of this release.
-  awk -v code="$codename" '
-    function flush() {
-      if (stanza != "" && types ~ /(^| )deb( |$)/ && suites ~ ("(^| )" code "([- ]|$)") && enabled !~ /no/)
-        printf "%s\n", stanza
-      stanza = ""; types = ""; suites = ""; enabled = ""
-    }
-    /^[ \t]*$/ { flush(); next }
-    /^#/ { next }
-    /^Types:/ { types = $0; sub(/^Types:[ \t]*/, "", types); stanza = stanza "Types: deb-src\n"; next }
-    /^Suites:/ { suites = $0; sub(/^Suites:[ \t]*/, "", suites) }
-    /^Enabled:/ { enabled = tolower($0) }
-    { stanza = stanza $0 "\n" }
-    END { flush() }
-  ' "$f" >>"$aptdir/sources.list.d/debian-src.sources"
-done
-for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-  [ -f "$f" ] || continue
-  awk -v code="$codename" '$1 == "deb" {
-      for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/ && $i ~ /:\/\//) break
-      if ($(i + 1) ~ ("^" code "([-/]|$)")) { $1 = "deb-src"; print }
-    }' "$f" >>"$aptdir/sources.list"
-done
-touch "$aptdir/sources.list"
-if ! grep -q deb-src "$aptdir/sources.list" "$aptdir/sources.list.d/debian-src.sources" 2>/dev/null; then
-  fallback keep "no Debian $codename entry in the apt sources to derive deb-src from"
-fi
-
-apt_opts=(-o "Dir::Etc::SourceList=$out_abs/apt/sources.list"
-  -o "Dir::Etc::SourceParts=$out_abs/apt/sources.list.d"
-  -o "Dir::State::Lists=$out_abs/apt/lists" -o "Dir::Cache=$out_abs/apt/cache"
-  -o APT::Sandbox::User=root -o Acquire::Retries=2 -o Acquire::http::Timeout=30)
-timeout 300 apt-get "${apt_opts[@]}" -q update >>"$log" 2>&1 ||
-  fallback keep "apt-get update of the deb-src lists failed"
-
-# apt checks the files against the signed Sources index; dpkg-source applies
-# Debian's patches, as Debian's own build does.
-rm -rf "$src"
-mkdir -p "$src"
-(cd "$src" && timeout 300 apt-get "${apt_opts[@]}" -q source "libsrtp2=$version") >>"$log" 2>&1 ||
-  fallback keep "apt-get source libsrtp2=$version failed"
+why=$(debian_source "libsrtp2=$version" "$src" "$aptdir" "$log") || fallback keep "$why"
 tree=$(find "$src" -mindepth 1 -maxdepth 1 -type d -name "libsrtp2-*" | head -1)
 [ -n "$tree" ] && [ -x "$tree/configure" ] || fallback keep "the source package did not unpack"
 
@@ -145,6 +99,6 @@ grep -q "AES-128 counter mode using openssl...passed" "$log" ||
 rm -rf "$prefix"
 (cd "$tree" && make install) >>"$log" 2>&1 || fallback keep "make install failed"
 echo "$version" >"$prefix/VERSION"
-rm -rf "$aptdir" "$tree"
+rm -rf "$tree"
 write_static_mk "$version"
 echo "libsrtp2: $version on OpenSSL built and verified" >&2

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential pkg-config
+  build-essential pkg-config cmake
   libuv1-dev libwebsockets-dev libwebsockets-evlib-uv libssl-dev libsrtp2-dev
   libnice-dev libusrsctp-dev libsqlite3-dev libjansson-dev
   dpkg-dev libcmocka-dev curl chromium clang clang-format libclang-rt-14-dev nftables espeak-ng
@@ -16,7 +16,7 @@ packages=(
 # `deps.sh runtime` (make run, make install): only what building and running
 # the node needs; no browser, fuzzer, Node.js or npm.
 runtime_packages=(
-  build-essential pkg-config
+  build-essential pkg-config cmake
   libuv1-dev libwebsockets-dev libwebsockets-evlib-uv libssl-dev libsrtp2-dev
   libnice-dev libsqlite3-dev libjansson-dev
 )

@@ -9,3 +9,4 @@ $(BUILD)/sfu-loadgen: $(LOADGEN_OBJS) $(BUILD)/libsfu.a
 	$(CC) -o $@ $^ $(LDLIBS)
 
 EXTRA_FORMAT_SRCS += $(LOADGEN_SRCS) $(wildcard tools/loadgen/*.h)
+$(LOADGEN_OBJS): $(wildcard $(LWS_MK))

@@ -1,8 +1,9 @@
 // Browser end-to-end on a bad network: two Chromium pages call through the
 // node inside a network namespace with nftables impairing UDP. (1) 5 % of
 // every datagram dropped, both ways, judged by the browsers' own getStats
-// against the same call without loss: NACKs sent and retransmissions
-// received, the decoded frame rate held, next to no freezing. (2) One
+// against what the other page encoded and the same call without loss: NACKs
+// sent and retransmissions received, nearly every frame decoded, next to no
+// freezing. (2) One
 // subscriber's downlink policed to 400 kbit/s: the node's estimate from that
 // subscriber's transport-cc feedback reaches the publisher as REMB and its
 // encoder target falls below the link; the subscriber's video keeps going.
@@ -54,7 +55,12 @@ test('5 % UDP loss both ways: NACK and RTX keep the picture moving', {
     assert.ok(l.lost > 0, `page ${i} lost packets (${l.lost}): the impairment works`);
     assert.ok(l.nackCount > 0, `page ${i} sent NACKs (${l.nackCount})`);
     assert.ok(l.retransmitted > 0, `page ${i} received retransmissions (${l.retransmitted})`);
-    assert.ok(l.fps >= 0.9 * c.fps, `page ${i}: ${l.fps.toFixed(1)} fps with loss, ${c.fps.toFixed(1)} without`);
+    // Nearly every frame the other page encoded is decoded despite the loss.
+    // The encoder's own rate may differ between the runs (its loss-based
+    // estimate, the machine's load), so the clean run bounds it only loosely.
+    assert.ok(l.fps >= 0.9 * l.sentFps,
+      `page ${i}: decoded ${l.fps.toFixed(1)} fps of ${l.sentFps.toFixed(1)} fps encoded by the other page`);
+    assert.ok(l.fps >= 0.6 * c.fps, `page ${i}: ${l.fps.toFixed(1)} fps with loss, ${c.fps.toFixed(1)} without`);
     assert.ok(l.freezeS <= 0.02 * lossy.windowS, `page ${i} froze ${l.freezeS} s of ${lossy.windowS} s`);
   }
   assert.ok(lossy.node.retransmitted > 0 && lossy.node.nack_received > 0, JSON.stringify(lossy.node));

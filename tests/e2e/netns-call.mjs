@@ -52,6 +52,24 @@ const INBOUND_VIDEO = async () => {
   return out;
 };
 
+// Frames encoded per outbound video stream (each simulcast layer is one) of
+// every PeerConnection of the page, by SSRC.
+const FRAMES_ENCODED = async () => {
+  const out = {};
+  for (const pc of window.__pcs || []) {
+    if (pc.connectionState === 'closed') continue;
+    for (const s of (await pc.getStats()).values()) {
+      if (s.type === 'outbound-rtp' && s.kind === 'video') out[s.ssrc] = s.framesEncoded || 0;
+    }
+  }
+  return out;
+};
+
+// The most frames any one stream encoded between two FRAMES_ENCODED readings
+// (the layers of a simulcast camera encode the same frames).
+const mostEncoded = (before, after) =>
+  Math.max(0, ...Object.entries(after).map(([ssrc, n]) => n - (before[ssrc] ?? 0)));
+
 // The local UDP port of the page's subscribe transport (the one receiving video).
 const SUBSCRIBE_PORT = async () => {
   for (const pc of window.__pcs || []) {
@@ -201,9 +219,11 @@ async function main() {
       police = { port, beforeBps, fellAfterMs, minBps };
     }
     const before = await Promise.all(pages.map((p) => p.evaluate(INBOUND_VIDEO)));
+    const encodedBefore = await Promise.all(pages.map((p) => p.evaluate(FRAMES_ENCODED)));
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, SECONDS * 1000));
     const after = await Promise.all(pages.map((p) => p.evaluate(INBOUND_VIDEO)));
+    const encodedAfter = await Promise.all(pages.map((p) => p.evaluate(FRAMES_ENCODED)));
     const windowS = (Date.now() - t0) / 1000;
     const metrics = await (await fetch(server.url + '/metrics')).text();
     const metric = (name) => Number((new RegExp(`^${name} (\\d+)`, 'm').exec(metrics) || [])[1] || 0);
@@ -211,6 +231,9 @@ async function main() {
       const b = before[i];
       return {
         fps: (a.framesDecoded - b.framesDecoded) / windowS,
+        // What the other pages' encoders produced meanwhile: what this page
+        // could have decoded at most.
+        sentFps: pages.reduce((sum, _, j) => (j === i ? sum : sum + mostEncoded(encodedBefore[j], encodedAfter[j])), 0) / windowS,
         freezeS: a.freezeS - b.freezeS,
         freezes: a.freezes - b.freezes,
         nackCount: a.nackCount - b.nackCount,

@@ -9,21 +9,16 @@
  * status from 200 to 599, and a JSON answer must be valid JSON. Only the
  * connection is replaced: query arguments are read from the target here,
  * and "ask to write" is recorded. */
-#define _XOPEN_SOURCE 700 /* nftw */
-#include <ftw.h>
+#include "tests/fuzz/fuzz_node.h" /* first: it sets _XOPEN_SOURCE */
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "common/util.h"
 #include "signaling/http.h"
-#include "signaling/login_throttle.h"
-#include "signaling/signaling_internal.h"
-#include "signaling/ws.h"
 #include "store/auth.h"
-#include "store/store.h"
 
 /* ---- the connection's side of lws ---- */
 static char query[1024]; /* the request's query string, without '?' */
@@ -59,7 +54,6 @@ static signaling_t *sig;
 static char token[512];
 static char fake_wsi[64]; /* never looked into: only the stubs above get it */
 
-static char dir[] = "/tmp/fuzz_http.XXXXXX";
 static int64_t alice_id;
 static unsigned runs;
 
@@ -67,67 +61,23 @@ static unsigned runs;
  * revokes (room 1, a token) does not shut the others out for long. */
 static store_t *fresh_store(store_t *old)
 {
-    char path[64], err[256];
-    snprintf(path, sizeof path, "%s/sfu.db", dir);
     store_close(old);
     const char *const suffixes[] = {"", "-wal", "-shm"};
     for (int i = 0; i < 3; i++) {
-        char f[80];
-        snprintf(f, sizeof f, "%s%s", path, suffixes[i]);
+        char f[96];
+        snprintf(f, sizeof f, "%s/sfu.db%s", fuzz_dir, suffixes[i]);
         unlink(f);
     }
-    store_t *st;
-    if (store_open(path, &st, err, sizeof err)) {
-        fprintf(stderr, "store: %s\n", err);
-        abort();
-    }
-    int64_t now = now_unix_ms();
     store_user_t alice, bob;
-    store_room_t room;
-    if (store_user_create(st, "alice@example.com", "alice", "x", now, &alice, NULL) ||
-        store_user_create(st, "bob@example.com", "bob", "x", now, &bob, NULL) ||
-        store_room_create(st, "shared", false, alice.id, "aaaa-bbbb-cccc", now, &room) ||
-        store_member_add(st, room.id, bob.id, "member", now) ||
-        store_room_create(st, "bob only", true, bob.id, "dddd-eeee-ffff", now, &room))
-        abort();
+    store_t *st = fuzz_open_store(&alice, &bob);
     alice_id = alice.id;
     return st;
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-/* The data directory goes with the process. */
-static void remove_dir(void)
-{
-    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
 static void setup(void)
 {
-    if (!mkdtemp(dir))
-        abort();
-    atexit(remove_dir);
-    sig = calloc(1, sizeof *sig);
-    sig->loop = uv_default_loop();
-    sig->store = fresh_store(NULL);
-    sig->ring_timeout_s = 30;
-    memset(sig->secret, 7, sizeof sig->secret);
-    snprintf(sig->www_dir, sizeof sig->www_dir, "%s", SFU_WWW_DIR);
-    snprintf(sig->files_dir, sizeof sig->files_dir, "%s/files", dir);
-    /* Rate limits off: every request reaches its handler. */
-    ratelimit_init(&sig->limit_auth, 0, 0);
-    ratelimit_init(&sig->limit_api, 0, 0);
-    ratelimit_init(&sig->limit_ws, 0, 0);
-    ratelimit_init(&sig->limit_upload, 0, 0);
-    login_throttle_init(&sig->login_throttle);
-    if (ws_hub_init(sig))
-        abort();
+    fuzz_make_dir("fuzz_http");
+    sig = fuzz_signaling(fresh_store(NULL));
 }
 
 /* The next line of the input (up to '\n' or the end) into out. */

@@ -8,20 +8,14 @@
  * runs without media (calls are refused as on a node whose media failed).
  * Only the socket is replaced: the lws calls the handlers make (ask to
  * write, timers) are recorded here instead of going to a connection. */
-#define _XOPEN_SOURCE 700 /* nftw */
-#include <ftw.h>
+#include "tests/fuzz/fuzz_node.h" /* first: it sets _XOPEN_SOURCE */
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "common/util.h"
-#include "signaling/login_throttle.h"
-#include "signaling/signaling_internal.h"
-#include "signaling/ws.h"
 #include "signaling/ws_internal.h"
-#include "store/store.h"
 
 /* ---- the socket's side of lws, recorded ---- */
 static int writable_requests;
@@ -89,51 +83,11 @@ static void drain(ws_conn_t *c)
     c->out_bytes = 0;
 }
 
-static char dir[] = "/tmp/fuzz_ws.XXXXXX";
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-/* The data directory goes with the process. */
-static void remove_dir(void)
-{
-    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
 static void setup(void)
 {
-    char path[64], err[256];
-    if (!mkdtemp(dir))
-        abort();
-    atexit(remove_dir);
-    snprintf(path, sizeof path, "%s/sfu.db", dir);
-    if (store_open(path, &st, err, sizeof err)) {
-        fprintf(stderr, "store: %s\n", err);
-        abort();
-    }
-    int64_t now = now_unix_ms();
-    store_room_t room;
-    if (store_user_create(st, "alice@example.com", "alice", "x", now, &alice, NULL) ||
-        store_user_create(st, "bob@example.com", "bob", "x", now, &bob, NULL) ||
-        store_room_create(st, "shared", false, alice.id, "aaaa-bbbb-cccc", now, &room) ||
-        store_member_add(st, room.id, bob.id, "member", now) ||
-        store_room_create(st, "bob only", true, bob.id, "dddd-eeee-ffff", now, &room))
-        abort();
-    sig = calloc(1, sizeof *sig);
-    sig->loop = uv_default_loop();
-    sig->store = st;
-    sig->ring_timeout_s = 30;
-    memset(sig->secret, 7, sizeof sig->secret);
-    snprintf(sig->files_dir, sizeof sig->files_dir, "%s/files", dir);
-    ratelimit_init(&sig->limit_ws, 0, 0); /* off: every message is handled */
-    login_throttle_init(&sig->login_throttle);
-    if (ws_hub_init(sig))
-        abort();
+    fuzz_make_dir("fuzz_ws");
+    st = fuzz_open_store(&alice, &bob);
+    sig = fuzz_signaling(st);
     conn_sign_in(&bob_conn, &bob);
     json_t *join = json_pack("{s:s,s:I}", "type", "join_room", "roomId", (json_int_t)1);
     char *text = json_dumps(join, JSON_COMPACT);

@@ -2,13 +2,14 @@
 // loopback with its own ports and data directory, talk to its REST API, and
 // stop it again. Node >= 18.19, built-in modules only.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -144,7 +145,33 @@ export function lines(text) {
  * stop() sends SIGTERM (SIGKILL after 5 s) and resolves with the exit code
  * (null when a signal ended it); a data directory created here is removed then.
  */
-export async function startServer({ dataDir, env = {}, args = [], port, rtcPort } = {}) {
+// A self-signed P-256 certificate and key for CN, as PEM files in dir.
+export function makeCert(dir, cn) {
+  const cert = path.join(dir, `${cn}.crt`);
+  const key = path.join(dir, `${cn}.key`);
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${cn}`,
+    '-days', '2', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  return { cert, key };
+}
+
+// GET /api/health over TLS (any certificate): the status, or an error code.
+function tlsHealth(port) {
+  return new Promise((resolve) => {
+    const s = tls.connect({ host: HOST, port, rejectUnauthorized: false }, () =>
+      s.write('GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+    let data = '';
+    s.on('data', (d) => (data += d.toString('latin1')));
+    s.on('error', (e) => resolve(e.code ?? e.message));
+    s.on('close', () => resolve(rawStatus(data) ?? 'no answer'));
+    s.setTimeout(1000, () => s.destroy());
+  });
+}
+
+/**
+ * Starts build/sfu on loopback. tls: {cert, key} serves HTTPS (url is then
+ * https://; api() speaks plain HTTP only).
+ */
+export async function startServer({ dataDir, env = {}, args = [], port, rtcPort, tls: tlsFiles } = {}) {
   const ownsDir = !dataDir;
   const dir = dataDir ?? makeTempDir();
   const tcp = port ?? (await freePort());
@@ -157,6 +184,7 @@ export async function startServer({ dataDir, env = {}, args = [], port, rtcPort 
     // Generous abuse limits unless a test sets its own (later flags win).
     '--limit-auth', '100000', '--limit-api', '100000',
     '--limit-ws', '100000', '--limit-upload', '100000',
+    ...(tlsFiles ? ['--tls-cert', tlsFiles.cert, '--tls-key', tlsFiles.key] : []),
     ...args,
   ];
   const proc = spawn(SFU_BIN, argv, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -186,7 +214,7 @@ export async function startServer({ dataDir, env = {}, args = [], port, rtcPort 
 
   let stopped = null;
   const server = {
-    url: `http://${HOST}:${tcp}`,
+    url: `${tlsFiles ? 'https' : 'http'}://${HOST}:${tcp}`,
     port: tcp,
     rtcPort: udp,
     dataDir: dir,
@@ -214,13 +242,18 @@ export async function startServer({ dataDir, env = {}, args = [], port, rtcPort 
   let last = 'no answer';
   while (Date.now() < deadline) {
     if (exited) break;
-    try {
-      const res = await fetch(`${server.url}/api/health`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.status === 200) return server;
-      last = `status ${res.status}`;
-    } catch (e) {
-      last = e.cause?.code ?? e.message;
+    if (tlsFiles) {
+      last = await tlsHealth(tcp);
+      if (last === 200) return server;
+    } else {
+      try {
+        const res = await fetch(`${server.url}/api/health`, { signal: AbortSignal.timeout(1000) });
+        await res.arrayBuffer();
+        if (res.status === 200) return server;
+        last = `status ${res.status}`;
+      } catch (e) {
+        last = e.cause?.code ?? e.message;
+      }
     }
     await sleep(50);
   }
@@ -407,13 +440,15 @@ export function assertRoom(room, expected = {}) {
 
 // ---- raw sockets ----
 /**
- * Opens a TCP connection, writes each chunk (a string or Buffer; a number
+ * Opens a TCP (or, with tls, TLS) connection, writes each chunk (a string or Buffer; a number
  * means "wait that many ms"), optionally half-closes, and collects whatever
  * comes back until the peer closes or timeoutMs passes. Never rejects.
  */
-export function rawExchange(port, chunks, { timeoutMs = 3000, end = true, destroyAfterWrite = false } = {}) {
+export function rawExchange(port, chunks, { timeoutMs = 3000, end = true, destroyAfterWrite = false, tls: overTls = false } = {}) {
   return new Promise((resolve) => {
-    const sock = net.connect({ host: HOST, port });
+    const sock = overTls
+      ? tls.connect({ host: HOST, port, rejectUnauthorized: false })
+      : net.connect({ host: HOST, port });
     const got = [];
     let error = null;
     let done = false;
@@ -431,7 +466,7 @@ export function rawExchange(port, chunks, { timeoutMs = 3000, end = true, destro
       finish('error');
     });
     sock.on('close', () => finish('closed'));
-    sock.on('connect', async () => {
+    sock.on(overTls ? 'secureConnect' : 'connect', async () => {
       for (const c of chunks) {
         if (done) return;
         if (typeof c === 'number') await sleep(c);

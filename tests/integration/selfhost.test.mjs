@@ -17,6 +17,7 @@ import {
   freePort,
   freeUdpPort,
   login,
+  makeCert,
   makeTempDir,
   register,
   removeDir,
@@ -201,15 +202,6 @@ test('sfu admin: users list and delete, reports list and resolve', T, async () =
     await server.stop();
   }
 });
-
-// A self-signed P-256 certificate and key for CN, as PEM files in dir.
-function makeCert(dir, cn) {
-  const cert = path.join(dir, `${cn}.crt`);
-  const key = path.join(dir, `${cn}.key`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${cn}`,
-    '-days', '2', '-keyout', key, '-out', cert], { stdio: 'ignore' });
-  return { cert, key };
-}
 
 // The certificate a TLS client sees on port (its subject CN), or null.
 function servedCn(port) {

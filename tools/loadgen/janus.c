@@ -31,11 +31,7 @@ static void send_janus(lg_peer_t *p, const char *janus, const char *tx, json_t *
     json_object_set_new(msg, "transaction", json_string(txid));
     if (p->j_session)
         json_object_set_new(msg, "session_id", json_integer((json_int_t)p->j_session));
-    char *text = json_dumps(msg, JSON_COMPACT);
-    json_decref(msg);
-    if (!text || lg_ws_send_text(&p->ws, text, strlen(text)))
-        lg_peer_fail(p, "could not send on the Janus WebSocket");
-    free(text);
+    lg_peer_send_json(p, msg);
 }
 
 /* A videoroom request on a handle, with an SDP (jsep_type NULL: none). */

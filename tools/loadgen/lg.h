@@ -425,6 +425,8 @@ int lg_peer_start(lg_peer_t *p);
 void lg_peer_leave(lg_peer_t *p);
 /* Marks the participant failed (counted in the summary), saying why once. */
 void lg_peer_fail(lg_peer_t *p, const char *why);
+/* Sends msg (taking its reference) as one text frame; fails the peer if it cannot. */
+void lg_peer_send_json(lg_peer_t *p, json_t *msg);
 void lg_peer_send_due(lg_peer_t *p, uint64_t now_ns);
 /* A decrypted RTP packet on the subscribe leg. */
 void lg_peer_on_media(lg_peer_t *p, uint8_t *pkt, size_t len, uint64_t now_ns);

@@ -20,13 +20,11 @@ void lg_peer_fail(lg_peer_t *p, const char *why)
     p->failed = true;
 }
 
-static void send_json(lg_peer_t *p, json_t *msg)
+void lg_peer_send_json(lg_peer_t *p, json_t *msg)
 {
     char *text = json_dumps(msg, JSON_COMPACT);
     json_decref(msg);
-    if (!text)
-        return;
-    if (lg_ws_send_text(&p->ws, text, strlen(text)))
+    if (!text || lg_ws_send_text(&p->ws, text, strlen(text)))
         lg_peer_fail(p, "could not send on the WebSocket");
     free(text);
 }
@@ -69,9 +67,9 @@ static void publish(lg_peer_t *p)
         json_array_append_new(tracks,
                               json_pack("{s:s,s:s}", "mid", m, "source", t ? "camera" : "mic"));
     }
-    send_json(p,
-              json_pack("{s:s,s:I,s:s,s:o,s:i}", "type", "call_publish", "roomId",
-                        (json_int_t)p->room_id, "sdp", sdp, "tracks", tracks, "id", ++p->next_id));
+    lg_peer_send_json(p, json_pack("{s:s,s:I,s:s,s:o,s:i}", "type", "call_publish", "roomId",
+                                   (json_int_t)p->room_id, "sdp", sdp, "tracks", tracks, "id",
+                                   ++p->next_id));
 }
 
 static void on_publish_answer(lg_peer_t *p, json_t *msg)
@@ -124,8 +122,8 @@ static void ask_layers(lg_peer_t *p, const lg_sdp_remote_t *offer)
         return;
     }
     p->layers_asked++;
-    send_json(p, json_pack("{s:s,s:I,s:o,s:i}", "type", "call_set_layers", "roomId",
-                           (json_int_t)p->room_id, "tracks", tracks, "id", ++p->next_id));
+    lg_peer_send_json(p, json_pack("{s:s,s:I,s:o,s:i}", "type", "call_set_layers", "roomId",
+                                   (json_int_t)p->room_id, "tracks", tracks, "id", ++p->next_id));
 }
 
 static void on_subscribe_offer(lg_peer_t *p, json_t *msg)
@@ -145,9 +143,9 @@ static void on_subscribe_offer(lg_peer_t *p, json_t *msg)
     }
     p->sub_version = (unsigned)version;
     lg_peer_note_offer(p, &offer);
-    send_json(p, json_pack("{s:s,s:I,s:s,s:I,s:i}", "type", "call_subscribe_answer", "roomId",
-                           (json_int_t)p->room_id, "sdp", answer, "version", version, "id",
-                           ++p->next_id));
+    lg_peer_send_json(p, json_pack("{s:s,s:I,s:s,s:I,s:i}", "type", "call_subscribe_answer",
+                                   "roomId", (json_int_t)p->room_id, "sdp", answer, "version",
+                                   version, "id", ++p->next_id));
     ask_layers(p, &offer);
     if (lg_leg_start(&p->sub, &offer))
         lg_peer_fail(p, "could not start the subscribe leg");
@@ -166,8 +164,8 @@ static void on_text(lg_ws_t *ws, const char *text, size_t len)
     if (!strcmp(type, "authenticated")) {
         p->authed = true;
         p->join_ns = lg_now_ns();
-        send_json(p, json_pack("{s:s,s:I,s:i}", "type", "call_join", "roomId",
-                               (json_int_t)p->room_id, "id", ++p->next_id));
+        lg_peer_send_json(p, json_pack("{s:s,s:I,s:i}", "type", "call_join", "roomId",
+                                       (json_int_t)p->room_id, "id", ++p->next_id));
     } else if (!strcmp(type, "call_joined")) {
         p->joined = true;
         if (p->publishes && p->stream_count)
@@ -196,8 +194,8 @@ static void on_text(lg_ws_t *ws, const char *text, size_t len)
 static void on_open(lg_ws_t *ws)
 {
     lg_peer_t *p = ws->ctx;
-    send_json(p, json_pack("{s:s,s:s,s:i}", "type", "authenticate", "token", p->token, "id",
-                           ++p->next_id));
+    lg_peer_send_json(p, json_pack("{s:s,s:s,s:i}", "type", "authenticate", "token", p->token, "id",
+                                   ++p->next_id));
 }
 
 static void on_closed(lg_ws_t *ws, const char *reason)
@@ -239,8 +237,8 @@ void lg_peer_leave(lg_peer_t *p)
         return;
     }
     if (!p->lg->o.null_target && p->ws.open && p->joined)
-        send_json(p, json_pack("{s:s,s:I,s:i}", "type", "call_leave", "roomId",
-                               (json_int_t)p->room_id, "id", ++p->next_id));
+        lg_peer_send_json(p, json_pack("{s:s,s:I,s:i}", "type", "call_leave", "roomId",
+                                       (json_int_t)p->room_id, "id", ++p->next_id));
     if (!p->lg->o.null_target)
         lg_ws_close(&p->ws);
     lg_leg_close(&p->pub);
