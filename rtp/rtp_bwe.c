@@ -36,6 +36,7 @@ enum { SENT_UNREPORTED = 0, SENT_LOST = 1, SENT_RECEIVED = 2 };
 #define BWE_MAX_UPDATE_US    500000
 #define BWE_LOSS_WINDOW_US   200000
 #define BWE_LOSS_MIN_PACKETS 10
+#define BWE_LOSS_WEIGHT      0.2 /* of each window in the moving average */
 #define BWE_LOSS_HIGH        0.10
 #define BWE_LOSS_LOW         0.02
 #define BWE_ACKED_FACTOR     1.5
@@ -303,7 +304,8 @@ static void on_status(void *ctx, const rtp_twcc_status_t *st)
         group_add(bwe, (int64_t)p->send_us, recv_us);
 }
 
-/* (c): once the window holds enough, judge its loss fraction. */
+/* (c): once the window holds enough, its loss fraction into the average, and
+ * judge that. */
 static void loss_update(rtp_bwe_t *bwe, uint64_t now_us)
 {
     if (!bwe->loss_window_started) {
@@ -313,7 +315,8 @@ static void loss_update(rtp_bwe_t *bwe, uint64_t now_us)
     if (now_us - bwe->loss_window_start_us < BWE_LOSS_WINDOW_US ||
         bwe->loss_total < BWE_LOSS_MIN_PACKETS)
         return;
-    bwe->loss_fraction = (double)bwe->loss_lost / bwe->loss_total;
+    double window = (double)bwe->loss_lost / bwe->loss_total;
+    bwe->loss_fraction += BWE_LOSS_WEIGHT * (window - bwe->loss_fraction);
     if (bwe->loss_fraction > BWE_LOSS_HIGH)
         bwe->estimate_bps *= 1 - 0.5 * bwe->loss_fraction;
     bwe->loss_lost = bwe->loss_total = 0;

@@ -30,10 +30,12 @@
  *     receive rate 1.25 x beyond the capacity forgets the capacity. Underuse:
  *     hold (the queue drains).
  * (c) Loss-based. Losses and receipts first reported in the feedback of the
- *     last 200 ms or more (at least 10 packets) give the loss fraction p:
- *     p > 10 %: estimate *= 1 - 0.5 p; 2 % <= p <= 10 %: no increase; p < 2 %:
- *     increases allowed. A packet reported lost then received counts as
- *     received.
+ *     last 200 ms or more (at least 10 packets) give that window's loss
+ *     fraction; p is its moving average (each window weighs 0.2, so p spans
+ *     about a second: a window of a few dozen packets that sees 10 % of a 5 %
+ *     loss by chance does not count as congestion): p > 10 %: estimate *=
+ *     1 - 0.5 p; 2 % <= p <= 10 %: no increase; p < 2 %: increases allowed.
+ *     A packet reported lost then received counts as received.
  * (d) The estimate stays in [min, max], and once the acknowledged receive
  *     rate is known (500 ms of receive-time history, 50 ms buckets, at least
  *     300 ms seen) it rises no higher than 1.5 x that rate + 10 kbit/s; it is

@@ -460,15 +460,19 @@ void sfu_producer__on_sr(sfu_producer_t *pr, const rtcp_sr_t *sr, uint64_t now_m
     s->sr_at_ms = now_ms;
 }
 
+/* One NACK per sequence number: libwebrtc stops at the first number of a
+ * NACK it cannot resend (one it never keeps, such as padding, or one resent
+ * within the last round trip) and drops the rest of that NACK, so numbers
+ * asked together would be lost with it. */
 void sfu_producer__nack(sfu_producer_t *pr, sfu_stream_t *s, const uint16_t *seqs, int count)
 {
     sfu_room_t *r = pr->room;
-    if (count <= 0)
-        return;
-    int n = rtcp_write_nack(r->env.scratch, r->env.scratch_cap, SFU_RTCP_SENDER_SSRC, s->ssrc, seqs,
-                            count);
-    if (n > 0 && sfu_leg__send_rtcp(pr->owner, r->env.scratch, (size_t)n) == 0) {
-        pr->stats.nack_seqs_sent += (uint64_t)count;
-        counter_inc(&r->env.stats->nack_sent);
+    for (int i = 0; i < count; i++) {
+        int n = rtcp_write_nack(r->env.scratch, r->env.scratch_cap, SFU_RTCP_SENDER_SSRC, s->ssrc,
+                                &seqs[i], 1);
+        if (n > 0 && sfu_leg__send_rtcp(pr->owner, r->env.scratch, (size_t)n) == 0) {
+            pr->stats.nack_seqs_sent++;
+            counter_inc(&r->env.stats->nack_sent);
+        }
     }
 }

@@ -1,6 +1,7 @@
 // Browser end-to-end on a bad network: two Chromium pages call through the
 // node inside a network namespace with nftables impairing UDP. (1) 5 % of
-// every datagram dropped, both ways, judged by the browsers' own getStats
+// every datagram dropped on arrival, both ways (browser to node and node to
+// browser), judged by the browsers' own getStats
 // against what the other page encoded and the same call without loss: NACKs
 // sent and retransmissions received, nearly every frame decoded, next to no
 // freezing. (2) One
@@ -55,16 +56,25 @@ test('5 % UDP loss both ways: NACK and RTX keep the picture moving', {
     assert.ok(l.lost > 0, `page ${i} lost packets (${l.lost}): the impairment works`);
     assert.ok(l.nackCount > 0, `page ${i} sent NACKs (${l.nackCount})`);
     assert.ok(l.retransmitted > 0, `page ${i} received retransmissions (${l.retransmitted})`);
-    // Nearly every frame the other page encoded is decoded despite the loss.
-    // The encoder's own rate may differ between the runs (its loss-based
-    // estimate, the machine's load), so the clean run bounds it only loosely.
-    assert.ok(l.fps >= 0.9 * l.sentFps,
+    // Most frames the other page encoded are decoded despite the loss. What
+    // is lost: a packet lost on the way to the node, then on the way on, is
+    // one frame late twice over; a small frame's last packet is missed only
+    // when the next frame comes (70-85 % of frames decoded, 16-18 of 20 fps,
+    // in most runs; 94 % with loss on the way out of the node only). The
+    // encoder's rate may differ between the runs, so the clean run bounds it
+    // only loosely.
+    assert.ok(l.fps >= 0.7 * l.sentFps,
       `page ${i}: decoded ${l.fps.toFixed(1)} fps of ${l.sentFps.toFixed(1)} fps encoded by the other page`);
     assert.ok(l.fps >= 0.6 * c.fps, `page ${i}: ${l.fps.toFixed(1)} fps with loss, ${c.fps.toFixed(1)} without`);
-    assert.ok(l.freezeS <= 0.02 * lossy.windowS, `page ${i} froze ${l.freezeS} s of ${lossy.windowS} s`);
+    assert.ok(l.freezeS <= 0.05 * lossy.windowS, `page ${i} froze ${l.freezeS} s of ${lossy.windowS} s`);
   }
   assert.ok(lossy.node.retransmitted > 0 && lossy.node.nack_received > 0, JSON.stringify(lossy.node));
+  // Losses on the way in are repaired too: the node asks the publishers, and
+  // their browsers send again.
   assert.ok(lossy.node.nack_sent > 0, `the node asked publishers again: ${JSON.stringify(lossy.node)}`);
+  assert.ok(lossy.publishers.every((p) => p.nackCount > 0 && p.retransmitted > 0),
+    `each publisher was asked and sent again: ${JSON.stringify(lossy.publishers)}`);
+  assert.ok(lossy.node.upstream_recovered > 0, JSON.stringify(lossy.node));
 });
 
 test('a subscriber policed to 400 kbit/s: the publisher follows within 15 s', {

@@ -35,12 +35,14 @@ function sh(cmd, argv) {
 
 // Sums over inbound video of every PeerConnection of the page.
 const INBOUND_VIDEO = async () => {
-  const out = { framesDecoded: 0, freezeS: 0, freezes: 0, nackCount: 0, retransmitted: 0, packets: 0, lost: 0 };
+  const out = { framesDecoded: 0, framesReceived: 0, framesDropped: 0, freezeS: 0, freezes: 0, nackCount: 0, retransmitted: 0, packets: 0, lost: 0 };
   for (const pc of window.__pcs || []) {
     if (pc.connectionState === 'closed') continue;
     for (const s of (await pc.getStats()).values()) {
       if (s.type !== 'inbound-rtp' || s.kind !== 'video') continue;
       out.framesDecoded += s.framesDecoded || 0;
+      out.framesReceived += s.framesReceived || 0;
+      out.framesDropped += s.framesDropped || 0;
       out.freezeS += s.totalFreezesDuration || 0;
       out.freezes += s.freezeCount || 0;
       out.nackCount += s.nackCount || 0;
@@ -52,14 +54,22 @@ const INBOUND_VIDEO = async () => {
   return out;
 };
 
-// Frames encoded per outbound video stream (each simulcast layer is one) of
-// every PeerConnection of the page, by SSRC.
-const FRAMES_ENCODED = async () => {
-  const out = {};
+// Outbound video of every PeerConnection of the page: frames encoded per
+// stream (each simulcast layer is one) by SSRC, and the NACKs and
+// retransmissions of all of them.
+const OUTBOUND_VIDEO = async () => {
+  const out = { frames: {}, nackCount: 0, retransmitted: 0, packets: 0 };
   for (const pc of window.__pcs || []) {
     if (pc.connectionState === 'closed') continue;
     for (const s of (await pc.getStats()).values()) {
-      if (s.type === 'outbound-rtp' && s.kind === 'video') out[s.ssrc] = s.framesEncoded || 0;
+      if (s.type !== 'outbound-rtp' || s.kind !== 'video') continue;
+      out.frames[s.ssrc] = s.framesEncoded || 0;
+      out.nackCount += s.nackCount || 0;
+      out.retransmitted += s.retransmittedPacketsSent || 0;
+      out.packets += s.packetsSent || 0;
+    }
+    for (const s of (await pc.getStats()).values()) {
+      if (s.type === 'remote-inbound-rtp' && s.kind === 'video') out.rttMs = Math.max(out.rttMs ?? 0, (s.roundTripTime || 0) * 1000);
     }
   }
   return out;
@@ -167,8 +177,12 @@ async function main() {
   sh('nft', ['add', 'table', 'inet', 'impair']);
   sh('nft', ['add', 'chain', 'inet', 'impair', 'out', '{ type filter hook output priority 0; }']);
   if (LOSS > 0) {
-    // Each datagram leaves through output once: LOSS % of every UDP packet, both ways.
-    sh('nft', ['add', 'rule', 'inet', 'impair', 'out', 'meta', 'l4proto', 'udp', 'numgen', 'random',
+    // Each datagram arrives through input once: LOSS % of every UDP packet,
+    // both ways. Dropped on arrival, as a network loses it: a drop in the
+    // output hook fails the sender's send (EPERM), and Chromium then sends
+    // the datagram again, so its own packets would never be lost.
+    sh('nft', ['add', 'chain', 'inet', 'impair', 'in', '{ type filter hook input priority 0; }']);
+    sh('nft', ['add', 'rule', 'inet', 'impair', 'in', 'meta', 'l4proto', 'udp', 'numgen', 'random',
       'mod', '100', '<', String(LOSS), 'drop']);
   }
   // E2E_WWW: another web client folder to serve (default: signaling/www).
@@ -219,11 +233,11 @@ async function main() {
       police = { port, beforeBps, fellAfterMs, minBps };
     }
     const before = await Promise.all(pages.map((p) => p.evaluate(INBOUND_VIDEO)));
-    const encodedBefore = await Promise.all(pages.map((p) => p.evaluate(FRAMES_ENCODED)));
+    const sentBefore = await Promise.all(pages.map((p) => p.evaluate(OUTBOUND_VIDEO)));
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, SECONDS * 1000));
     const after = await Promise.all(pages.map((p) => p.evaluate(INBOUND_VIDEO)));
-    const encodedAfter = await Promise.all(pages.map((p) => p.evaluate(FRAMES_ENCODED)));
+    const sentAfter = await Promise.all(pages.map((p) => p.evaluate(OUTBOUND_VIDEO)));
     const windowS = (Date.now() - t0) / 1000;
     const metrics = await (await fetch(server.url + '/metrics')).text();
     const metric = (name) => Number((new RegExp(`^${name} (\\d+)`, 'm').exec(metrics) || [])[1] || 0);
@@ -231,9 +245,11 @@ async function main() {
       const b = before[i];
       return {
         fps: (a.framesDecoded - b.framesDecoded) / windowS,
+        receivedFps: (a.framesReceived - b.framesReceived) / windowS,
+        droppedFrames: a.framesDropped - b.framesDropped,
         // What the other pages' encoders produced meanwhile: what this page
         // could have decoded at most.
-        sentFps: pages.reduce((sum, _, j) => (j === i ? sum : sum + mostEncoded(encodedBefore[j], encodedAfter[j])), 0) / windowS,
+        sentFps: pages.reduce((sum, _, j) => (j === i ? sum : sum + mostEncoded(sentBefore[j].frames, sentAfter[j].frames)), 0) / windowS,
         freezeS: a.freezeS - b.freezeS,
         freezes: a.freezes - b.freezes,
         nackCount: a.nackCount - b.nackCount,
@@ -242,15 +258,22 @@ async function main() {
         lost: a.lost - b.lost,
       };
     });
+    // What each page's video sender saw: NACKs from the node, retransmissions.
+    const publishers = sentAfter.map((a, i) => ({
+      packets: a.packets - sentBefore[i].packets,
+      nackCount: a.nackCount - sentBefore[i].nackCount,
+      retransmitted: a.retransmitted - sentBefore[i].retransmitted,
+      rttMs: a.rttMs,
+    }));
     const node = {};
-    for (const n of ['rtp_forwarded', 'retransmitted', 'nack_received', 'nack_miss', 'nack_sent',
+    for (const n of ['rtp_forwarded', 'rtp_not_placed', 'layer_switches', 'keyframe_requests', 'srtp_replayed', 'udp_rx_dropped', 'probes', 'retransmitted', 'nack_received', 'nack_miss', 'nack_sent',
       'upstream_recovered', 'upstream_given_up', 'pli_sent', 'twcc_feedback_sent',
       'twcc_feedback_received', 'remb_sent', 'tcp_accepted', 'udp_rx_packets']) {
       node[n] = metric(`sfu_${n}_total`);
     }
     const afterBps = POLICE_KBPS ? await pages[0].evaluate(TARGET_BITRATE) : undefined;
     const paths = BLOCK_UDP_MEDIA ? await Promise.all(pages.map((p) => p.evaluate(SELECTED_PAIRS))) : undefined;
-    console.log(JSON.stringify({ loss: LOSS, windowS, subscribers, node, police, afterBps, paths, cut, rtcPort: server.rtcPort }));
+    console.log(JSON.stringify({ loss: LOSS, windowS, subscribers, publishers, node, police, afterBps, paths, cut, rtcPort: server.rtcPort }));
   } finally {
     if (browser) await browser.close().catch(() => {});
     await server.stop();

@@ -265,6 +265,28 @@ static void test_light_loss_does_not_lower_it(void **state)
     free(s);
 }
 
+/* 5 % random loss at a video call's packet rate (about 100 packets/s) is
+ * within the band where the estimate holds (2-10 %): a short window of a few
+ * dozen packets sees 10 % and more by chance, and must not walk the estimate
+ * down step by step. */
+static void test_moderate_loss_holds_at_call_rates(void **state)
+{
+    (void)state;
+    sim_t *s = sim_new(50e6, 0.05, 0, 1000000, 50000, 5000000);
+    uint64_t lowest = UINT64_MAX;
+    for (int i = 0; i < 300; i++) {
+        sim_run(s, 100000);
+        uint64_t e = rtp_bwe_estimate_bps(&s->bwe);
+        lowest = e < lowest ? e : lowest;
+    }
+    print_message("5 %% loss: lowest %llu, %llu bit/s after 30 s (%llu of %llu lost)\n",
+                  (unsigned long long)lowest, (unsigned long long)rtp_bwe_estimate_bps(&s->bwe),
+                  (unsigned long long)s->lost, (unsigned long long)s->sent);
+    assert_true(s->lost > s->sent / 25);
+    assert_true(lowest >= 900000);
+    free(s);
+}
+
 /* The same trace with the transport sequence starting at 0 and just before the
  * wrap: the estimates match at every step. */
 static void test_sequence_wrap_changes_nothing(void **state)
@@ -325,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_clean_fast_link_grows_to_max),
         cmocka_unit_test(test_heavy_loss_lowers_the_estimate),
         cmocka_unit_test(test_light_loss_does_not_lower_it),
+        cmocka_unit_test(test_moderate_loss_holds_at_call_rates),
         cmocka_unit_test(test_sequence_wrap_changes_nothing),
     };
     return cmocka_run_group_tests_name("bwe", tests, NULL, NULL);
