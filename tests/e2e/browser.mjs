@@ -1,7 +1,12 @@
 // What the browser suites share: Debian's Chromium with the flags every
 // suite needs (see STACK_NOTES: fake devices, loopback candidates), waiting
-// on a condition, recording a page's PeerConnections, and signing a page in
-// with a session made over REST.
+// on a condition, recording a page's PeerConnections, signing a page in with
+// a session made over REST, speech for the fake microphone, and a plain
+// page's WHEP session.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
 import { chromium } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -76,4 +81,37 @@ export async function openCallPages(browser, server, sessions, code, { contextOp
     pages.push(page);
   }
   return pages;
+}
+
+/* espeak-ng, for speech on the fake microphone (tools/deps.sh installs it). */
+export const haveEspeak = spawnSync('espeak-ng', ['--version']).status === 0;
+
+/* Writes `times` repeats of a pangram, spoken, as dir/speech.wav: the file
+ * for --use-file-for-fake-audio-capture. */
+export function speechWav(dir, times) {
+  const wav = path.join(dir, 'speech.wav');
+  const text = 'The quick brown fox jumps over the lazy dog. '.repeat(times);
+  assert.equal(spawnSync('espeak-ng', ['-s', '190', '-w', wav, text]).status, 0, 'espeak-ng wrote the speech');
+  return wav;
+}
+
+/* In a plain page: a receive-only PeerConnection that does the WHEP exchange
+ * itself (window.__whep = {pc, location}); returns the session's location. */
+export async function whepPlay(page, url, token) {
+  return page.evaluate(async ({ url, token }) => {
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    pc.addTransceiver('audio', { direction: 'recvonly' });
+    await pc.setLocalDescription(await pc.createOffer());
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp', authorization: `Bearer ${token}` },
+      body: pc.localDescription.sdp,
+    });
+    if (res.status !== 201) throw new Error(`WHEP POST: ${res.status} ${await res.text()}`);
+    const location = res.headers.get('location');
+    await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+    window.__whep = { pc, location };
+    return location;
+  }, { url, token });
 }

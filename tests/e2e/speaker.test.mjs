@@ -3,7 +3,6 @@
 // off, then they swap. The node's active_speaker (read off the page's own
 // WebSocket) must follow each within 2 s.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,9 +10,8 @@ import test from 'node:test';
 import { chromium } from 'playwright-core';
 
 import { api, register, startServer } from '../integration/lib.mjs';
-import { CHROMIUM, FLAGS, RECORD_PCS, joinCall, signIn, until } from './browser.mjs';
+import { CHROMIUM, FLAGS, RECORD_PCS, haveEspeak, joinCall, signIn, speechWav, until } from './browser.mjs';
 
-const haveEspeak = spawnSync('espeak-ng', ['--version']).status === 0;
 
 // The page's microphone on or off (a disabled track sends silence).
 const setMic = (on) => {
@@ -37,9 +35,7 @@ test('active speaker follows who talks, within 2 s, both ways', {
   skip: haveEspeak ? false : 'needs espeak-ng (tools/deps.sh installs it)',
 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sfu-speaker-'));
-  const wav = path.join(dir, 'speech.wav');
-  const text = 'The quick brown fox jumps over the lazy dog. '.repeat(6);
-  assert.equal(spawnSync('espeak-ng', ['-s', '190', '-w', wav, text]).status, 0, 'espeak-ng wrote the speech');
+  const wav = speechWav(dir, 6);
   const www = process.env.E2E_WWW ? ['--www', process.env.E2E_WWW] : [];
   const server = await startServer({ args: ['--log-level', 'warn', ...www] });
   let browser;

@@ -8,16 +8,14 @@
 // getStats) within a bounded time, and keep decoding it. Then the speaker
 // leaves the call and the WHEP page shows the one left.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
 
 import { api, createRoom, register, startServer } from '../integration/lib.mjs';
-import { CHROMIUM, RECORD_PCS, joinCall, launchChromium, signIn, until } from './browser.mjs';
+import { CHROMIUM, RECORD_PCS, haveEspeak, joinCall, launchChromium, signIn, speechWav, until, whepPlay } from './browser.mjs';
 
-const haveEspeak = spawnSync('espeak-ng', ['--version']).status === 0;
 const SIZES = [[640, 360], [480, 480]]; // participant i's camera: wide, square
 const FOLLOW_MS = 8000; // from the talker's microphone on to its video decoded on the WHEP page
 
@@ -37,28 +35,10 @@ const setMic = (on) => {
   }
 };
 
-/* In a plain page: a receive-only PeerConnection doing the WHEP exchange. */
-async function whepPlay(page, url, token) {
-  return page.evaluate(async ({ url, token }) => {
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
-    pc.addTransceiver('video', { direction: 'recvonly' });
-    pc.addTransceiver('audio', { direction: 'recvonly' });
-    await pc.setLocalDescription(await pc.createOffer());
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/sdp', authorization: `Bearer ${token}` },
-      body: pc.localDescription.sdp,
-    });
-    if (res.status !== 201) throw new Error(`WHEP POST: ${res.status} ${await res.text()}`);
-    await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
-    window.__whep = pc;
-    return res.headers.get('location');
-  }, { url, token });
-}
 
 /* What the WHEP page decodes now: frames so far, and the last frame's shape. */
 const whepVideo = (page) => page.evaluate(async () => {
-  for (const s of (await window.__whep.getStats()).values()) {
+  for (const s of (await window.__whep.pc.getStats()).values()) {
     if (s.type === 'inbound-rtp' && s.kind === 'video') {
       return { framesDecoded: s.framesDecoded || 0, width: s.frameWidth || 0, height: s.frameHeight || 0 };
     }
@@ -79,9 +59,7 @@ test('a WHEP session follows the active speaker both ways, and the one left when
 }, async () => {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: tools/deps.sh installs it`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sfu-whep-speaker-'));
-  const wav = path.join(dir, 'speech.wav');
-  const text = 'The quick brown fox jumps over the lazy dog. '.repeat(8);
-  assert.equal(spawnSync('espeak-ng', ['-s', '190', '-w', wav, text]).status, 0, 'espeak-ng wrote the speech');
+  const wav = speechWav(dir, 8);
   const server = await startServer({ args: ['--log-level', process.env.SFU_E2E_LOG || 'info'] });
   let browser;
   try {

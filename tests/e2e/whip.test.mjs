@@ -12,7 +12,7 @@ import { chromium } from 'playwright-core';
 
 import { api, createRoom, register, REPO_ROOT, startServer } from '../integration/lib.mjs';
 import { connect } from '../integration/ws-lib.mjs';
-import { CHROMIUM, FLAGS, joinCall, signIn, until } from './browser.mjs';
+import { CHROMIUM, FLAGS, joinCall, signIn, until, whepPlay } from './browser.mjs';
 
 const PYTHON = '/usr/bin/python3'; // Debian's, with python3-gi
 const PUBLISHER = path.join(REPO_ROOT, 'tools', 'whip_publish.py');
@@ -124,26 +124,6 @@ test('GStreamer publishes over WHIP; a Chromium participant decodes it; DELETE r
   }
 });
 
-/* In a plain page: a receive-only PeerConnection that does the WHEP exchange
- * itself and counts what it decodes (window.__whep). */
-async function whepPlay(page, url, token) {
-  return page.evaluate(async ({ url, token }) => {
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
-    pc.addTransceiver('video', { direction: 'recvonly' });
-    pc.addTransceiver('audio', { direction: 'recvonly' });
-    await pc.setLocalDescription(await pc.createOffer());
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/sdp', authorization: `Bearer ${token}` },
-      body: pc.localDescription.sdp,
-    });
-    if (res.status !== 201) throw new Error(`WHEP POST: ${res.status} ${await res.text()}`);
-    const location = res.headers.get('location');
-    await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
-    window.__whep = { pc, location };
-    return location;
-  }, { url, token });
-}
 
 const whepStats = (page) => page.evaluate(async () => {
   const out = { framesDecoded: 0, audioPackets: 0, width: 0 };

@@ -6,30 +6,15 @@
 // figures come from its own process (CPU, RSS), and the ratios are the
 // medians' quotients. The figures themselves are the bench's business.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { REPO_ROOT, SFU_BIN, makeTempDir, removeDir } from './lib.mjs';
+import { REPO_ROOT, SFU_BIN, makeTempDir, removeDir, runTool } from './lib.mjs';
 
 const COMPARE = path.join(REPO_ROOT, 'bench', 'compare');
 
-function run(args, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(COMPARE, args, { env: { ...process.env, SFU_BIN }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (d) => (stdout += d));
-    proc.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
-    proc.on('error', reject);
-    proc.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
+const run = (args, timeoutMs) => runTool(COMPARE, args, { env: { SFU_BIN }, timeoutMs });
 
 test('bench/compare room-10: our node and Janus each forward a 4-participant call', { timeout: 150000 }, async (t) => {
   const out = makeTempDir('sfu-bench-compare-');

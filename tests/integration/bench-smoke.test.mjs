@@ -3,33 +3,15 @@
 // report exists with the keys other tools read, every subscriber received
 // packets from every publisher, and no SRTP packet failed authentication.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { REPO_ROOT, SFU_BIN, makeTempDir, removeDir } from './lib.mjs';
+import { REPO_ROOT, SFU_BIN, makeTempDir, removeDir, runTool } from './lib.mjs';
 
 const RUN = path.join(REPO_ROOT, 'bench', 'run');
 
-function runBench(args, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(RUN, args, {
-      env: { ...process.env, SFU_BIN },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (d) => (stdout += d));
-    proc.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
-    proc.on('error', reject);
-    proc.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
+const runBench = (args, timeoutMs) => runTool(RUN, args, { env: { SFU_BIN }, timeoutMs });
 
 test('bench/run room-10 smoke: every subscriber hears every publisher, no SRTP auth failure', { timeout: 50000 }, async () => {
   const out = makeTempDir('sfu-bench-smoke-');

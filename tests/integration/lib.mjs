@@ -103,9 +103,14 @@ function childEnv(extra = {}) {
 
 // Runs the binary to completion (for --help, --version and start-up errors).
 // A process still running after timeoutMs is killed; timedOut says so.
-export function runOnce(args, { env = {}, timeoutMs = 5000, cwd } = {}) {
+export function runOnce(args, opts = {}) {
+  return runTool(SFU_BIN, args, opts);
+}
+
+// Runs bin to completion, as runOnce (the bench scripts, the load generator).
+export function runTool(bin, args, { env = {}, timeoutMs = 5000, cwd } = {}) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(SFU_BIN, args, {
+    const proc = spawn(bin, args, {
       env: childEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
       cwd,
