@@ -338,6 +338,9 @@ int rtp_rewriter_seq_to_input(const rtp_rewriter_t *rw, uint16_t out_seq, uint16
 /* Rewrites SSRC, sequence number and timestamp of a packet of the current
  * source as rtp_rewriter_rewrite placed it before (a retransmission from the
  * cache), leaving the rewriter's state alone. */
+/* Whether in_seq of the current source went out (seen, not dropped) within
+ * the window: only such a packet can be sent again as it was. */
+bool rtp_rewriter_was_sent(const rtp_rewriter_t *rw, uint16_t in_seq);
 void rtp_rewriter_apply(const rtp_rewriter_t *rw, rtp_packet_t *p);
 
 #endif

@@ -187,6 +187,15 @@ int rtp_rewriter_seq_to_input(const rtp_rewriter_t *rw, uint16_t out_seq, uint16
     return -ENOENT;
 }
 
+bool rtp_rewriter_was_sent(const rtp_rewriter_t *rw, uint16_t in_seq)
+{
+    int back = seq_diff(rw->max_in_seq, in_seq);
+    if (!rw->started || back < 0 || back >= RTP_REWRITER_WINDOW)
+        return false;
+    uint64_t bit = 1ull << (back % 64);
+    return (rw->seen[back / 64] & bit) && !(rw->dropped[back / 64] & bit);
+}
+
 void rtp_rewriter_apply(const rtp_rewriter_t *rw, rtp_packet_t *p)
 {
     int back = seq_diff(rw->max_in_seq, p->seq);

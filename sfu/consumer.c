@@ -354,6 +354,8 @@ static int consumer_retransmit(sfu_consumer_t *c, const uint8_t *pkt, size_t len
     memcpy(buf, pkt, len);
     if (rtp_packet_parse(&p, buf, len) || p.ssrc != c->rw.in_ssrc)
         return -EINVAL;
+    if (!rtp_rewriter_was_sent(&c->rw, p.seq))
+        return -ENOENT; /* left out (padding, a temporal layer): it has no number here */
     rtp_rewriter_apply(&c->rw, &p);
     if (vp8_rewrite(c, &p, false, NULL) < 0)
         return -EINVAL;
@@ -478,6 +480,14 @@ void sfu_consumer__send_rtp(sfu_consumer_t *c, const rtp_packet_t *pkt, const sf
     sfu_media_stats_t *st = r->env.stats;
     if (c->p.paused || !c->leg->connected)
         return;
+    /* A publisher's padding (its bandwidth probes, sent on the media SSRC
+     * when it has no RTX) is for the node's estimate of its uplink, not for
+     * every subscriber's downlink: left out, and the numbering closes up. */
+    if (!pkt->payload_len && pkt->padding_len) {
+        if (c->rw.started && !c->rw.resync && rtp_rewriter_drop(&c->rw, pkt, now_ms) == 0)
+            c->stats.dropped_padding++;
+        return;
+    }
     if (c->producer->nstreams > 1) {
         int gate = simulcast_gate(c, pkt, info, now_ms);
         if (gate == 0)
@@ -544,10 +554,10 @@ void sfu_consumer__pad(sfu_consumer_t *c, uint64_t now_ms)
         const uint8_t *pkt;
         size_t len;
         uint16_t in_seq = (uint16_t)(c->rw.max_in_seq - (uint16_t)i);
-        if (rtp_packet_cache_get(s->cache, in_seq, now_ms, SFU_CACHE_MAX_AGE_MS, &pkt, &len) ||
-            consumer_retransmit(c, pkt, len, now_ms))
+        if (rtp_packet_cache_get(s->cache, in_seq, now_ms, SFU_CACHE_MAX_AGE_MS, &pkt, &len))
             return;
-        leg->probe_bytes += len;
+        if (consumer_retransmit(c, pkt, len, now_ms) == 0)
+            leg->probe_bytes += len;
     }
 }
 

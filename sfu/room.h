@@ -149,6 +149,7 @@ typedef struct sfu_consumer_stats {
     int target_layer;    /* and what it is switching to */
     uint64_t layer_switches;
     uint64_t dropped_temporal; /* packets of temporal layers left out */
+    uint64_t dropped_padding;  /* the publisher's padding-only packets left out */
 } sfu_consumer_stats_t;
 
 typedef struct sfu_producer_stats {

@@ -664,6 +664,34 @@ static void test_gaps_on_the_uplink_are_nacked_once_for_everyone(void **state)
     assert_int_equal(asked[nacks + 2], 102);
 }
 
+/* A publisher's padding-only packet (a bandwidth probe without RTX) reaches
+ * no subscriber, and the numbering closes up around it. */
+static void test_publisher_padding_is_not_forwarded(void **state)
+{
+    fixture_t *f = *state;
+    sfu_producer_params_t pa = video_params(10, 1111);
+    assert_int_equal(sfu_producer_new(f->room, f->pub_a, &pa, NULL), 0);
+    sfu_consumer_params_t c1 = consumer_params(20, 5555);
+    sfu_consumer_t *c = NULL;
+    assert_int_equal(sfu_consumer_new(f->room, 10, f->sub_b, &c1, 1, &c), 0);
+    feed_rtp(f->pub_a, 1111, 100, 0, 1000);
+    int before = f->cap_sub_b.rtp_count;
+    uint16_t first = last_rtp(&f->cap_sub_b).seq;
+    uint8_t pad[32];
+    rtp_header_write(pad, sizeof pad, 96, false, 101, 0, 1111);
+    pad[0] |= 0x20; /* P: the last byte counts the padding */
+    memset(pad + 12, 0, 19);
+    pad[31] = 20;
+    sfu_leg_receive_rtp(f->pub_a, pad, sizeof pad, 1001);
+    assert_int_equal(f->cap_sub_b.rtp_count, before);
+    feed_rtp(f->pub_a, 1111, 102, 3000, 1033);
+    assert_int_equal(f->cap_sub_b.rtp_count, before + 1);
+    assert_int_equal((uint16_t)(last_rtp(&f->cap_sub_b).seq - first), 1);
+    sfu_consumer_stats_t cs;
+    sfu_consumer_get_stats(c, &cs);
+    assert_int_equal(cs.dropped_padding, 1);
+}
+
 static void test_receiver_report_to_the_publisher(void **state)
 {
     fixture_t *f = *state;
@@ -768,6 +796,7 @@ int main(void)
         T(test_nack_is_answered_with_rtx),
         T(test_nack_is_answered_with_the_packet_again),
         T(test_gaps_on_the_uplink_are_nacked_once_for_everyone),
+        T(test_publisher_padding_is_not_forwarded),
         T(test_receiver_report_to_the_publisher),
         T(test_malformed_rtcp_is_counted),
         cmocka_unit_test(test_rx_stats_wrap_loss_and_jitter),

@@ -168,9 +168,17 @@ static void test_a_lost_packet_keeps_its_gap_among_drops(void **state)
     p = pkt_of(b, 4, 0, 42);
     assert_int_equal(rtp_rewriter_rewrite(&rw, &p, 3), 0);
     assert_int_equal(rtp_packet_seq(&p), 12);
+    /* What went out can be sent again; what was left out or is still
+     * missing cannot (it has no number of its own). */
+    assert_true(rtp_rewriter_was_sent(&rw, 1));
+    assert_false(rtp_rewriter_was_sent(&rw, 2));
+    assert_false(rtp_rewriter_was_sent(&rw, 3));
+    assert_true(rtp_rewriter_was_sent(&rw, 4));
+    assert_false(rtp_rewriter_was_sent(&rw, 5));
     p = pkt_of(b, 3, 0, 42); /* recovered */
     assert_int_equal(rtp_rewriter_rewrite(&rw, &p, 4), 0);
     assert_int_equal(rtp_packet_seq(&p), 11);
+    assert_true(rtp_rewriter_was_sent(&rw, 3));
 }
 
 static void test_a_new_source_after_drops_starts_past_late_packets(void **state)
