@@ -399,6 +399,18 @@ uint8_t rtc_sdp_rtx_pt(const rtc_sdp_media_t *m, uint8_t pt)
     return 0;
 }
 
+uint8_t rtc_sdp_publish_rtx_pt(const rtc_sdp_media_t *m, uint8_t pt)
+{
+    if (m->kind != RTC_MEDIA_VIDEO)
+        return 0;
+    bool by_rid = m->rid_count > 1 && m->ext.id[RTP_EXT_RID];
+    /* Each RTX stream must be told apart: by its layer's RID, or as the one
+     * stream's FID partner. SSRC-listed simulcast has no RTX here. */
+    if (by_rid ? !m->ext.id[RTP_EXT_RRID] : m->sim_count > 1 || !m->rtx_ssrc)
+        return 0;
+    return rtc_sdp_rtx_pt(m, pt);
+}
+
 bool rtc_sdp_answer_has_rtx(const rtc_sdp_t *answer)
 {
     for (int i = 0; i < answer->media_count; i++) {
@@ -481,15 +493,25 @@ int rtc_sdp_write_publish_answer(const rtc_sdp_t *offer, const rtc_sdp_local_t *
                           m->mid);
             continue;
         }
-        strbuf_printf(&w, "m=%s %d UDP/TLS/RTP/SAVPF %u\r\n", kind, local->port, picked[i]->pt);
+        uint8_t rtx = rtc_sdp_publish_rtx_pt(m, picked[i]->pt);
+        strbuf_printf(&w, "m=%s %d UDP/TLS/RTP/SAVPF %u", kind, local->port, picked[i]->pt);
+        if (rtx)
+            strbuf_printf(&w, " %u", rtx);
+        strbuf_printf(&w, "\r\n");
         write_transport(&w, local, "passive", first);
         first = false;
         strbuf_printf(&w, "a=mid:%s\r\na=recvonly\r\na=rtcp-mux\r\na=rtcp-rsize\r\n", m->mid);
         rtp_ext_ids_t ext = m->ext;
         if (m->kind != RTC_MEDIA_VIDEO || m->rid_count < 2)
             ext.id[RTP_EXT_RID] = 0;
+        if (!rtx || !ext.id[RTP_EXT_RID])
+            ext.id[RTP_EXT_RRID] = 0;
         write_extmaps(&w, &ext);
         write_codec(&w, picked[i], m->kind, m->ext.id[RTP_EXT_TWCC] != 0, true);
+        /* RFC 4588: retransmissions (and padding) on their own stream. */
+        if (rtx)
+            strbuf_printf(&w, "a=rtpmap:%u rtx/%u\r\na=fmtp:%u apt=%u\r\n", rtx,
+                          picked[i]->clock_hz, rtx, picked[i]->pt);
         if (ext.id[RTP_EXT_RID]) {
             /* RFC 8853 5.3: the same layers, received. */
             for (int k = 0; k < m->rid_count; k++)

@@ -119,6 +119,11 @@ void rtc_sdp_ext_ids_for(rtc_media_kind_t kind, rtp_ext_ids_t *out);
 /* The RTX (RFC 4588) payload type a section pairs with codec pt (its
  * rtpmap "rtx" with fmtp apt=pt), or 0 when it has none. */
 uint8_t rtc_sdp_rtx_pt(const rtc_sdp_media_t *m, uint8_t pt);
+/* The RTX payload type the node takes from a publisher's video section for
+ * codec pt (written in the publish answer), or 0: RTX needs the offer's rtx
+ * type for pt and a way to tell its stream: the FID partner of a single
+ * stream, or the repaired-rtp-stream-id extension of RID simulcast. */
+uint8_t rtc_sdp_publish_rtx_pt(const rtc_sdp_media_t *m, uint8_t pt);
 /* Whether a subscribe answer accepted RTX in any video section. */
 bool rtc_sdp_answer_has_rtx(const rtc_sdp_t *answer);
 /* The ids a subscribe answer accepted, of those we offered. */

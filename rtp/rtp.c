@@ -185,6 +185,7 @@ const char *const rtp_ext_kind_uri[RTP_EXT_KIND_COUNT] = {
     [RTP_EXT_AUDIO_LEVEL] = "urn:ietf:params:rtp-hdrext:ssrc-audio-level",
     [RTP_EXT_TWCC] = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
     [RTP_EXT_RID] = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id",
+    [RTP_EXT_RRID] = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id",
 };
 
 int rtp_ext_kind_of_uri(const char *uri)

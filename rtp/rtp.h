@@ -118,6 +118,9 @@ typedef enum rtp_ext_kind {
     RTP_EXT_TWCC,          /* transport-wide-cc-extensions-01 */
     RTP_EXT_RID,           /* urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id (RFC 8852):
                             * received from simulcast publishers, never sent */
+    RTP_EXT_RRID,          /* urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id
+                            * (RFC 8852): the layer a simulcast publisher's RTX
+                            * packet repairs; received, never sent */
     RTP_EXT_KIND_COUNT
 } rtp_ext_kind_t;
 

@@ -426,6 +426,8 @@ static int offered_tracks(const sfu_participant_t *p, const rtc_sdp_t *offer,
             t->rtx_pt = rtc_sdp_rtx_pt(m, codec->pt);
             if (!t->rtx_pt)
                 t->rtx_pt = codec->pt == 97 ? 98 : 97;
+            t->pub_rtx_pt = rtc_sdp_publish_rtx_pt(m, codec->pt);
+            t->pub_rtx_ssrc = t->pub_rtx_pt && !by_rid ? m->rtx_ssrc : 0;
         }
         snprintf(t->cname, sizeof t->cname, "%s", m->cname);
         /* A track published before keeps its producer: the same SSRC, or
@@ -536,7 +538,9 @@ int sfu_participant_publish(sfu_participant_t *p, const rtc_sdp_t *offer,
                                     .clock_hz = now[j].codec.clock_hz,
                                     .ext = now[j].ext,
                                     .codec = (uint8_t)rtp_codec_kind_of(now[j].codec.name),
-                                    .layers = now[j].layers};
+                                    .layers = now[j].layers,
+                                    .rtx_pt = now[j].pub_rtx_pt,
+                                    .rtx_ssrc = now[j].pub_rtx_ssrc};
         memcpy(pp.layer_ssrcs, now[j].layer_ssrcs, sizeof pp.layer_ssrcs);
         memcpy(pp.rids, now[j].rids, sizeof pp.rids);
         memcpy(pp.mid, now[j].mid, sizeof pp.mid);

@@ -30,9 +30,11 @@ typedef struct sfu_call_track {
     rtc_media_kind_t kind;
     rtc_sdp_codec_t codec;
     uint32_t ssrc;
-    uint64_t producer_id; /* on the room's worker */
-    rtp_ext_ids_t ext;    /* the publisher's extension ids */
-    uint8_t rtx_pt;       /* video: the RTX payload type subscribers are offered */
+    uint64_t producer_id;  /* on the room's worker */
+    rtp_ext_ids_t ext;     /* the publisher's extension ids */
+    uint8_t rtx_pt;        /* video: the RTX payload type subscribers are offered */
+    uint8_t pub_rtx_pt;    /* video: the publisher's own RTX, taken by the answer (0: none) */
+    uint32_t pub_rtx_ssrc; /* and its SSRC, for a single stream (a=ssrc-group:FID) */
     char cname[64];
     /* Simulcast: the encodings, lowest first (layers 0 or 1: none), by RID
      * or by SSRC, and the top one's height when the publisher said (0: not

@@ -622,6 +622,8 @@ void sfu_media_counters(const sfu_media_t *m, sfu_media_counters_t *out)
         out->nack_miss += counter_get(&s->nack_miss);
         out->upstream_recovered += counter_get(&s->upstream_recovered);
         out->upstream_given_up += counter_get(&s->upstream_given_up);
+        out->upstream_rtx += counter_get(&s->upstream_rtx);
+        out->upstream_rtx_padding += counter_get(&s->upstream_rtx_padding);
         out->twcc_sent += counter_get(&s->twcc_sent);
         out->twcc_received += counter_get(&s->twcc_received);
         out->remb_sent += counter_get(&s->remb_sent);

@@ -28,6 +28,7 @@ typedef struct sfu_media_counters {
     uint64_t rtp_forwarded, sr_sent, pli_sent, rr_sent, nack_sent, send_failed;
     uint64_t nack_received, keyframe_requests;
     uint64_t retransmitted, nack_miss, upstream_recovered, upstream_given_up;
+    uint64_t upstream_rtx, upstream_rtx_padding;
     uint64_t twcc_sent, twcc_received, remb_sent, layer_switches, probes;
     uint64_t rtp_malformed;     /* decrypted, yet not well-formed RTP */
     uint64_t unknown_ssrc;      /* RTP of no producer of the leg that sent it */

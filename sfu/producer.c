@@ -3,6 +3,7 @@
  * reports), throttled keyframe requests, and the fan-out to its consumers. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sfu/room_internal.h"
 
@@ -89,6 +90,11 @@ int sfu_producer_new(sfu_room_t *r, sfu_leg_t *owner, const sfu_producer_params_
             return -ENOMEM;
         }
     }
+    /* The single stream's RTX partner; without it (taken already) the
+     * retransmissions are not told apart and the RTX type is dropped. */
+    if (params->rtx_pt && params->rtx_ssrc && layers == 1 &&
+        sfu_producer__bind_rtx(pr, 0, params->rtx_ssrc))
+        pr->p.rtx_ssrc = 0;
     pr->next_in_leg = owner->producers;
     owner->producers = pr;
     if (!params->video)
@@ -111,6 +117,55 @@ int sfu_producer__bind(sfu_producer_t *pr, int layer, uint32_t ssrc)
     if (layer == 0)
         pr->p.ssrc = ssrc;
     return 0;
+}
+
+int sfu_producer__bind_rtx(sfu_producer_t *pr, int layer, uint32_t ssrc)
+{
+    sfu_room_t *r = pr->room;
+    if (layer < 0 || layer >= pr->nstreams || !ssrc || !pr->p.rtx_pt || pr->streams[layer].rtx_ssrc)
+        return -EINVAL;
+    if (sfu_room_producer_by_ssrc(r, ssrc))
+        return -EEXIST;
+    if (idmap_add(&r->producers_by_ssrc, (int64_t)ssrc + 1, pr))
+        return -ENOMEM;
+    pr->streams[layer].rtx_ssrc = ssrc;
+    return 0;
+}
+
+void sfu_producer__on_rtx(sfu_producer_t *pr, rtp_packet_t *pkt, uint64_t now_ms)
+{
+    int layer = -1;
+    for (int i = 0; i < pr->nstreams; i++) {
+        if (pkt->ssrc && pr->streams[i].rtx_ssrc == pkt->ssrc)
+            layer = i;
+    }
+    if (layer < 0 || !pr->streams[layer].ssrc)
+        return;
+    sfu_media_stats_t *st = pr->room->env.stats;
+    pr->stats.rtx_packets++;
+    counter_inc(&st->upstream_rtx);
+    if (pkt->payload_len < 2) { /* padding: a bandwidth probe */
+        pr->stats.rtx_padding++;
+        counter_inc(&st->upstream_rtx_padding);
+        return;
+    }
+    /* RFC 4588 4: the original sequence number, then the original payload. */
+    uint16_t osn = (uint16_t)(pkt->payload[0] << 8 | pkt->payload[1]);
+    memmove(pkt->payload, pkt->payload + 2, pkt->payload_len - 2);
+    size_t len = (size_t)(pkt->payload - pkt->data) + pkt->payload_len - 2;
+    pkt->data[0] &= (uint8_t)~0x20; /* the padding goes */
+    rtp_packet_set_pt(pkt, pr->p.pt);
+    rtp_packet_set_ssrc(pkt, pr->streams[layer].ssrc);
+    rtp_packet_set_seq(pkt, osn);
+    rtp_packet_t orig;
+    if (rtp_packet_parse(&orig, pkt->data, len))
+        return;
+    /* The repaired-stream id names the RTX stream: not the packet's any more. */
+    rtp_ext_t e;
+    uint8_t rrid = pr->p.ext.id[RTP_EXT_RRID];
+    if (rrid && orig.ext && rtp_ext_find(&orig, rrid, &e) == 0)
+        memset(e.data - (e.two_byte ? 2 : 1), 0, (size_t)(e.two_byte ? 2 : 1) + e.len);
+    sfu_producer__on_rtp(pr, &orig, now_ms);
 }
 
 sfu_stream_t *sfu_producer__stream(sfu_producer_t *pr, uint32_t ssrc)
@@ -142,6 +197,8 @@ void sfu_producer__free(sfu_producer_t *pr)
     for (int i = 0; i < pr->nstreams; i++) {
         if (pr->streams[i].ssrc)
             idmap_remove(&pr->room->producers_by_ssrc, (int64_t)pr->streams[i].ssrc + 1, pr);
+        if (pr->streams[i].rtx_ssrc)
+            idmap_remove(&pr->room->producers_by_ssrc, (int64_t)pr->streams[i].rtx_ssrc + 1, pr);
     }
     sfu_speaker_remove(&pr->room->speaker, pr->p.id);
     producer_release(pr);

@@ -204,11 +204,14 @@ int sfu_leg__send_rtcp(sfu_leg_t *leg, uint8_t *pkt, size_t len)
 }
 
 /* RFC 8852: a simulcast layer's first packet names its RID (and mid): its
- * SSRC is that layer's from now on. */
+ * SSRC is that layer's from now on. Its RTX stream's first packet names the
+ * layer it repairs (repaired-rtp-stream-id) likewise. */
 static sfu_producer_t *bind_by_rid(sfu_leg_t *leg, const rtp_packet_t *rtp)
 {
     for (sfu_producer_t *pr = leg->producers; pr; pr = pr->next_in_leg) {
-        uint8_t rid_id = pr->p.ext.id[RTP_EXT_RID], mid_id = pr->p.ext.id[RTP_EXT_MID];
+        bool rtx = pr->p.rtx_pt && rtp->pt == pr->p.rtx_pt;
+        uint8_t rid_id = pr->p.ext.id[rtx ? RTP_EXT_RRID : RTP_EXT_RID];
+        uint8_t mid_id = pr->p.ext.id[RTP_EXT_MID];
         char rid[16], mid[32];
         rtp_ext_t e;
         if (pr->nstreams < 2 || !rid_id || rtp_ext_find(rtp, rid_id, &e) ||
@@ -218,7 +221,13 @@ static sfu_producer_t *bind_by_rid(sfu_leg_t *leg, const rtp_packet_t *rtp)
             (rtp_ext_read_mid(&e, mid, sizeof mid) || strcmp(mid, pr->p.mid)))
             continue;
         for (int i = 0; i < pr->nstreams; i++) {
-            if (!pr->streams[i].ssrc && !strcmp(pr->p.rids[i], rid))
+            if (strcmp(pr->p.rids[i], rid))
+                continue;
+            if (rtx)
+                return !pr->streams[i].rtx_ssrc && sfu_producer__bind_rtx(pr, i, rtp->ssrc) == 0
+                           ? pr
+                           : NULL;
+            if (!pr->streams[i].ssrc)
                 return sfu_producer__bind(pr, i, rtp->ssrc) == 0 ? pr : NULL;
         }
     }
@@ -242,7 +251,10 @@ void sfu_leg_receive_rtp(sfu_leg_t *leg, uint8_t *pkt, size_t len, uint64_t now_
         return;
     }
     record_arrival(leg, pr, &rtp);
-    sfu_producer__on_rtp(pr, &rtp, now_ms);
+    if (pr->p.rtx_pt && rtp.pt == pr->p.rtx_pt)
+        sfu_producer__on_rtx(pr, &rtp, now_ms);
+    else
+        sfu_producer__on_rtp(pr, &rtp, now_ms);
     if (leg->twcc && now_ms - leg->last_twcc_ms >= SFU_TWCC_FEEDBACK_MS)
         send_twcc_feedback(leg, rtp.ssrc, now_ms);
 }

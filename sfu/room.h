@@ -59,17 +59,19 @@ typedef struct sfu_media_stats {
     counter_t rtcp_malformed;    /* compound RTCP that did not parse to its end */
     counter_t rtcp_unknown_ssrc; /* feedback naming no consumer of the leg */
     counter_t rr_sent, sr_sent, pli_sent, nack_sent;
-    counter_t keyframe_requests;  /* PLI/FIR received from subscribers */
-    counter_t nack_received;      /* NACK packets received from subscribers */
-    counter_t retransmitted;      /* packets sent again from a producer's cache (RTX or plain) */
-    counter_t nack_miss;          /* NACKed packets no longer (or never) in the cache */
-    counter_t upstream_recovered; /* packets a publisher sent again after the node's NACK */
-    counter_t upstream_given_up;  /* missing packets the node stopped asking for */
-    counter_t twcc_sent;          /* transport-cc feedback sent to publishers */
-    counter_t twcc_received;      /* transport-cc feedback received from subscribers */
-    counter_t remb_sent;          /* REMB sent to publishers */
-    counter_t layer_switches;     /* simulcast consumers that changed spatial layer */
-    counter_t probes;             /* downlink probes started (padding as RTX) */
+    counter_t keyframe_requests;    /* PLI/FIR received from subscribers */
+    counter_t nack_received;        /* NACK packets received from subscribers */
+    counter_t retransmitted;        /* packets sent again from a producer's cache (RTX or plain) */
+    counter_t nack_miss;            /* NACKed packets no longer (or never) in the cache */
+    counter_t upstream_recovered;   /* packets a publisher sent again after the node's NACK */
+    counter_t upstream_given_up;    /* missing packets the node stopped asking for */
+    counter_t upstream_rtx;         /* packets on publishers' RTX streams (RFC 4588) */
+    counter_t upstream_rtx_padding; /* of them, padding only (bandwidth probes) */
+    counter_t twcc_sent;            /* transport-cc feedback sent to publishers */
+    counter_t twcc_received;        /* transport-cc feedback received from subscribers */
+    counter_t remb_sent;            /* REMB sent to publishers */
+    counter_t layer_switches;       /* simulcast consumers that changed spatial layer */
+    counter_t probes;               /* downlink probes started (padding as RTX) */
 } sfu_media_stats_t;
 
 /* How a leg sends. pkt has cap bytes of room (the SRTP trailer must fit). 0 or
@@ -124,6 +126,12 @@ typedef struct sfu_producer_params {
     uint32_t layer_ssrcs[SFU_MAX_LAYERS];
     char rids[SFU_MAX_LAYERS][16];
     char mid[32];
+    /* Video: the publisher's retransmissions and padding (RFC 4588) on their
+     * own stream, of this payload type (0: it sends none). The single
+     * stream's RTX SSRC comes from a=ssrc-group:FID; a RID layer's binds with
+     * the first RTX packet naming its RID in repaired-rtp-stream-id. */
+    uint8_t rtx_pt;
+    uint32_t rtx_ssrc;
 } sfu_producer_params_t;
 
 typedef struct sfu_consumer_params {
@@ -158,6 +166,7 @@ typedef struct sfu_producer_stats {
     uint64_t plis_sent;
     uint64_t nack_seqs_sent; /* sequence numbers asked for again, retries included */
     uint64_t recovered, given_up;
+    uint64_t rtx_packets, rtx_padding; /* received on the RTX stream; of them, padding */
 } sfu_producer_stats_t;
 
 /* ---- rooms and legs ---- */

@@ -57,7 +57,8 @@ struct sfu_leg {
 
 /* One encoding of a producer: a stream with its own SSRC. */
 typedef struct sfu_stream {
-    uint32_t ssrc; /* 0: a RID layer not bound yet */
+    uint32_t ssrc;     /* 0: a RID layer not bound yet */
+    uint32_t rtx_ssrc; /* its RTX stream (RFC 4588); 0: none (yet) */
     rtp_rx_stats_t rx;
     uint64_t last_rr_ms;
     bool has_sr;               /* the publisher's clock mapping is known */
@@ -143,6 +144,11 @@ void sfu_producer__request_layer_keyframe(sfu_producer_t *pr, int layer, uint64_
 /* A RID layer's SSRC, learnt from its first packet on the owner's leg. 0 or
  * -EEXIST (the SSRC is the room's already). */
 int sfu_producer__bind(sfu_producer_t *pr, int layer, uint32_t ssrc);
+/* The same for a layer's RTX stream. */
+int sfu_producer__bind_rtx(sfu_producer_t *pr, int layer, uint32_t ssrc);
+/* A packet of the producer's RTX payload type: padding is left there; a
+ * retransmission goes on as the packet it repairs. pkt is rewritten in place. */
+void sfu_producer__on_rtx(sfu_producer_t *pr, rtp_packet_t *pkt, uint64_t now_ms);
 
 /* consumer.c */
 void sfu_consumer__free(sfu_consumer_t *c);

@@ -221,7 +221,7 @@ static void offer_ext_ids(const rtc_sdp_t *offer, rtp_ext_ids_t *out)
     memset(out, 0, sizeof *out);
     for (int i = 0; i < offer->media_count; i++) {
         for (int k = 0; k < RTP_EXT_KIND_COUNT; k++) {
-            if (offer->media[i].ext.id[k] && !out->id[k])
+            if (offer->media[i].ext.id[k] && !out->id[k] && k != RTP_EXT_RRID)
                 out->id[k] = offer->media[i].ext.id[k];
         }
     }

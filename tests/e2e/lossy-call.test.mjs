@@ -75,6 +75,8 @@ test('5 % UDP loss both ways: NACK and RTX keep the picture moving', {
   assert.ok(lossy.publishers.every((p) => p.nackCount > 0 && p.retransmitted > 0),
     `each publisher was asked and sent again: ${JSON.stringify(lossy.publishers)}`);
   assert.ok(lossy.node.upstream_recovered > 0, JSON.stringify(lossy.node));
+  // The browsers resend on their RTX streams (RFC 4588), which the node takes.
+  assert.ok(lossy.node.upstream_rtx > 0 && lossy.node.rtp_unknown_ssrc === 0, JSON.stringify(lossy.node));
 });
 
 test('a subscriber policed to 400 kbit/s: the publisher follows within 15 s', {

@@ -266,8 +266,8 @@ async function main() {
       rttMs: a.rttMs,
     }));
     const node = {};
-    for (const n of ['rtp_forwarded', 'rtp_not_placed', 'layer_switches', 'keyframe_requests', 'srtp_replayed', 'udp_rx_dropped', 'probes', 'retransmitted', 'nack_received', 'nack_miss', 'nack_sent',
-      'upstream_recovered', 'upstream_given_up', 'pli_sent', 'twcc_feedback_sent',
+    for (const n of ['rtp_forwarded', 'rtp_not_placed', 'layer_switches', 'keyframe_requests', 'rtp_unknown_ssrc', 'srtp_replayed', 'udp_rx_dropped', 'probes', 'retransmitted', 'nack_received', 'nack_miss', 'nack_sent',
+      'upstream_recovered', 'upstream_given_up', 'upstream_rtx', 'upstream_rtx_padding', 'pli_sent', 'twcc_feedback_sent',
       'twcc_feedback_received', 'remb_sent', 'tcp_accepted', 'udp_rx_packets']) {
       node[n] = metric(`sfu_${n}_total`);
     }

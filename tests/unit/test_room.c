@@ -692,6 +692,56 @@ static void test_publisher_padding_is_not_forwarded(void **state)
     assert_int_equal(cs.dropped_padding, 1);
 }
 
+/* RFC 4588 from the publisher: a retransmission on the RTX stream repairs
+ * the packet it names (subscribers get it in place, as if it had come); RTX
+ * padding reaches no one. */
+static void test_publisher_rtx_repairs_and_its_padding_stays(void **state)
+{
+    fixture_t *f = *state;
+    sfu_producer_params_t pa = video_params(10, 1111);
+    pa.rtx_pt = 97;
+    pa.rtx_ssrc = 2222;
+    sfu_producer_t *pr = NULL;
+    assert_int_equal(sfu_producer_new(f->room, f->pub_a, &pa, &pr), 0);
+    assert_ptr_equal(sfu_room_producer_by_ssrc(f->room, 2222), pr);
+    sfu_consumer_params_t c1 = consumer_params(20, 5555);
+    assert_int_equal(sfu_consumer_new(f->room, 10, f->sub_b, &c1, 1, NULL), 0);
+    feed_rtp(f->pub_a, 1111, 100, 0, 1000);
+    uint16_t first = last_rtp(&f->cap_sub_b).seq;
+    feed_rtp(f->pub_a, 1111, 102, 6000, 1001); /* 101 lost upstream */
+    int before = f->cap_sub_b.rtp_count;
+    uint8_t rtx[64];
+    rtp_header_write(rtx, sizeof rtx, 97, false, 7, 3000, 2222);
+    rtx[12] = 0;
+    rtx[13] = 101; /* the original sequence number */
+    memset(rtx + 14, 0xcd, 20);
+    sfu_leg_receive_rtp(f->pub_a, rtx, 34, 1020);
+    assert_int_equal(f->cap_sub_b.rtp_count, before + 1);
+    rtp_packet_t got = last_rtp(&f->cap_sub_b);
+    assert_int_equal((uint16_t)(got.seq - first), 1);
+    assert_int_equal(got.ssrc, 5555);
+    assert_int_equal(got.pt, 96);
+    assert_int_equal(got.payload_len, 20);
+    assert_int_equal(got.payload[0], 0xcd);
+    assert_int_equal(counter_get(&f->stats.upstream_recovered), 1);
+    /* Padding on the RTX stream: nothing goes out. */
+    uint8_t pad[32];
+    rtp_header_write(pad, sizeof pad, 97, false, 8, 3000, 2222);
+    pad[0] |= 0x20;
+    memset(pad + 12, 0, 19);
+    pad[31] = 20;
+    sfu_leg_receive_rtp(f->pub_a, pad, sizeof pad, 1030);
+    assert_int_equal(f->cap_sub_b.rtp_count, before + 1);
+    sfu_producer_stats_t ps;
+    sfu_producer_get_stats(pr, &ps);
+    assert_int_equal(ps.rtx_packets, 2);
+    assert_int_equal(ps.rtx_padding, 1);
+    assert_int_equal(counter_get(&f->stats.unknown_ssrc), 0);
+    /* Closing the producer frees its RTX SSRC too. */
+    assert_int_equal(sfu_room_producer_close(f->room, 10, 1), 0); /* pub_a is leg 1 */
+    assert_null(sfu_room_producer_by_ssrc(f->room, 2222));
+}
+
 static void test_receiver_report_to_the_publisher(void **state)
 {
     fixture_t *f = *state;
@@ -797,6 +847,7 @@ int main(void)
         T(test_nack_is_answered_with_the_packet_again),
         T(test_gaps_on_the_uplink_are_nacked_once_for_everyone),
         T(test_publisher_padding_is_not_forwarded),
+        T(test_publisher_rtx_repairs_and_its_padding_stays),
         T(test_receiver_report_to_the_publisher),
         T(test_malformed_rtcp_is_counted),
         cmocka_unit_test(test_rx_stats_wrap_loss_and_jitter),

@@ -396,7 +396,8 @@ static void test_publish_answer_round_trip(void **state)
         assert_string_equal(m->direction, "recvonly");
         assert_int_equal(m->port, 40000);
         assert_true(m->rtcp_mux);
-        assert_int_equal(m->codec_count, 1);
+        /* Video also takes the publisher's RTX for the codec (its FID pair). */
+        assert_int_equal(m->codec_count, m->kind == RTC_MEDIA_VIDEO ? 2 : 1);
         assert_int_equal(m->ssrc, 0);
     }
     const rtc_sdp_codec_t *opus = &reparsed.media[0].codecs[0];
@@ -410,9 +411,49 @@ static void test_publish_answer_round_trip(void **state)
     assert_string_equal(vp8->name, "VP8");
     assert_int_equal(vp8->clock_hz, 90000);
     assert_non_null(strstr(text, "a=rtcp-fb:96 nack pli\r\n"));
+    assert_non_null(strstr(text, "m=video 40000 UDP/TLS/RTP/SAVPF 96 97\r\n"));
+    assert_non_null(strstr(text, "a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n"));
+    assert_int_equal(rtc_sdp_rtx_pt(&reparsed.media[1], 96), 97);
+    /* Without RID simulcast the repaired-stream id is not taken. */
+    assert_null(strstr(text, "repaired-rtp-stream-id"));
     /* Chosen codecs come back as the ones the answer picks again. */
     assert_int_equal(rtc_sdp_pick_codec(&reparsed.media[0])->pt, 111);
     assert_int_equal(rtc_sdp_pick_codec(&reparsed.media[1])->pt, 96);
+}
+
+/* The publisher's RTX is taken only when its stream can be told apart: the
+ * FID partner of one stream, or the repaired-rtp-stream-id of RID layers. */
+static void test_publish_answer_takes_rtx_it_can_place(void **state)
+{
+    (void)state;
+    /* One stream without a FID group: no RTX. */
+    replace(text, sizeof text, chrome_offer, "a=ssrc-group:FID 2882400001 2882400002\r\n", "");
+    assert_int_equal(rtc_sdp_parse(text, &parsed, err, sizeof err), 0);
+    assert_int_equal(rtc_sdp_publish_rtx_pt(media_by_mid(&parsed, "1"), 96), 0);
+    assert_true(rtc_sdp_write_publish_answer(&parsed, &node_local, text2, sizeof text2, err,
+                                             sizeof err) > 0);
+    assert_non_null(strstr(text2, "m=video 40000 UDP/TLS/RTP/SAVPF 96\r\n"));
+    assert_null(strstr(text2, "rtx/90000"));
+    /* RID layers with repaired-rtp-stream-id: RTX, and the extension. */
+    replace(text, sizeof text, chrome_offer, "a=extmap:13 urn:3gpp:video-orientation\r\n",
+            "a=rid:q send\r\na=rid:h send\r\na=rid:f send\r\na=simulcast:send q;h;f\r\n");
+    assert_int_equal(rtc_sdp_parse(text, &parsed, err, sizeof err), 0);
+    assert_int_equal(rtc_sdp_publish_rtx_pt(media_by_mid(&parsed, "1"), 96), 97);
+    assert_true(rtc_sdp_write_publish_answer(&parsed, &node_local, text2, sizeof text2, err,
+                                             sizeof err) > 0);
+    assert_non_null(strstr(text2, "a=fmtp:97 apt=96\r\n"));
+    assert_non_null(
+        strstr(text2, "a=extmap:11 urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id\r\n"));
+    /* Without it: no RTX, and no extension. */
+    replace(text2, sizeof text2, text,
+            "a=extmap:11 urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id\r\n", "");
+    assert_int_equal(rtc_sdp_parse(text2, &parsed, err, sizeof err), 0);
+    assert_int_equal(rtc_sdp_publish_rtx_pt(media_by_mid(&parsed, "1"), 96), 0);
+    /* SSRC-listed simulcast: no RTX. */
+    replace(text, sizeof text, chrome_offer, "a=extmap:13 urn:3gpp:video-orientation\r\n",
+            "a=ssrc-group:SIM 11 22 33\r\n");
+    assert_int_equal(rtc_sdp_parse(text, &parsed, err, sizeof err), 0);
+    assert_int_equal(rtc_sdp_publish_rtx_pt(media_by_mid(&parsed, "1"), 96), 0);
 }
 
 static void test_publish_answer_rejects_unused_sections(void **state)
@@ -870,6 +911,7 @@ int main(void)
         cmocka_unit_test(test_pick_codec),
         cmocka_unit_test(test_pick_codec_none_for_unusable_video),
         cmocka_unit_test(test_publish_answer_round_trip),
+        cmocka_unit_test(test_publish_answer_takes_rtx_it_can_place),
         cmocka_unit_test(test_publish_answer_rejects_unused_sections),
         cmocka_unit_test(test_bundle_only_sections_are_live),
         cmocka_unit_test(test_publish_answer_no_room),
