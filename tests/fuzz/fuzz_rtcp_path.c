@@ -7,7 +7,7 @@
  * input is a sequence of records: [leg 0-3][kind: even RTCP, odd RTP]
  * [len hi][len lo][bytes...]; each is fed to that leg at a growing time.
  * Invariants: nothing crashes or reads out of bounds, and no packet that a
- * leg sends carries a publisher's SSRC to a subscriber. */
+ * leg sends carries a publisher's SSRC (or RTX SSRC) to a subscriber. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,6 +26,7 @@
 #define SCRATCH_CAP 1600
 
 static const uint32_t publisher_ssrcs[4] = {0x1000, 0x1001, 0x2000, 0x2001};
+static const uint32_t publisher_rtx_ssrcs[2] = {0x1002, 0x2002};
 
 static int sink_rtp(void *ctx, uint8_t *pkt, size_t len, size_t cap)
 {
@@ -35,6 +36,8 @@ static int sink_rtp(void *ctx, uint8_t *pkt, size_t len, size_t cap)
     CHECK(rtp_packet_parse(&p, pkt, len) == 0);
     for (int i = 0; i < 4; i++)
         CHECK(p.ssrc != publisher_ssrcs[i]);
+    for (int i = 0; i < 2; i++)
+        CHECK(p.ssrc != publisher_rtx_ssrcs[i]);
     return 0;
 }
 
@@ -83,7 +86,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                     .ext = {.id = {[RTP_EXT_AUDIO_LEVEL] = 9,
                                                    [RTP_EXT_ABS_SEND_TIME] = 3,
                                                    [RTP_EXT_TWCC] = 5,
-                                                   [RTP_EXT_MID] = 14}}};
+                                                   [RTP_EXT_MID] = 14}},
+                                    /* Video: RTX (RFC 4588) on its own SSRC. */
+                                    .rtx_pt = i % 2 ? 0 : 97,
+                                    .rtx_ssrc = i % 2 ? 0 : publisher_rtx_ssrcs[i / 2]};
         CHECK(sfu_producer_new(r, legs[i / 2], &pp, NULL) == 0);
         for (int s = 0; s < 2; s++) {
             sfu_consumer_params_t cp = {.id = 100 + (uint64_t)(i * 2 + s),
