@@ -37,6 +37,7 @@ enum { SENT_UNREPORTED = 0, SENT_LOST = 1, SENT_RECEIVED = 2 };
 #define BWE_LOSS_WINDOW_US   200000
 #define BWE_LOSS_MIN_PACKETS 10
 #define BWE_LOSS_WEIGHT      0.2 /* of each window in the moving average */
+#define BWE_LOSS_HEAVY       0.25
 #define BWE_LOSS_HIGH        0.10
 #define BWE_LOSS_LOW         0.02
 #define BWE_ACKED_FACTOR     1.5
@@ -317,8 +318,10 @@ static void loss_update(rtp_bwe_t *bwe, uint64_t now_us)
         return;
     double window = (double)bwe->loss_lost / bwe->loss_total;
     bwe->loss_fraction += BWE_LOSS_WEIGHT * (window - bwe->loss_fraction);
-    if (bwe->loss_fraction > BWE_LOSS_HIGH)
-        bwe->estimate_bps *= 1 - 0.5 * bwe->loss_fraction;
+    /* A window this lossy is congestion, not chance: it counts at once. */
+    double p = window > BWE_LOSS_HEAVY ? window : bwe->loss_fraction;
+    if (p > BWE_LOSS_HIGH)
+        bwe->estimate_bps *= 1 - 0.5 * p;
     bwe->loss_lost = bwe->loss_total = 0;
     bwe->loss_window_start_us = now_us;
 }

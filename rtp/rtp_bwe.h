@@ -33,8 +33,10 @@
  *     last 200 ms or more (at least 10 packets) give that window's loss
  *     fraction; p is its moving average (each window weighs 0.2, so p spans
  *     about a second: a window of a few dozen packets that sees 10 % of a 5 %
- *     loss by chance does not count as congestion): p > 10 %: estimate *=
- *     1 - 0.5 p; 2 % <= p <= 10 %: no increase; p < 2 %: increases allowed.
+ *     loss by chance does not count as congestion), except that a window
+ *     over 25 % counts at once (p is then that window's): p > 10 %:
+ *     estimate *= 1 - 0.5 p; 2 % <= p <= 10 %: no increase; p < 2 %:
+ *     increases allowed.
  *     A packet reported lost then received counts as received.
  * (d) The estimate stays in [min, max], and once the acknowledged receive
  *     rate is known (500 ms of receive-time history, 50 ms buckets, at least

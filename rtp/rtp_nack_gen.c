@@ -49,6 +49,18 @@ bool rtp_nack_gen_on_packet(rtp_nack_gen_t *g, uint16_t seq, uint64_t now_ms)
     return false;
 }
 
+bool rtp_nack_gen_wants(const rtp_nack_gen_t *g, uint16_t seq)
+{
+    uint16_t ahead = (uint16_t)(seq - g->max_seq);
+    if (!g->started || (ahead != 0 && ahead < 0x8000))
+        return true;
+    for (int i = 0; i < g->count; i++) {
+        if (g->missing[i].seq == seq)
+            return true;
+    }
+    return false;
+}
+
 int rtp_nack_gen_due(rtp_nack_gen_t *g, uint64_t now_ms, uint32_t rtt_ms, uint16_t *seqs, int cap)
 {
     int n = 0;

@@ -38,6 +38,9 @@ bool rtp_nack_gen_on_packet(rtp_nack_gen_t *g, uint16_t seq, uint64_t now_ms);
  * for (after RTP_NACK_REORDER_MS), or last asked for rtt_ms ago or more. At
  * most cap; entries past RTP_NACK_MAX_RETRIES or RTP_NACK_MAX_AGE_MS are
  * dropped. Returns the count written. */
+/* Whether seq would be news: missing (asked for, or about to be), or beyond
+ * the highest number seen. A packet seen already is not. */
+bool rtp_nack_gen_wants(const rtp_nack_gen_t *g, uint16_t seq);
 int rtp_nack_gen_due(rtp_nack_gen_t *g, uint64_t now_ms, uint32_t rtt_ms, uint16_t *seqs, int cap);
 
 #endif

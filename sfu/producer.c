@@ -149,8 +149,17 @@ void sfu_producer__on_rtx(sfu_producer_t *pr, rtp_packet_t *pkt, uint64_t now_ms
         counter_inc(&st->upstream_rtx_padding);
         return;
     }
-    /* RFC 4588 4: the original sequence number, then the original payload. */
+    /* RFC 4588 4: the original sequence number, then the original payload.
+     * libwebrtc also probes with copies of packets that did arrive: only a
+     * number still missing is news (an old keyframe packet must not look
+     * like a fresh one to the layer switch). */
     uint16_t osn = (uint16_t)(pkt->payload[0] << 8 | pkt->payload[1]);
+    sfu_stream_t *s = &pr->streams[layer];
+    if (s->nack && !rtp_nack_gen_wants(s->nack, osn)) {
+        pr->stats.rtx_padding++;
+        counter_inc(&st->upstream_rtx_padding);
+        return;
+    }
     memmove(pkt->payload, pkt->payload + 2, pkt->payload_len - 2);
     size_t len = (size_t)(pkt->payload - pkt->data) + pkt->payload_len - 2;
     pkt->data[0] &= (uint8_t)~0x20; /* the padding goes */

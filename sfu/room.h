@@ -166,7 +166,8 @@ typedef struct sfu_producer_stats {
     uint64_t plis_sent;
     uint64_t nack_seqs_sent; /* sequence numbers asked for again, retries included */
     uint64_t recovered, given_up;
-    uint64_t rtx_packets, rtx_padding; /* received on the RTX stream; of them, padding */
+    uint64_t rtx_packets; /* received on the RTX stream */
+    uint64_t rtx_padding; /* of them, padding or copies of packets that did arrive */
 } sfu_producer_stats_t;
 
 /* ---- rooms and legs ---- */

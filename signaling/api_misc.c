@@ -183,7 +183,7 @@ void api_metrics(http_req_t *req)
             MC("sfu_upstream_rtx_total", "counter", "Packets received on publishers' RTX streams.",
                upstream_rtx),
             MC("sfu_upstream_rtx_padding_total", "counter",
-               "Padding-only packets (bandwidth probes) on publishers' RTX streams.",
+               "Bandwidth probes on publishers' RTX streams (padding, copies of packets received).",
                upstream_rtx_padding),
             MC("sfu_twcc_feedback_sent_total", "counter",
                "Transport-cc feedback packets sent to publishers.", twcc_sent),

@@ -137,6 +137,13 @@ static void test_nack_gen_asks_for_gaps_and_paces_retries(void **state)
     assert_int_equal(seqs[0], 65535);
     /* A duplicate of something never missing is not a recovery. */
     assert_false(rtp_nack_gen_on_packet(&g, 65534, 310));
+    /* What would be news: the one still missing, and what is beyond the
+     * highest seen; not what arrived or came back. */
+    assert_true(rtp_nack_gen_wants(&g, 65535));
+    assert_true(rtp_nack_gen_wants(&g, 2));
+    assert_false(rtp_nack_gen_wants(&g, 0));
+    assert_false(rtp_nack_gen_wants(&g, 1));
+    assert_false(rtp_nack_gen_wants(&g, 65534));
 }
 
 static void test_nack_gen_gives_up(void **state)
