@@ -23,11 +23,7 @@ aptdir=$out/apt
 log=$out/libsrtp2-build.log
 mkdir -p "$out"
 out_abs=$(cd "$out" && pwd)
-# One build at a time (make and make SANITIZE=1 share OUT).
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$out/.libsrtp2.lock"
-  flock 9
-fi
+third_party_lock "$out" libsrtp2
 
 write_static_mk() {
   cat >"$mk.tmp" <<EOF
@@ -41,20 +37,7 @@ EOF
 }
 
 # $1: "retry" (leave the .mk out of date) or "keep"; $2: the reason.
-fallback() {
-  local why=$2
-  echo "warning: libsrtp2 on OpenSSL not built ($why); linking the system libsrtp2" >&2
-  cat >"$mk.tmp" <<EOF
-# Written by tools/build-libsrtp.sh: the static build was not possible.
-SRTP_STATIC  := 0
-SRTP_CFLAGS  :=
-SRTP_LIBS    :=
-\$(warning libsrtp2 on OpenSSL not built ($why); linking the system libsrtp2)
-EOF
-  mv "$mk.tmp" "$mk"
-  [ "$1" = retry ] && touch -d @0 "$mk"
-  exit 0
-}
+fallback() { third_party_fallback "$mk" SRTP "libsrtp2 on OpenSSL" libsrtp2 "$@"; }
 
 # The same source version as the installed development package.
 command -v dpkg-query >/dev/null 2>&1 || fallback retry "not a Debian system (no dpkg-query)"

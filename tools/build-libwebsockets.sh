@@ -31,11 +31,7 @@ aptdir=$out/apt-libwebsockets
 log=$out/libwebsockets-build.log
 mkdir -p "$out"
 out_abs=$(cd "$out" && pwd)
-# One build at a time (make and make SANITIZE=1 share OUT).
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$out/.libwebsockets.lock"
-  flock 9
-fi
+third_party_lock "$out" libwebsockets
 
 write_static_mk() {
   local libs="$prefix/lib/libwebsockets.a"
@@ -51,20 +47,7 @@ MK
 }
 
 # $1: "retry" (leave the .mk out of date) or "keep"; $2: the reason.
-fallback() {
-  local why=$2
-  echo "warning: patched libwebsockets not built ($why); linking the system libwebsockets" >&2
-  cat >"$mk.tmp" <<MK
-# Written by tools/build-libwebsockets.sh: the static build was not possible.
-LWS_STATIC  := 0
-LWS_CFLAGS  :=
-LWS_LIBS    :=
-\$(warning patched libwebsockets not built ($why); linking the system libwebsockets)
-MK
-  mv "$mk.tmp" "$mk"
-  [ "$1" = retry ] && touch -d @0 "$mk"
-  exit 0
-}
+fallback() { third_party_fallback "$mk" LWS "patched libwebsockets" libwebsockets "$@"; }
 
 # The same source version as the installed development package.
 command -v dpkg-query >/dev/null 2>&1 || fallback retry "not a Debian system (no dpkg-query)"

@@ -1,6 +1,36 @@
-# Sourced by tools/build-*.sh: fetches a Debian source package of this
-# release with a private apt configuration (deb-src twins of the system's
-# Debian entries, with their own lists), so the system's apt is untouched.
+# Sourced by tools/build-*.sh: what building a library from Debian's source
+# takes, for each of them.
+#
+# third_party_lock OUT NAME: one build of NAME at a time (make and make
+# SANITIZE=1 share OUT).
+third_party_lock() {
+  command -v flock >/dev/null 2>&1 || return 0
+  exec 9>"$1/.$2.lock"
+  flock 9
+}
+
+# third_party_fallback MK VAR WHAT SYSTEM MODE WHY: writes MK so that the
+# build links the system's SYSTEM instead (VAR_STATIC := 0), with a warning
+# naming WHAT and WHY on every make, and exits 0. MODE "retry" leaves MK out
+# of date, so the next make tries again; "keep" keeps it until it is removed.
+third_party_fallback() {
+  local mk=$1 var=$2 what=$3 system=$4 mode=$5 why=$6
+  echo "warning: $what not built ($why); linking the system $system" >&2
+  cat >"$mk.tmp" <<MK
+# Written by tools/$(basename "$0"): the static build was not possible.
+${var}_STATIC := 0
+${var}_CFLAGS :=
+${var}_LIBS   :=
+\$(warning $what not built ($why); linking the system $system)
+MK
+  mv "$mk.tmp" "$mk"
+  [ "$mode" = retry ] && touch -d @0 "$mk"
+  exit 0
+}
+
+# Fetches a Debian source package of this release with a private apt
+# configuration (deb-src twins of the system's Debian entries, with their own
+# lists), so the system's apt is untouched.
 #
 # debian_source PACKAGE=VERSION DEST APTDIR LOG: unpacks the package (with
 # Debian's patches applied by dpkg-source, as Debian's own build does) into

@@ -162,10 +162,22 @@ test('pipelined requests: the connection ends within seconds, the node neither c
   }
 });
 
+// The start of a request head, and odd heads both transports answer alike:
+// empty lines before the request line ignored (RFC 9112 2.2), a head
+// over 4 KiB answered 431, a request line over it 414 (RFC 6585 5, RFC 9110
+// 15.5.15).
+const H = 'GET /api/health HTTP/1.1\r\nHost: x\r\n';
+const ODD_HEADS = [
+  ['stray CRLF', `\r\n${H}Connection: close\r\n\r\n`, 200],
+  ['three empty lines', `\r\n\n\r\n${H}Connection: close\r\n\r\n`, 200],
+  ['8 KiB header', `${H}X-Big: ${'a'.repeat(8192)}\r\n\r\n`, 431],
+  ['8 KiB URI', `GET /api/health?${'a'.repeat(8192)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414],
+  ['500 headers', `${H}${Array.from({ length: 500 }, (_, i) => `X-H${i}: v`).join('\r\n')}\r\n\r\n`, 431],
+];
+
 test('odd request heads: empty lines before one are ignored, 414 and 431 answered, unfinished ones closed after 5 s; the node serves meanwhile', T, async () => {
   const server = await startServer();
   try {
-    const H = 'GET /api/health HTTP/1.1\r\nHost: x\r\n';
     // Header names that are the start of one libwebsockets knows ("X-A" of
     // "X-Auth-Token", "Acc" of "Accept") are unknown headers like any other:
     // answered at once, and the header after them still counts.
@@ -176,15 +188,10 @@ test('odd request heads: empty lines before one are ignored, 414 and 431 answere
       assert.ok(r.ms < 1000, `${name}: answered within ${r.ms} ms`);
     }
 
-    // Empty lines before the request line are ignored (RFC 9112 2.2); a head
-    // over 4 KiB is answered 431, a request line over it 414, and the
-    // connection ends (RFC 6585 5, RFC 9110 15.5.15).
+    // The odd heads, and more than 64 header lines (431 on plain HTTP only);
+    // each connection ends after its answer.
     for (const [what, head, status] of [
-      ['stray CRLF', `\r\n${H}Connection: close\r\n\r\n`, 200],
-      ['three empty lines', `\r\n\n\r\n${H}Connection: close\r\n\r\n`, 200],
-      ['8 KiB header', `${H}X-Big: ${'a'.repeat(8192)}\r\n\r\n`, 431],
-      ['8 KiB URI', `GET /api/health?${'a'.repeat(8192)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414],
-      ['500 headers', `${H}${Array.from({ length: 500 }, (_, i) => `X-H${i}: v`).join('\r\n')}\r\n\r\n`, 431],
+      ...ODD_HEADS,
       ['100 headers', `${H}${Array.from({ length: 100 }, (_, i) => `X-H${i}: v`).join('\r\n')}\r\n\r\n`, 431],
     ]) {
       const r = await exchange(server.port, head, 3000);
@@ -237,13 +244,8 @@ test('over TLS the request head gets the same answers: empty lines ignored, 414 
   const dir = makeTempDir('sfu-tls-head-');
   const server = await startServer({ tls: makeCert(dir, 'node') });
   try {
-    const H = 'GET /api/health HTTP/1.1\r\nHost: x\r\n';
     for (const [what, head, status] of [
-      ['stray CRLF', `\r\n${H}Connection: close\r\n\r\n`, 200],
-      ['three empty lines', `\r\n\n\r\n${H}Connection: close\r\n\r\n`, 200],
-      ['8 KiB header', `${H}X-Big: ${'a'.repeat(8192)}\r\n\r\n`, 431],
-      ['8 KiB URI', `GET /api/health?${'a'.repeat(8192)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414],
-      ['500 headers', `${H}${Array.from({ length: 500 }, (_, i) => `X-H${i}: v`).join('\r\n')}\r\n\r\n`, 431],
+      ...ODD_HEADS,
       // The header after X-A still counts: Connection: close ends the
       // connection at once, rather than after the keep-alive.
       ['X-A', `${H}X-A: 1\r\nConnection: close\r\n\r\n`, 200],
@@ -266,6 +268,10 @@ test('over TLS the request head gets the same answers: empty lines ignored, 414 
   }
 });
 
+// A WebSocket upgrade request for /ws.
+const upgrade = (key) =>
+  `GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+
 // RFC 6455 5.1: the server closes the connection on an unmasked client frame.
 test('an unmasked client WebSocket frame closes the connection with 1002 and is not read; the node stays up', T, async () => {
   const server = await startServer();
@@ -275,7 +281,7 @@ test('an unmasked client WebSocket frame closes the connection with 1002 and is 
     const frame = Buffer.concat([Buffer.from([0x81, payload.length]), payload]); // FIN, text, no mask bit
     const r = await rawExchange(
       server.port,
-      [`GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`, 200, frame, 500],
+      [upgrade(key), 200, frame, 500],
       { end: false, timeoutMs: 3000 },
     );
     assert.equal(rawStatus(r.data), 101, r.data.slice(0, 200));
@@ -291,7 +297,7 @@ test('an unmasked client WebSocket frame closes the connection with 1002 and is 
     const masked = Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, payload.map((b, i) => b ^ mask[i % 4])]);
     const ok = await rawExchange(
       server.port,
-      [`GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`, 200, masked, 500],
+      [upgrade(key), 200, masked, 500],
       { end: false, timeoutMs: 1500 },
     );
     assert.match(ok.data, /"type"/, `the masked message was answered: ${ok.data.slice(0, 300)}`);
