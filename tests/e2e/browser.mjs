@@ -115,3 +115,14 @@ export async function whepPlay(page, url, token) {
     return location;
   }, { url, token });
 }
+
+/* Each active_speaker message the page's WebSocket receives, as
+ * [time ms, userId], onto speakers. */
+export function recordSpeakers(page, speakers) {
+  page.on('websocket', (ws) => ws.on('framereceived', (f) => {
+    try {
+      const m = JSON.parse(f.payload);
+      if (m.type === 'active_speaker') speakers.push([Date.now(), m.userId]);
+    } catch { /* not JSON */ }
+  }));
+}

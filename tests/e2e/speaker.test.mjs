@@ -10,7 +10,7 @@ import test from 'node:test';
 import { chromium } from 'playwright-core';
 
 import { api, register, startServer } from '../integration/lib.mjs';
-import { CHROMIUM, FLAGS, RECORD_PCS, haveEspeak, joinCall, signIn, speechWav, until } from './browser.mjs';
+import { CHROMIUM, FLAGS, RECORD_PCS, haveEspeak, joinCall, recordSpeakers, signIn, speechWav, until } from './browser.mjs';
 
 
 // The page's microphone on or off (a disabled track sends silence).
@@ -53,14 +53,7 @@ test('active speaker follows who talks, within 2 s, both ways', {
       const context = await browser.newContext();
       await context.addInitScript(RECORD_PCS);
       const page = await context.newPage();
-      if (i === 0) {
-        page.on('websocket', (ws) => ws.on('framereceived', (f) => {
-          try {
-            const m = JSON.parse(f.payload);
-            if (m.type === 'active_speaker') speakers.push([Date.now(), m.userId]);
-          } catch { /* not JSON */ }
-        }));
-      }
+      if (i === 0) recordSpeakers(page, speakers);
       await signIn(page, server, s);
       await joinCall(page, code);
       pages.push(page);

@@ -14,7 +14,7 @@ import path from 'node:path';
 import test from 'node:test';
 
 import { api, createRoom, register, startServer } from '../integration/lib.mjs';
-import { CHROMIUM, RECORD_PCS, haveEspeak, joinCall, launchChromium, signIn, speechWav, until, whepPlay } from './browser.mjs';
+import { CHROMIUM, RECORD_PCS, haveEspeak, joinCall, launchChromium, recordSpeakers, signIn, speechWav, until, whepPlay } from './browser.mjs';
 
 const SIZES = [[640, 360], [480, 480]]; // participant i's camera: wide, square
 const FOLLOW_MS = 8000; // from the talker's microphone on to its video decoded on the WHEP page
@@ -76,14 +76,7 @@ test('a WHEP session follows the active speaker both ways, and the one left when
       await context.addInitScript(CAMERA_SIZE, SIZES[i]);
       const page = await context.newPage();
       page.on('pageerror', (e) => console.log(`# page error (${i}): ${e.message}`));
-      if (i === 0) {
-        page.on('websocket', (ws) => ws.on('framereceived', (f) => {
-          try {
-            const m = JSON.parse(f.payload);
-            if (m.type === 'active_speaker') speakers.push([Date.now(), m.userId]);
-          } catch { /* not JSON */ }
-        }));
-      }
+      if (i === 0) recordSpeakers(page, speakers);
       await signIn(page, server, s);
       await joinCall(page, room.code);
       pages.push(page);

@@ -70,12 +70,10 @@ static void join_room(lg_peer_t *p)
 
 static void publish(lg_peer_t *p)
 {
-    static char sdp[LG_SDP_MAX];
-    lg_sdp_local_t l = lg_peer_local_desc(p, &p->pub);
-    if (lg_sdp_write_publish_offer(&l, sdp, sizeof sdp) < 0) {
-        lg_peer_fail(p, "publish offer too large");
+    lg_sdp_local_t l;
+    const char *sdp = lg_peer_publish_offer(p, &l);
+    if (!sdp)
         return;
-    }
     send_plugin(p, p->j_pub_handle, "publish", json_pack("{s:s}", "request", "publish"), "offer",
                 sdp);
 }

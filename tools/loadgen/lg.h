@@ -419,6 +419,9 @@ uint64_t lg_leg_auth_failures(const lg_leg_t *leg);
 /* peer.c */
 /* The leg's SDP parameters and the participant's SSRCs. */
 lg_sdp_local_t lg_peer_local_desc(lg_peer_t *p, lg_leg_t *leg);
+/* The publish leg's offer (a static buffer, valid until the next call) and,
+ * in l, what it was written from; NULL (the peer failed) when too large. */
+const char *lg_peer_publish_offer(lg_peer_t *p, lg_sdp_local_t *l);
 /* Notes what a subscribe offer announces (before the leg answers it). */
 void lg_peer_note_offer(lg_peer_t *p, const lg_sdp_remote_t *offer);
 int lg_peer_start(lg_peer_t *p);

@@ -49,14 +49,23 @@ lg_sdp_local_t lg_peer_local_desc(lg_peer_t *p, lg_leg_t *leg)
     return l;
 }
 
-static void publish(lg_peer_t *p)
+const char *lg_peer_publish_offer(lg_peer_t *p, lg_sdp_local_t *l)
 {
     static char sdp[LG_SDP_MAX];
-    lg_sdp_local_t l = lg_peer_local_desc(p, &p->pub);
-    if (lg_sdp_write_publish_offer(&l, sdp, sizeof sdp) < 0) {
+    *l = lg_peer_local_desc(p, &p->pub);
+    if (lg_sdp_write_publish_offer(l, sdp, sizeof sdp) < 0) {
         lg_peer_fail(p, "publish offer too large");
-        return;
+        return NULL;
     }
+    return sdp;
+}
+
+static void publish(lg_peer_t *p)
+{
+    lg_sdp_local_t l;
+    const char *sdp = lg_peer_publish_offer(p, &l);
+    if (!sdp)
+        return;
     json_t *tracks = json_array();
     int mid = 0;
     for (int t = 0; t < LG_MAX_TRACKS; t++) {
