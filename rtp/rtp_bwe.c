@@ -40,6 +40,7 @@ enum { SENT_UNREPORTED = 0, SENT_LOST = 1, SENT_RECEIVED = 2 };
 #define BWE_LOSS_HEAVY       0.25
 #define BWE_LOSS_HIGH        0.10
 #define BWE_LOSS_LOW         0.02
+#define BWE_LOSS_BOUND       1.25 /* x the acknowledged rate, over BWE_LOSS_HIGH */
 #define BWE_ACKED_FACTOR     1.5
 #define BWE_ACKED_MARGIN_BPS 10000.0
 #define BWE_BUCKET_US        50000
@@ -307,7 +308,7 @@ static void on_status(void *ctx, const rtp_twcc_status_t *st)
 
 /* (c): once the window holds enough, its loss fraction into the average, and
  * judge that. */
-static void loss_update(rtp_bwe_t *bwe, uint64_t now_us)
+static void loss_update(rtp_bwe_t *bwe, uint64_t now_us, double acked)
 {
     if (!bwe->loss_window_started) {
         bwe->loss_window_started = true;
@@ -320,8 +321,12 @@ static void loss_update(rtp_bwe_t *bwe, uint64_t now_us)
     bwe->loss_fraction += BWE_LOSS_WEIGHT * (window - bwe->loss_fraction);
     /* A window this lossy is congestion, not chance: it counts at once. */
     double p = window > BWE_LOSS_HEAVY ? window : bwe->loss_fraction;
-    if (p > BWE_LOSS_HIGH)
+    if (p > BWE_LOSS_HIGH) {
         bwe->estimate_bps *= 1 - 0.5 * p;
+        /* Losing that much, the link carries not much more than arrived. */
+        if (acked > 0 && bwe->estimate_bps > BWE_LOSS_BOUND * acked)
+            bwe->estimate_bps = BWE_LOSS_BOUND * acked;
+    }
     bwe->loss_lost = bwe->loss_total = 0;
     bwe->loss_window_start_us = now_us;
 }
@@ -397,7 +402,7 @@ int rtp_bwe_on_feedback(rtp_bwe_t *bwe, const rtcp_fb_t *fb, uint64_t now_us)
         return -EINVAL;
     double acked = (double)rtp_bwe_acked_bps(bwe);
     double before = bwe->estimate_bps;
-    loss_update(bwe, now_us);
+    loss_update(bwe, now_us, acked);
     rate_control(bwe, bwe->overuse_seen ? RTP_BWE_OVERUSE : bwe->hypothesis, now_us, acked);
     clamp(bwe, acked, before);
     return 0;

@@ -35,8 +35,13 @@
  *     about a second: a window of a few dozen packets that sees 10 % of a 5 %
  *     loss by chance does not count as congestion), except that a window
  *     over 25 % counts at once (p is then that window's): p > 10 %:
- *     estimate *= 1 - 0.5 p; 2 % <= p <= 10 %: no increase; p < 2 %:
- *     increases allowed.
+ *     estimate *= 1 - 0.5 p, and no higher than 1.25 x the acknowledged
+ *     receive rate (losing that much, the link carries not much more than
+ *     arrived: a policer builds no queue, and a probe its bucket let through
+ *     for a moment must not hold the estimate above it; the margin keeps a
+ *     sender below its estimate from being cut to its own rate by random
+ *     loss);
+ *     2 % <= p <= 10 %: no increase; p < 2 %: increases allowed.
  *     A packet reported lost then received counts as received.
  * (d) The estimate stays in [min, max], and once the acknowledged receive
  *     rate is known (500 ms of receive-time history, 50 ms buckets, at least
