@@ -269,10 +269,50 @@ static int rtx_wrap(sfu_consumer_t *c, rtp_packet_t *p, size_t cap)
     return 0;
 }
 
+/* The history's entry for picture id in, or NULL. */
+static const sfu_vp8_pic_t *vp8_known(const sfu_consumer_t *c, uint16_t in)
+{
+    const sfu_vp8_pic_t *h = &c->pics[in % SFU_VP8_PIC_HISTORY];
+    return h->valid && h->in == in ? h : NULL;
+}
+
+/* A picture older than the newest placed and never seen: lost whole
+ * upstream and repaired late (RTX). It takes the number its gap kept,
+ * counted back from the nearest later picture placed, if that number lies
+ * past the nearest earlier one's (left-out pictures close gaps up). */
+static bool vp8_place_late(const sfu_consumer_t *c, uint16_t in, uint16_t mod, uint16_t *out)
+{
+    uint16_t behind = (uint16_t)((c->max_in_pic - in + mod) % mod);
+    if (behind == 0 || behind >= SFU_VP8_PIC_HISTORY || behind >= mod / 2)
+        return false;
+    const sfu_vp8_pic_t *later = NULL;
+    uint16_t k = 1;
+    for (; k <= behind && !later; k++)
+        later = vp8_known(c, (uint16_t)((in + k) % mod));
+    if (!later)
+        return false;
+    uint16_t cand = (uint16_t)((later->out + mod - (k - 1)) % mod);
+    for (uint16_t j = 1; j < SFU_VP8_PIC_HISTORY - behind; j++) {
+        const sfu_vp8_pic_t *earlier = vp8_known(c, (uint16_t)((in + mod - j) % mod));
+        if (!earlier)
+            continue;
+        /* A left-out picture's number went to the picture after it. */
+        uint16_t floor =
+            earlier->dropped ? (uint16_t)((earlier->out + mod - 1) % mod) : earlier->out;
+        uint16_t ahead = (uint16_t)((cand - floor + mod) % mod);
+        if (ahead == 0 || ahead >= mod / 2)
+            return false;
+        break;
+    }
+    *out = cand;
+    return true;
+}
+
 /* RFC 7741: a simulcast consumer's picture ids and TL0PICIDX run on
  * across layer switches and left-out temporal layers, so the decoder sees
  * one stream: a new picture's id follows the last one sent (or keeps the
- * publisher's gap, a picture lost upstream); a picture left out closes up.
+ * publisher's gap, a picture lost upstream, which takes that number if it is repaired
+ * late); a picture left out closes up.
  * fresh: a packet on its way through (not a retransmission). Returns 1 when
  * the packet belongs to a picture left out, else 0 (rewritten or nothing to
  * do), or -EINVAL. */
@@ -308,7 +348,10 @@ static int vp8_map(sfu_consumer_t *c, const rtp_vp8_desc_t *d, bool fresh, bool 
         else
             c->last_out_pic = (uint16_t)((out + mod - 1) % mod);
     } else if (!h->valid || h->in != in) {
-        return drop ? 1 : -EINVAL; /* too old to place */
+        uint16_t out;
+        if (drop || !fresh || !vp8_place_late(c, in, mod, &out))
+            return drop ? 1 : -EINVAL; /* too old to place */
+        *h = (sfu_vp8_pic_t){.in = in, .out = out, .valid = true};
     }
     if (h->dropped || drop)
         return 1;

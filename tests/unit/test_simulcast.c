@@ -313,12 +313,14 @@ typedef struct fixture {
     capture_t cap_pub, cap_sub;
 } fixture_t;
 
-#define RID_ID 10
-#define MID_ID 4
+#define RID_ID  10
+#define MID_ID  4
+#define RRID_ID 11
+#define RTX_PT  97
 static const char *const rids[3] = {"q", "h", "f"};
 static const uint32_t layer_ssrc[3] = {1001, 1002, 1003};
 
-static int setup(void **state)
+static int setup_with(void **state, bool rtx)
 {
     fixture_t *f = calloc(1, sizeof *f);
     sfu_room_env_t env = {.stats = &f->stats,
@@ -337,12 +339,26 @@ static int setup(void **state)
     snprintf(pp.mid, sizeof pp.mid, "1");
     for (int i = 0; i < 3; i++)
         snprintf(pp.rids[i], sizeof pp.rids[i], "%s", rids[i]);
+    if (rtx) { /* RFC 4588 per layer, told apart by repaired-rtp-stream-id */
+        pp.rtx_pt = RTX_PT;
+        pp.ext.id[RTP_EXT_RRID] = RRID_ID;
+    }
     assert_int_equal(sfu_producer_new(f->room, f->pub, &pp, NULL), 0);
     sfu_consumer_params_t cp = {.id = 20, .ssrc = 7777};
     snprintf(cp.mid, sizeof cp.mid, "0");
     assert_int_equal(sfu_consumer_new(f->room, 10, f->sub, &cp, 1, NULL), 0);
     *state = f;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_with(state, false);
+}
+
+static int setup_rtx(void **state)
+{
+    return setup_with(state, true);
 }
 
 static int teardown(void **state)
@@ -367,6 +383,27 @@ static void feed(fixture_t *f, int l, uint16_t seq, uint32_t ts, bool start, boo
     assert_int_equal(rtp_packet_set_extensions(&p, sizeof pkt - 32, elems, 2), 0);
     size_t n = vp8_payload(pkt + p.header_len, start, key, pic, tl0, tid);
     sfu_leg_receive_rtp(f->pub, pkt, p.header_len + n, now_ms);
+}
+
+/* A retransmission on an RTX stream: its repaired-rtp-stream-id and mid in
+ * the header extension, then the original sequence number and payload (a
+ * VP8 packet of picture pic). */
+static void feed_rtx(fixture_t *f, const char *rrid, uint32_t ssrc, uint16_t seq, uint16_t osn,
+                     uint32_t ts, uint16_t pic, uint8_t tl0, uint64_t now_ms)
+{
+    uint8_t pkt[128];
+    rtp_header_write(pkt, sizeof pkt, RTX_PT, false, seq, ts, ssrc);
+    rtp_packet_t p;
+    assert_int_equal(rtp_packet_parse(&p, pkt, 12), 0);
+    uint8_t mid = '1';
+    rtp_ext_t elems[2] = {{.id = RRID_ID, .len = (uint8_t)strlen(rrid), .data = (uint8_t *)rrid},
+                          {.id = MID_ID, .len = 1, .data = &mid}};
+    assert_int_equal(rtp_packet_set_extensions(&p, sizeof pkt - 32, elems, 2), 0);
+    uint8_t *payload = pkt + p.header_len;
+    payload[0] = (uint8_t)(osn >> 8);
+    payload[1] = (uint8_t)osn;
+    size_t n = vp8_payload(payload + 2, true, false, pic, tl0, 0);
+    sfu_leg_receive_rtp(f->pub, pkt, p.header_len + 2 + n, now_ms);
 }
 
 static rtp_packet_t sent(fixture_t *f, int i, rtp_vp8_desc_t *d)
@@ -438,6 +475,62 @@ static void test_rid_layers_bind_and_the_top_is_sent(void **state)
     rtp_header_write(pkt, sizeof pkt, 96, false, 1, 0, 4242);
     sfu_leg_receive_rtp(f->pub, pkt, 20, 350);
     assert_null(sfu_room_producer_by_ssrc(f->room, 4242));
+}
+
+/* RID simulcast with RTX (what Chromium sends): each layer's RTX stream is
+ * bound by the repaired-rtp-stream-id of its first packet, and a
+ * retransmission repairs the layer it names, in place for the subscriber
+ * on that layer and for no one else. */
+static void test_rid_layers_bind_their_rtx_streams(void **state)
+{
+    fixture_t *f = *state;
+    sfu_producer_t *pr = sfu_room_producer(f->room, 10);
+    uint64_t t = reach_top(f);
+    assert_int_equal(f->cap_sub.rtp_count, 4);
+    /* Frame 4 of the top layer is lost upstream; frame 5 comes. */
+    feed(f, 0, 104, 12000, true, false, 4, 4, 0, t + 30);
+    feed(f, 1, 204, 12000, true, false, 1004, 4, 0, t + 30);
+    feed(f, 2, 305, 15000, true, false, 2005, 5, 0, t + 60);
+    assert_int_equal(f->cap_sub.rtp_count, 5);
+    rtp_vp8_desc_t d;
+    uint16_t seq3 = sent(f, 3, &d).seq;
+    uint16_t pic3 = d.picture_id;
+    assert_int_equal((uint16_t)(sent(f, 4, &d).seq - seq3), 2);
+    assert_int_equal(d.picture_id, pic3 + 2); /* the lost picture's number is kept */
+    /* The top layer's RTX stream repairs it: bound by its RRID, the packet
+     * goes out in the gaps left for it, its sequence number and its picture
+     * id. */
+    feed_rtx(f, "f", 3003, 1, 304, 12000, 2004, 4, t + 70);
+    assert_ptr_equal(sfu_room_producer_by_ssrc(f->room, 3003), pr);
+    assert_int_equal(f->cap_sub.rtp_count, 6);
+    rtp_packet_t p = sent(f, 5, &d);
+    assert_int_equal((uint16_t)(p.seq - seq3), 1);
+    assert_int_equal(p.ssrc, 7777);
+    assert_int_equal(p.pt, 96);
+    assert_int_equal(d.picture_id, pic3 + 1);
+    assert_int_equal(counter_get(&f->stats.upstream_rtx), 1);
+    assert_int_equal(counter_get(&f->stats.upstream_recovered), 1);
+    /* The middle layer's RTX stream binds to it; its repair is not for this
+     * subscriber (on the top layer). */
+    feed(f, 1, 206, 18000, true, false, 1006, 6, 0, t + 90); /* 205 lost */
+    int before = f->cap_sub.rtp_count;
+    feed_rtx(f, "h", 3002, 1, 205, 15000, 1005, 5, t + 100);
+    assert_ptr_equal(sfu_room_producer_by_ssrc(f->room, 3002), pr);
+    assert_int_equal(f->cap_sub.rtp_count, before);
+    assert_int_equal(counter_get(&f->stats.upstream_recovered), 2);
+    /* A second RTX stream for a layer that has one, and an RRID that names
+     * no layer, bind nothing. */
+    feed_rtx(f, "f", 4003, 1, 305, 15000, 2005, 5, t + 110);
+    feed_rtx(f, "x", 4004, 1, 305, 15000, 2005, 5, t + 110);
+    assert_null(sfu_room_producer_by_ssrc(f->room, 4003));
+    assert_null(sfu_room_producer_by_ssrc(f->room, 4004));
+    assert_int_equal(counter_get(&f->stats.unknown_ssrc), 2);
+    assert_int_equal(f->cap_sub.rtp_count, before);
+    /* Closing the producer frees the RTX SSRCs with the layers'. */
+    assert_int_equal(sfu_room_producer_close(f->room, 10, 1), 0);
+    assert_null(sfu_room_producer_by_ssrc(f->room, 3003));
+    assert_null(sfu_room_producer_by_ssrc(f->room, 3002));
+    assert_null(sfu_room_producer_by_ssrc(f->room, 1003));
 }
 
 static void test_switching_waits_for_a_keyframe_and_stays_continuous(void **state)
@@ -574,6 +667,8 @@ int main(void)
         cmocka_unit_test(test_a_new_source_after_drops_starts_past_late_packets),
         cmocka_unit_test(test_layer_choice_against_estimate_and_preference),
         cmocka_unit_test_setup_teardown(test_rid_layers_bind_and_the_top_is_sent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rid_layers_bind_their_rtx_streams, setup_rtx,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_switching_waits_for_a_keyframe_and_stays_continuous,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_temporal_layers_are_left_out_without_a_gap, setup,
