@@ -66,9 +66,10 @@ test('5 % UDP loss both ways: NACK and RTX keep the picture moving', {
     assert.ok(l.fps >= 0.7 * l.sentFps,
       `page ${i}: decoded ${l.fps.toFixed(1)} fps of ${l.sentFps.toFixed(1)} fps encoded by the other page`);
     assert.ok(l.fps >= 0.6 * c.fps, `page ${i}: ${l.fps.toFixed(1)} fps with loss, ${c.fps.toFixed(1)} without`);
-    // Freezes (Chromium's: a frame over 3 frame times late) summed 0-1.5 s of
-    // the 30 s window over 16 runs, most under 1 s: a repair that comes one
-    // retry late (the browser's 100 ms default round trip) is one.
+    // Freezes (Chromium's: a frame over 3 frame times late) summed up to
+    // 1.24 s of the 30 s window on an idle machine, up to 1.57 s with another
+    // browser suite on the same two cores: a repair that comes one retry late
+    // (a subscribe-only Chromium's 100 ms default round trip) is one.
     assert.ok(l.freezeS <= 0.08 * lossy.windowS, `page ${i} froze ${l.freezeS} s of ${lossy.windowS} s`);
   }
   assert.ok(lossy.node.retransmitted > 0 && lossy.node.nack_received > 0, JSON.stringify(lossy.node));
