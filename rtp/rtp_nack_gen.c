@@ -41,6 +41,14 @@ bool rtp_nack_gen_on_packet(rtp_nack_gen_t *g, uint16_t seq, uint64_t now_ms)
     }
     for (int i = 0; i < g->count; i++) {
         if (g->missing[i].seq == seq) {
+            const rtp_nack_entry_t *e = &g->missing[i];
+            if (e->retries == 1 && e->asked_ms && now_ms >= e->asked_ms) {
+                uint64_t sample = now_ms - e->asked_ms;
+                if (sample > RTP_NACK_MAX_AGE_MS)
+                    sample = RTP_NACK_MAX_AGE_MS;
+                g->rtt_ms = g->rtt_ms ? (uint32_t)((7 * (uint64_t)g->rtt_ms + sample) / 8)
+                                      : (uint32_t)(sample ? sample : 1);
+            }
             remove_at(g, i);
             g->recovered++;
             return true;
@@ -82,4 +90,12 @@ int rtp_nack_gen_due(rtp_nack_gen_t *g, uint64_t now_ms, uint32_t rtt_ms, uint16
         i++;
     }
     return n;
+}
+
+uint32_t rtp_nack_gen_retry_ms(const rtp_nack_gen_t *g, uint32_t unknown_ms)
+{
+    if (!g->rtt_ms)
+        return unknown_ms;
+    uint32_t ms = 2 * g->rtt_ms;
+    return ms < RTP_NACK_MIN_RETRY_MS ? RTP_NACK_MIN_RETRY_MS : ms;
 }

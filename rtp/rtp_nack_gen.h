@@ -14,6 +14,9 @@
 #define RTP_NACK_MAX_AGE_MS  1000 /* a packet older than this is of no use any more */
 /* The first request waits this long for a reordered packet. */
 #define RTP_NACK_REORDER_MS 5
+/* With a measured round trip, retries come 2 round trips apart, at least
+ * this far. */
+#define RTP_NACK_MIN_RETRY_MS 20
 
 typedef struct rtp_nack_entry {
     uint16_t seq;
@@ -28,6 +31,10 @@ typedef struct rtp_nack_gen {
     int count; /* entries in missing[], in arrival order (ascending modulo 2^16) */
     rtp_nack_entry_t missing[RTP_NACK_MAX_MISSING];
     uint64_t recovered, given_up;
+    /* Smoothed (1/8) from packets that came back after one request: the
+     * time from request to packet (one asked for again could answer either
+     * request, so it says nothing). 0: none yet. */
+    uint32_t rtt_ms;
 } rtp_nack_gen_t;
 
 void rtp_nack_gen_init(rtp_nack_gen_t *g);
@@ -42,5 +49,8 @@ bool rtp_nack_gen_on_packet(rtp_nack_gen_t *g, uint16_t seq, uint64_t now_ms);
  * the highest number seen. A packet seen already is not. */
 bool rtp_nack_gen_wants(const rtp_nack_gen_t *g, uint16_t seq);
 int rtp_nack_gen_due(rtp_nack_gen_t *g, uint64_t now_ms, uint32_t rtt_ms, uint16_t *seqs, int cap);
+/* The pace of retries for rtp_nack_gen_due: twice the measured round trip,
+ * at least RTP_NACK_MIN_RETRY_MS; unknown_ms until one is measured. */
+uint32_t rtp_nack_gen_retry_ms(const rtp_nack_gen_t *g, uint32_t unknown_ms);
 
 #endif

@@ -493,7 +493,8 @@ void sfu_producer__on_rtp(sfu_producer_t *pr, const rtp_packet_t *pkt, uint64_t 
     /* A gap on the uplink is repaired once, for every subscriber. */
     if (s->nack && s->nack->count) {
         uint16_t seqs[64];
-        int n = rtp_nack_gen_due(s->nack, now_ms, SFU_NACK_DEFAULT_RTT_MS, seqs, 64);
+        int n = rtp_nack_gen_due(s->nack, now_ms,
+                                 rtp_nack_gen_retry_ms(s->nack, SFU_NACK_DEFAULT_RTT_MS), seqs, 64);
         if (n > 0)
             sfu_producer__nack(pr, s, seqs, n);
     }

@@ -167,6 +167,47 @@ static void test_nack_gen_gives_up(void **state)
     assert_int_equal(g.given_up, 2);
 }
 
+/* The round trip, from packets that came back after one request only:
+ * retries then come two round trips apart (at least RTP_NACK_MIN_RETRY_MS),
+ * not at the caller's pace for an unknown one. */
+static void test_nack_gen_measures_the_round_trip(void **state)
+{
+    (void)state;
+    rtp_nack_gen_t g;
+    rtp_nack_gen_init(&g);
+    uint16_t seqs[16];
+    assert_int_equal(rtp_nack_gen_retry_ms(&g, 100), 100);
+    rtp_nack_gen_on_packet(&g, 10, 0);
+    rtp_nack_gen_on_packet(&g, 12, 0); /* 11 missing */
+    assert_int_equal(rtp_nack_gen_due(&g, 10, 100, seqs, 16), 1);
+    /* Asked twice before it comes: it could answer either request. */
+    assert_int_equal(rtp_nack_gen_due(&g, 110, 100, seqs, 16), 1);
+    assert_true(rtp_nack_gen_on_packet(&g, 11, 140));
+    assert_int_equal(g.rtt_ms, 0);
+    assert_int_equal(rtp_nack_gen_retry_ms(&g, 100), 100);
+    /* Asked once, back 30 ms later. */
+    rtp_nack_gen_on_packet(&g, 14, 200); /* 13 missing */
+    assert_int_equal(rtp_nack_gen_due(&g, 210, 100, seqs, 16), 1);
+    assert_true(rtp_nack_gen_on_packet(&g, 13, 240));
+    assert_int_equal(g.rtt_ms, 30);
+    assert_int_equal(rtp_nack_gen_retry_ms(&g, 100), 60);
+    /* Smoothed: a 70 ms sample moves it an eighth of the way. */
+    rtp_nack_gen_on_packet(&g, 16, 300); /* 15 missing */
+    assert_int_equal(rtp_nack_gen_due(&g, 310, 60, seqs, 16), 1);
+    assert_true(rtp_nack_gen_on_packet(&g, 15, 380));
+    assert_int_equal(g.rtt_ms, 35);
+    /* A short round trip: retries no closer than the minimum. */
+    for (int i = 0; i < 40; i++) {
+        uint16_t seq = (uint16_t)(18 + 2 * i);
+        uint64_t t = 400 + 10 * (uint64_t)i;
+        rtp_nack_gen_on_packet(&g, seq, t); /* seq - 1 missing */
+        assert_int_equal(rtp_nack_gen_due(&g, t + 5, 100, seqs, 16), 1);
+        assert_true(rtp_nack_gen_on_packet(&g, (uint16_t)(seq - 1), t + 6));
+    }
+    assert_true(g.rtt_ms <= 2);
+    assert_int_equal(rtp_nack_gen_retry_ms(&g, 100), RTP_NACK_MIN_RETRY_MS);
+}
+
 static void test_nack_gen_a_jump_is_not_a_loss(void **state)
 {
     (void)state;
@@ -190,6 +231,7 @@ int main(void)
         cmocka_unit_test(test_cache_of_a_slow_stream_starts_over_after_max_age),
         cmocka_unit_test(test_nack_gen_asks_for_gaps_and_paces_retries),
         cmocka_unit_test(test_nack_gen_gives_up),
+        cmocka_unit_test(test_nack_gen_measures_the_round_trip),
         cmocka_unit_test(test_nack_gen_a_jump_is_not_a_loss),
     };
     return cmocka_run_group_tests_name("rtp_recovery", tests, NULL, NULL);
