@@ -104,15 +104,22 @@ int sfu_producer_new(sfu_room_t *r, sfu_leg_t *owner, const sfu_producer_params_
     return 0;
 }
 
-int sfu_producer__bind(sfu_producer_t *pr, int layer, uint32_t ssrc)
+/* The room's SSRC index: ssrc is pr's from now on. */
+static int index_ssrc(sfu_producer_t *pr, uint32_t ssrc)
 {
     sfu_room_t *r = pr->room;
-    if (layer < 0 || layer >= pr->nstreams || !ssrc || pr->streams[layer].ssrc)
-        return -EINVAL;
     if (sfu_room_producer_by_ssrc(r, ssrc))
         return -EEXIST;
-    if (idmap_add(&r->producers_by_ssrc, (int64_t)ssrc + 1, pr))
-        return -ENOMEM;
+    return idmap_add(&r->producers_by_ssrc, (int64_t)ssrc + 1, pr) ? -ENOMEM : 0;
+}
+
+int sfu_producer__bind(sfu_producer_t *pr, int layer, uint32_t ssrc)
+{
+    if (layer < 0 || layer >= pr->nstreams || !ssrc || pr->streams[layer].ssrc)
+        return -EINVAL;
+    int rc = index_ssrc(pr, ssrc);
+    if (rc)
+        return rc;
     pr->streams[layer].ssrc = ssrc;
     if (layer == 0)
         pr->p.ssrc = ssrc;
@@ -121,13 +128,11 @@ int sfu_producer__bind(sfu_producer_t *pr, int layer, uint32_t ssrc)
 
 int sfu_producer__bind_rtx(sfu_producer_t *pr, int layer, uint32_t ssrc)
 {
-    sfu_room_t *r = pr->room;
     if (layer < 0 || layer >= pr->nstreams || !ssrc || !pr->p.rtx_pt || pr->streams[layer].rtx_ssrc)
         return -EINVAL;
-    if (sfu_room_producer_by_ssrc(r, ssrc))
-        return -EEXIST;
-    if (idmap_add(&r->producers_by_ssrc, (int64_t)ssrc + 1, pr))
-        return -ENOMEM;
+    int rc = index_ssrc(pr, ssrc);
+    if (rc)
+        return rc;
     pr->streams[layer].rtx_ssrc = ssrc;
     return 0;
 }

@@ -52,9 +52,7 @@ if [ -f "$prefix/lib/libsrtp2.a" ] && [ "$(cat "$prefix/VERSION" 2>/dev/null)" =
   exit 0
 fi
 
-for tool in cc make apt-get dpkg-source awk; do
-  command -v "$tool" >/dev/null 2>&1 || fallback retry "$tool missing; tools/deps.sh installs it"
-done
+need_tools cc make apt-get dpkg-source awk
 echo "libsrtp2: building $version on OpenSSL into $prefix (log: $log)" >&2
 : >"$log"
 

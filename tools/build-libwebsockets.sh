@@ -62,9 +62,7 @@ if [ -f "$prefix/lib/libwebsockets.a" ] && [ "$(cat "$prefix/VERSION" 2>/dev/nul
   exit 0
 fi
 
-for tool in cc make cmake patch apt-get dpkg-source awk; do
-  command -v "$tool" >/dev/null 2>&1 || fallback retry "$tool missing; tools/deps.sh installs it"
-done
+need_tools cc make cmake patch apt-get dpkg-source awk
 echo "libwebsockets: building $version with the node's patches into $prefix (log: $log)" >&2
 : >"$log"
 

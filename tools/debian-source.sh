@@ -28,6 +28,15 @@ MK
   exit 0
 }
 
+# need_tools TOOL...: each script's own fallback (for a retry) when one is
+# missing.
+need_tools() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null 2>&1 || fallback retry "$tool missing; tools/deps.sh installs it"
+  done
+}
+
 # Fetches a Debian source package of this release with a private apt
 # configuration (deb-src twins of the system's Debian entries, with their own
 # lists), so the system's apt is untouched.

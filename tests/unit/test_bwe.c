@@ -190,6 +190,18 @@ static void sim_run(sim_t *s, uint64_t duration_us)
     }
 }
 
+/* The lowest estimate over samples taken every 100 ms. */
+static uint64_t sim_lowest(sim_t *s, int samples)
+{
+    uint64_t lowest = UINT64_MAX;
+    for (int i = 0; i < samples; i++) {
+        sim_run(s, 100000);
+        uint64_t e = rtp_bwe_estimate_bps(&s->bwe);
+        lowest = e < lowest ? e : lowest;
+    }
+    return lowest;
+}
+
 /* ---- traces ---- */
 
 static void test_converges_to_link_capacity(void **state)
@@ -318,12 +330,7 @@ static void test_light_loss_does_not_lower_it(void **state)
 {
     (void)state;
     sim_t *s = sim_new(50e6, 0.01, 0, 1000000, 50000, 5000000);
-    uint64_t lowest = UINT64_MAX;
-    for (int i = 0; i < 100; i++) {
-        sim_run(s, 100000);
-        uint64_t e = rtp_bwe_estimate_bps(&s->bwe);
-        lowest = e < lowest ? e : lowest;
-    }
+    uint64_t lowest = sim_lowest(s, 100);
     uint64_t end = rtp_bwe_estimate_bps(&s->bwe);
     print_message("1 %% loss: lowest %llu, %llu bit/s after 10 s (%llu of %llu lost)\n",
                   (unsigned long long)lowest, (unsigned long long)end, (unsigned long long)s->lost,
@@ -342,12 +349,7 @@ static void test_moderate_loss_holds_at_call_rates(void **state)
 {
     (void)state;
     sim_t *s = sim_new(50e6, 0.05, 0, 1000000, 50000, 5000000);
-    uint64_t lowest = UINT64_MAX;
-    for (int i = 0; i < 300; i++) {
-        sim_run(s, 100000);
-        uint64_t e = rtp_bwe_estimate_bps(&s->bwe);
-        lowest = e < lowest ? e : lowest;
-    }
+    uint64_t lowest = sim_lowest(s, 300);
     print_message("5 %% loss: lowest %llu, %llu bit/s after 30 s (%llu of %llu lost)\n",
                   (unsigned long long)lowest, (unsigned long long)rtp_bwe_estimate_bps(&s->bwe),
                   (unsigned long long)s->lost, (unsigned long long)s->sent);

@@ -133,8 +133,10 @@ static rtp_packet_t last_rtp(capture_t *c)
     return p;
 }
 
-/* The number of feedback messages of (pt, fmt) captured, and the last one's media SSRC. */
-static int count_fb(capture_t *c, uint8_t pt, uint8_t fmt, uint32_t *media_ssrc)
+/* Calls fn for each feedback message of (pt, fmt) captured in c, in order;
+ * returns how many there were. */
+static int walk_fb(capture_t *c, uint8_t pt, uint8_t fmt, void (*fn)(const rtcp_fb_t *, void *),
+                   void *ctx)
 {
     int n = 0;
     for (int i = 0; i < c->rtcp_count && i < CAP_MAX; i++) {
@@ -145,12 +147,23 @@ static int count_fb(capture_t *c, uint8_t pt, uint8_t fmt, uint32_t *media_ssrc)
             rtcp_fb_t fb;
             if (p.pt == pt && rtcp_parse_fb(&p, &fb) == 0 && fb.fmt == fmt) {
                 n++;
-                if (media_ssrc)
-                    *media_ssrc = fb.media_ssrc;
+                fn(&fb, ctx);
             }
         }
     }
     return n;
+}
+
+static void keep_media_ssrc(const rtcp_fb_t *fb, void *ctx)
+{
+    if (ctx)
+        *(uint32_t *)ctx = fb->media_ssrc;
+}
+
+/* The number of feedback messages of (pt, fmt) captured, and the last one's media SSRC. */
+static int count_fb(capture_t *c, uint8_t pt, uint8_t fmt, uint32_t *media_ssrc)
+{
+    return walk_fb(c, pt, fmt, keep_media_ssrc, media_ssrc);
 }
 
 /* ---- ownership ---- */
@@ -600,28 +613,29 @@ static void test_nack_is_answered_with_the_packet_again(void **state)
     nack_round(*state, false);
 }
 
+typedef struct seq_list {
+    uint16_t *seqs;
+    int n, cap;
+} seq_list_t;
+
+static void add_nacked_seq(const rtcp_fb_t *fb, void *ctx)
+{
+    seq_list_t *l = ctx;
+    uint16_t seqs[32];
+    int k = rtcp_nack_seqs(fb, seqs, 32);
+    /* One number per NACK: libwebrtc drops a NACK's rest after a number it
+     * cannot resend. */
+    assert_int_equal(k, 1);
+    if (l->n < l->cap)
+        l->seqs[l->n++] = seqs[0];
+}
+
 /* The sequence numbers the NACKs captured in c ask for, in order, into out. */
 static int nacked_seqs(capture_t *c, uint16_t *out, int cap)
 {
-    int n = 0;
-    for (int i = 0; i < c->rtcp_count && i < CAP_MAX; i++) {
-        rtcp_iter_t it;
-        rtcp_packet_t p;
-        rtcp_iter_init(&it, c->rtcp[i], c->rtcp_len[i]);
-        while (rtcp_iter_next(&it, &p) == 1) {
-            rtcp_fb_t fb;
-            if (p.pt == RTCP_PT_RTPFB && rtcp_parse_fb(&p, &fb) == 0 && fb.fmt == RTCP_FMT_NACK) {
-                uint16_t seqs[32];
-                int k = rtcp_nack_seqs(&fb, seqs, 32);
-                /* One number per NACK: libwebrtc drops a NACK's rest after a
-                 * number it cannot resend. */
-                assert_int_equal(k, 1);
-                if (n < cap)
-                    out[n++] = seqs[0];
-            }
-        }
-    }
-    return n;
+    seq_list_t l = {.seqs = out, .cap = cap};
+    walk_fb(c, RTCP_PT_RTPFB, RTCP_FMT_NACK, add_nacked_seq, &l);
+    return l.n;
 }
 
 static void test_gaps_on_the_uplink_are_nacked_once_for_everyone(void **state)
